@@ -1,0 +1,132 @@
+// Package config reads xfer's configuration file and parses the units the
+// configuration and the command line share (sizes and durations).
+//
+// The file is TOML. Unknown keys are an error, not a silent no-op, so a typo
+// never leaves a setting at its default. The file never holds secrets
+// themselves, only the paths of files that do.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// File is the configuration file's content. A zero field means "not set";
+// the command line decides the default.
+type File struct {
+	Endpoint  string `toml:"endpoint"`
+	Bucket    string `toml:"bucket"`
+	Prefix    string `toml:"prefix"`
+	Region    string `toml:"region"`
+	AllowHTTP bool   `toml:"allow_http"`
+
+	Cipher          string   `toml:"cipher"`
+	Recipients      []string `toml:"recipients"`
+	RecipientsFile  string   `toml:"recipients_file"`
+	KeyFile         string   `toml:"key_file"`
+	Identities      []string `toml:"identities"`
+	PassphraseFile  string   `toml:"passphrase_file"`
+	ZipPasswordFile string   `toml:"zip_password_file"`
+	// ZipPasswordMinLength raises the zip password policy's minimum length;
+	// it can never lower it below the built-in minimum.
+	ZipPasswordMinLength int `toml:"zip_password_min_length"`
+	CompressionLevel     int `toml:"compression_level"`
+
+	PartSize    string `toml:"part_size"`
+	Concurrency int    `toml:"concurrency"`
+	Expires     string `toml:"expires"`
+	SpoolDir    string `toml:"spool_dir"`
+}
+
+// DefaultPath is $XDG_CONFIG_HOME/xfer/config.toml, or the platform's
+// equivalent.
+func DefaultPath() string {
+	return filepath.Join(Dir(), "config.toml")
+}
+
+// Dir is xfer's configuration directory, where keygen puts keys by default.
+func Dir() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "xfer")
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return ".xfer"
+	}
+	return filepath.Join(d, "xfer")
+}
+
+// Load reads the file at path. A missing file is no error when optional is
+// true (the default path); a missing file that was named explicitly is.
+func Load(path string, optional bool) (*File, error) {
+	var f File
+	md, err := toml.DecodeFile(path, &f)
+	if err != nil {
+		if optional && errors.Is(err, fs.ErrNotExist) {
+			return &File{}, nil
+		}
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config %s: unknown setting %s", path, strings.Join(keys, ", "))
+	}
+	return &f, nil
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// ParseSize parses "5MiB", "64MB", "1GiB" or a plain number of bytes.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || (mult > 1 && n > (1<<62)/mult) {
+		return 0, fmt.Errorf("bad size %q (use bytes or a unit: 5MiB, 64MB, 1GiB)", s)
+	}
+	return n * mult, nil
+}
+
+// ParseDuration parses Go durations ("90m", "12h") and whole days ("30d").
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(t, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("bad duration %q (use 90m, 12h or 30d)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad duration %q (use 90m, 12h or 30d)", s)
+	}
+	return d, nil
+}

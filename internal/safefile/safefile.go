@@ -1,0 +1,106 @@
+// Package safefile writes output files so that a reader never sees half of
+// one: the data goes to a temporary file (mode 0600) beside the target, which
+// is moved into place only when the writer commits. An aborted or crashed
+// write leaves at most a temporary file, never a partial target, and a
+// committed write never replaces a file that already exists.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrExists is returned by Commit when the target appeared meanwhile, and
+// by Create when it already exists.
+var ErrExists = fs.ErrExist
+
+// TempPrefix starts the name of every temporary file, so that cleanup tools
+// and tests can recognise them.
+const TempPrefix = ".xfer-tmp-"
+
+// File is an output file being written.
+type File struct {
+	*os.File
+	target string
+	done   bool
+}
+
+// Create starts writing target. It fails with an error wrapping ErrExists
+// when target exists, so that nothing is computed for an output that could
+// not be kept.
+func Create(target string) (*File, error) {
+	if _, err := os.Lstat(target); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrExists, target)
+	}
+	f, err := os.CreateTemp(filepath.Dir(target), TempPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &File{File: f, target: target}, nil
+}
+
+// Commit flushes the data to stable storage, closes the file and moves it to
+// its target without replacing anything that exists there.
+func (f *File) Commit() error {
+	if f.done {
+		return errors.New("safefile: already committed or aborted")
+	}
+	f.done = true
+	tmp := f.Name()
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = renameNoReplace(tmp, f.target)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	syncDir(filepath.Dir(f.target))
+	return nil
+}
+
+// Abort discards the data. It is safe to call after Commit, which makes it
+// a good defer.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// renameNoReplace moves tmp to target unless target exists. A hard link is
+// atomic and fails on an existing target; where the file system has no hard
+// links, a check and a rename is the best that remains.
+func renameNoReplace(tmp, target string) error {
+	err := os.Link(tmp, target)
+	if err == nil {
+		return os.Remove(tmp)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s", ErrExists, target)
+	}
+	if _, serr := os.Lstat(target); serr == nil {
+		return fmt.Errorf("%w: %s", ErrExists, target)
+	}
+	return os.Rename(tmp, target)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // best effort: not every platform can sync a directory
+		d.Close()
+	}
+}
