@@ -1,0 +1,34 @@
+package s3test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestServersStart checks every variant starts, has its buckets, and that
+// the harness's request signing is accepted (a bad signature is refused).
+func TestServersStart(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(testing.TB) *Server
+	}{
+		{"minio", func(t testing.TB) *Server { return StartMinIO(t, MinIOOptions{}) }},
+		{"minio-tls-kms", func(t testing.TB) *Server { return StartMinIO(t, MinIOOptions{TLS: true, KMS: true}) }},
+		{"versitygw", StartVersityGW},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.adminRequest(ctx, http.MethodHead, "/"+s.VersionedBucket, "", nil); err != nil {
+				t.Fatalf("versioned bucket: %v", err)
+			}
+			bad := &Server{Endpoint: s.Endpoint, Region: s.Region, AccessKey: s.AccessKey, SecretKey: "wrong", CAPEM: s.CAPEM}
+			if err := bad.adminRequest(ctx, http.MethodHead, "/"+s.Bucket, "", nil); err == nil {
+				t.Fatal("a request signed with the wrong key was accepted")
+			}
+		})
+	}
+}

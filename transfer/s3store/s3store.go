@@ -1,0 +1,776 @@
+// Package s3store implements transfer.Store on Amazon S3 and S3-compatible
+// servers (MinIO, versitygw). It is the only package of xfer that imports the
+// AWS SDK; nothing of the SDK leaks through its API.
+//
+// Requests go through the SDK's standard retryer, with exponential backoff,
+// for transient failures (network errors, throttling, 5xx). Authentication
+// and authorisation failures, missing buckets and keys are never retried.
+// Errors come back as *transfer.StoreError carrying one of transfer's Err
+// categories.
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/xfer-dev/xfer/transfer"
+)
+
+// SSEMode selects server-side encryption. It is in addition to xfer's own
+// encryption, never instead: the server only ever sees ciphertext.
+type SSEMode string
+
+const (
+	SSENone SSEMode = ""
+	SSES3   SSEMode = "AES256"  // keys managed by the server (SSE-S3)
+	SSEKMS  SSEMode = "aws:kms" // keys in the server's KMS (SSE-KMS); Options.KMSKeyID names one
+	SSEC    SSEMode = "SSE-C"   // a key the client supplies with every request (SSE-C)
+)
+
+// Options configure a Store. Only Bucket is required.
+type Options struct {
+	Bucket string
+	// Endpoint is the server's base URL ("https://minio.example:9000");
+	// empty means AWS. Plain http:// is refused unless the host is a
+	// loopback address or AllowHTTP is set.
+	Endpoint  string
+	AllowHTTP bool
+	// PathStyle addresses the bucket in the path (https://host/bucket/key)
+	// instead of the host name: what most S3-compatible servers need.
+	PathStyle bool
+	// Region defaults to the standard chain (AWS_REGION, the profile), and
+	// to us-east-1 for a custom Endpoint when that finds none.
+	Region string
+
+	// Profile selects a shared-config profile (AWS_PROFILE otherwise).
+	Profile string
+	// AccessKeyID and SecretAccessKey, when set, replace the standard
+	// credential chain (environment, profile, SSO, web identity, instance
+	// role), which is used otherwise.
+	AccessKeyID, SecretAccessKey, SessionToken string
+
+	// CAPEM holds extra PEM certificates to trust, in addition to the
+	// system's and AWS_CA_BUNDLE: for a server with a private CA.
+	CAPEM []byte
+
+	// SSE is the server-side encryption of new objects. KMSKeyID goes
+	// with SSEKMS (empty: the server's default key); CustomerKey, exactly
+	// 32 bytes, with SSEC, and is then sent with every request that
+	// writes or reads object data, as S3 requires.
+	SSE         SSEMode
+	KMSKeyID    string
+	CustomerKey []byte
+
+	// MaxAttempts bounds the tries of one request, the first included
+	// (default 5). Backoff between them is exponential with jitter, capped
+	// by MaxBackoff (default 20s).
+	MaxAttempts int
+	MaxBackoff  time.Duration
+
+	// OnAttempt, when set, is called after every HTTP attempt with the
+	// operation's name and the attempt's error: for logging and tests.
+	OnAttempt func(op string, err error)
+}
+
+// Store is a transfer.Store on one S3 bucket.
+type Store struct {
+	client *s3.Client
+	bucket string
+	opts   Options
+	// ssec holds the SSE-C headers, nil unless SSE is SSEC.
+	ssec *ssecKey
+}
+
+var _ transfer.Store = (*Store)(nil)
+
+type ssecKey struct{ alg, key, keyMD5 *string }
+
+// New checks opts, loads the AWS configuration (credentials are resolved
+// lazily, at the first request) and returns a Store.
+func New(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Bucket == "" {
+		return nil, errors.New("s3store: no bucket given")
+	}
+	if opts.Endpoint != "" {
+		if err := checkEndpoint(opts.Endpoint, opts.AllowHTTP); err != nil {
+			return nil, err
+		}
+	}
+	s := &Store{bucket: opts.Bucket, opts: opts}
+	switch opts.SSE {
+	case SSENone, SSES3, SSEKMS:
+	case SSEC:
+		if len(opts.CustomerKey) != 32 {
+			return nil, fmt.Errorf("s3store: an SSE-C key must be 32 bytes, not %d", len(opts.CustomerKey))
+		}
+		sum := md5.Sum(opts.CustomerKey)
+		s.ssec = &ssecKey{
+			alg:    aws.String("AES256"),
+			key:    aws.String(base64.StdEncoding.EncodeToString(opts.CustomerKey)),
+			keyMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+		}
+	default:
+		return nil, fmt.Errorf("s3store: unknown server-side encryption %q", opts.SSE)
+	}
+
+	// The SDK must get a BuildableClient: with AWS_CA_BUNDLE set, config
+	// loading adds the bundle through it and fails on any other client.
+	httpClient := awshttp.NewBuildableClient()
+	if len(opts.CAPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(opts.CAPEM) {
+			return nil, errors.New("s3store: no certificate found in the CA PEM")
+		}
+		// Runs before the AWS_CA_BUNDLE option, which then adds to this pool.
+		httpClient = httpClient.WithTransportOptions(func(tr *http.Transport) {
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		})
+	}
+
+	maxAttempts := opts.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 5
+	}
+	maxBackoff := opts.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = 20 * time.Second
+	}
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithLogger(logging.Nop{}),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+				// A CLI run is one client: no shared retry budget to protect,
+				// and a quota error would hide the real one.
+				o.RateLimiter = ratelimit.None
+				o.Retryables = append([]retry.IsErrorRetryable{neverRetry{}}, o.Retryables...)
+			})
+		}),
+	}
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	if opts.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.AccessKeyID != "" {
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, opts.SessionToken)))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" && opts.Endpoint != "" {
+		cfg.Region = "us-east-1"
+	}
+	s.client = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+		o.UsePathStyle = opts.PathStyle
+		o.DisableLogOutputChecksumValidationSkipped = true
+		if opts.OnAttempt != nil {
+			o.APIOptions = append(o.APIOptions, addAttemptHook(opts.OnAttempt))
+		}
+	})
+	return s, nil
+}
+
+// checkEndpoint refuses URLs that are not http(s), and plain http to
+// anything but loopback unless allowed.
+func checkEndpoint(endpoint string, allowHTTP bool) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("s3store: endpoint %q: %w", endpoint, err)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowHTTP || isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("s3store: endpoint %s is plain http and not on this machine: refusing to send credentials unencrypted (allow it explicitly to go ahead)", endpoint)
+	default:
+		return fmt.Errorf("s3store: endpoint %q: scheme must be https or http", endpoint)
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Bucket implements transfer.Store.
+func (s *Store) Bucket() string { return s.bucket }
+
+func (s *Store) sseCreate() (types.ServerSideEncryption, *string) {
+	switch s.opts.SSE {
+	case SSES3:
+		return types.ServerSideEncryptionAes256, nil
+	case SSEKMS:
+		var id *string
+		if s.opts.KMSKeyID != "" {
+			id = aws.String(s.opts.KMSKeyID)
+		}
+		return types.ServerSideEncryptionAwsKms, id
+	}
+	return "", nil
+}
+
+func (s *Store) ssecFields() (alg, key, keyMD5 *string) {
+	if s.ssec == nil {
+		return nil, nil, nil
+	}
+	return s.ssec.alg, s.ssec.key, s.ssec.keyMD5
+}
+
+// CreateUpload implements transfer.Store.
+func (s *Store) CreateUpload(ctx context.Context, key string, opts transfer.CreateOptions) (string, error) {
+	in := &s3.CreateMultipartUploadInput{
+		Bucket:            &s.bucket,
+		Key:               &key,
+		Metadata:          opts.Metadata,
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+	}
+	if opts.ContentType != "" {
+		in.ContentType = aws.String(opts.ContentType)
+	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = s.sseCreate()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return "", s.wrap(ctx, "CreateMultipartUpload", key, err)
+	}
+	if out.UploadId == nil || *out.UploadId == "" {
+		return "", &transfer.StoreError{Op: "CreateMultipartUpload", Bucket: s.bucket, Key: key, Err: errors.New("server returned no upload ID")}
+	}
+	return *out.UploadId, nil
+}
+
+// UploadPart implements transfer.Store.
+func (s *Store) UploadPart(ctx context.Context, key, uploadID string, n int, body io.ReadSeeker, size int64, checksum string) (transfer.Part, error) {
+	if n < 1 || n > transfer.MaxParts {
+		return transfer.Part{}, fmt.Errorf("s3store: part number %d out of range", n)
+	}
+	window, err := newWindow(body, size)
+	if err != nil {
+		return transfer.Part{}, err
+	}
+	in := &s3.UploadPartInput{
+		Bucket:            &s.bucket,
+		Key:               &key,
+		UploadId:          &uploadID,
+		PartNumber:        aws.Int32(int32(n)),
+		Body:              window,
+		ContentLength:     aws.Int64(size),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ChecksumSHA256:    aws.String(checksum),
+	}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.UploadPart(ctx, in)
+	if err != nil {
+		return transfer.Part{}, s.wrap(ctx, "UploadPart", key, err)
+	}
+	p := transfer.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag), Checksum: checksum}
+	if got := aws.ToString(out.ChecksumSHA256); got != "" && got != checksum {
+		return p, &transfer.StoreError{Op: "UploadPart", Bucket: s.bucket, Key: key, Kind: transfer.ErrChecksumMismatch,
+			Err: fmt.Errorf("part %d: server stored SHA-256 %s, sent %s", n, got, checksum)}
+	}
+	return p, nil
+}
+
+// ListParts implements transfer.Store.
+func (s *Store) ListParts(ctx context.Context, key, uploadID string) ([]transfer.Part, error) {
+	var parts []transfer.Part
+	in := &s3.ListPartsInput{Bucket: &s.bucket, Key: &key, UploadId: &uploadID}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	for {
+		out, err := s.client.ListParts(ctx, in)
+		if err != nil {
+			return nil, s.wrap(ctx, "ListParts", key, err)
+		}
+		for _, p := range out.Parts {
+			parts = append(parts, transfer.Part{
+				Number:   int(aws.ToInt32(p.PartNumber)),
+				Size:     aws.ToInt64(p.Size),
+				ETag:     aws.ToString(p.ETag),
+				Checksum: aws.ToString(p.ChecksumSHA256),
+			})
+		}
+		if !aws.ToBool(out.IsTruncated) || aws.ToString(out.NextPartNumberMarker) == "" {
+			break
+		}
+		in.PartNumberMarker = out.NextPartNumberMarker
+	}
+	slices.SortFunc(parts, func(a, b transfer.Part) int { return a.Number - b.Number })
+	return parts, nil
+}
+
+// CompleteUpload implements transfer.Store.
+func (s *Store) CompleteUpload(ctx context.Context, key, uploadID string, parts []transfer.Part, opts transfer.CompleteOptions) (transfer.ObjectInfo, error) {
+	completed := make([]types.CompletedPart, len(parts))
+	for i, p := range parts {
+		completed[i] = types.CompletedPart{PartNumber: aws.Int32(int32(p.Number)), ETag: aws.String(p.ETag)}
+		if p.Checksum != "" {
+			completed[i].ChecksumSHA256 = aws.String(p.Checksum)
+		}
+	}
+	in := &s3.CompleteMultipartUploadInput{
+		Bucket:          &s.bucket,
+		Key:             &key,
+		UploadId:        &uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
+	}
+	if !opts.Overwrite {
+		in.IfNoneMatch = aws.String("*")
+	}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.CompleteMultipartUpload(ctx, in)
+	if err != nil {
+		return transfer.ObjectInfo{}, s.wrap(ctx, "CompleteMultipartUpload", key, err)
+	}
+	return transfer.ObjectInfo{Key: key, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+}
+
+// AbortUpload implements transfer.Store.
+func (s *Store) AbortUpload(ctx context.Context, key, uploadID string) error {
+	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: &uploadID})
+	err = s.wrap(ctx, "AbortMultipartUpload", key, err)
+	if errors.Is(err, transfer.ErrNoSuchUpload) {
+		return nil
+	}
+	return err
+}
+
+// ListUploads implements transfer.Store. The prefix is sent to the server
+// and applied again here, since servers differ in how they apply it.
+func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer.UploadInfo) error) error {
+	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket}
+	if prefix != "" {
+		in.Prefix = &prefix
+	}
+	for {
+		out, err := s.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return s.wrap(ctx, "ListMultipartUploads", "", err)
+		}
+		for _, u := range out.Uploads {
+			k := aws.ToString(u.Key)
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if err := fn(transfer.UploadInfo{Key: k, UploadID: aws.ToString(u.UploadId), Initiated: aws.ToTime(u.Initiated)}); err != nil {
+				return err
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		if aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "" {
+			return nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
+// Get implements transfer.Store.
+func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if offset < 0 {
+		return nil, fmt.Errorf("s3store: negative offset %d", offset)
+	}
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
+	switch {
+	case length == 0:
+		// No range can say "nothing"; check the key exists and return empty.
+		if _, err := s.Head(ctx, key); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	case length > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
+	case offset > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
+	}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.GetObject(ctx, in)
+	if err != nil {
+		return nil, s.wrap(ctx, "GetObject", key, err)
+	}
+	if in.Range != nil && !strings.HasPrefix(aws.ToString(out.ContentRange), fmt.Sprintf("bytes %d-", offset)) {
+		// A server that ignores Range sends the whole object: never
+		// hand that out as the range.
+		out.Body.Close()
+		return nil, &transfer.StoreError{Op: "GetObject", Bucket: s.bucket, Key: key,
+			Err: fmt.Errorf("asked for bytes from %d, server sent range %q", offset, aws.ToString(out.ContentRange))}
+	}
+	n := aws.ToInt64(out.ContentLength)
+	if out.ContentLength == nil || n < 0 {
+		return out.Body, nil
+	}
+	if length > 0 && n > length {
+		out.Body.Close()
+		return nil, &transfer.StoreError{Op: "GetObject", Bucket: s.bucket, Key: key,
+			Err: fmt.Errorf("asked for %d bytes at %d, server sent %d", length, offset, n)}
+	}
+	return &exactReader{rc: out.Body, left: n}, nil
+}
+
+// exactReader turns a body shorter than its Content-Length into
+// io.ErrUnexpectedEOF rather than a clean end.
+type exactReader struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (r *exactReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.rc.Read(p)
+	r.left -= int64(n)
+	if err == io.EOF {
+		if r.left > 0 {
+			return n, io.ErrUnexpectedEOF
+		}
+		return n, io.EOF
+	}
+	return n, err
+}
+
+func (r *exactReader) Close() error { return r.rc.Close() }
+
+// Head implements transfer.Store. A HEAD reply has no body, so a 404 cannot
+// say whether the key or the bucket is missing: Head asks the bucket then.
+func (s *Store) Head(ctx context.Context, key string) (transfer.ObjectInfo, error) {
+	in := &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.HeadObject(ctx, in)
+	if err != nil {
+		err = s.wrap(ctx, "HeadObject", key, err)
+		if errors.Is(err, transfer.ErrNotFound) {
+			if berr := s.headBucket(ctx); berr != nil && errors.Is(berr, transfer.ErrNoSuchBucket) {
+				return transfer.ObjectInfo{}, berr
+			}
+		}
+		return transfer.ObjectInfo{}, err
+	}
+	return transfer.ObjectInfo{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		ETag:         aws.ToString(out.ETag),
+		LastModified: aws.ToTime(out.LastModified),
+		VersionID:    aws.ToString(out.VersionId),
+		Metadata:     out.Metadata,
+	}, nil
+}
+
+func (s *Store) headBucket(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket})
+	err = s.wrap(ctx, "HeadBucket", "", err)
+	var se *transfer.StoreError
+	if errors.As(err, &se) && errors.Is(err, transfer.ErrNotFound) {
+		se.Kind = transfer.ErrNoSuchBucket
+	}
+	return err
+}
+
+// List implements transfer.Store.
+func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.ObjectInfo) error) error {
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket}
+	if prefix != "" {
+		in.Prefix = &prefix
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return s.wrap(ctx, "ListObjectsV2", "", err)
+		}
+		for _, o := range out.Contents {
+			err := fn(transfer.ObjectInfo{
+				Key:          aws.ToString(o.Key),
+				Size:         aws.ToInt64(o.Size),
+				ETag:         aws.ToString(o.ETag),
+				LastModified: aws.ToTime(o.LastModified),
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ListVersions implements transfer.Store.
+func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfer.Version) error) error {
+	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket}
+	if prefix != "" {
+		in.Prefix = &prefix
+	}
+	for {
+		out, err := s.client.ListObjectVersions(ctx, in)
+		if err != nil {
+			return s.wrap(ctx, "ListObjectVersions", "", err)
+		}
+		// S3 lists versions and delete markers apart; merge them back.
+		page := make([]transfer.Version, 0, len(out.Versions)+len(out.DeleteMarkers))
+		for _, v := range out.Versions {
+			page = append(page, transfer.Version{
+				Key:          aws.ToString(v.Key),
+				VersionID:    aws.ToString(v.VersionId),
+				IsLatest:     aws.ToBool(v.IsLatest),
+				Size:         aws.ToInt64(v.Size),
+				ETag:         aws.ToString(v.ETag),
+				LastModified: aws.ToTime(v.LastModified),
+			})
+		}
+		for _, d := range out.DeleteMarkers {
+			page = append(page, transfer.Version{
+				Key:          aws.ToString(d.Key),
+				VersionID:    aws.ToString(d.VersionId),
+				IsLatest:     aws.ToBool(d.IsLatest),
+				DeleteMarker: true,
+				LastModified: aws.ToTime(d.LastModified),
+			})
+		}
+		slices.SortStableFunc(page, compareVersions)
+		for _, v := range page {
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+	}
+}
+
+// compareVersions orders by key, then the latest first, then newest first.
+func compareVersions(a, b transfer.Version) int {
+	if c := strings.Compare(a.Key, b.Key); c != 0 {
+		return c
+	}
+	if a.IsLatest != b.IsLatest {
+		if a.IsLatest {
+			return -1
+		}
+		return 1
+	}
+	return b.LastModified.Compare(a.LastModified)
+}
+
+// DeleteVersion implements transfer.Store.
+func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error {
+	in := &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}
+	if versionID != "" {
+		in.VersionId = &versionID
+	}
+	_, err := s.client.DeleteObject(ctx, in)
+	err = s.wrap(ctx, "DeleteObject", key, err)
+	if errors.Is(err, transfer.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Put implements transfer.Store.
+func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts transfer.PutOptions) (transfer.ObjectInfo, error) {
+	window, err := newWindow(body, size)
+	if err != nil {
+		return transfer.ObjectInfo{}, err
+	}
+	checksum := opts.Checksum
+	if checksum == "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, window); err != nil {
+			return transfer.ObjectInfo{}, fmt.Errorf("s3store: reading %s: %w", key, err)
+		}
+		if _, err := window.Seek(0, io.SeekStart); err != nil {
+			return transfer.ObjectInfo{}, err
+		}
+		checksum = base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	in := &s3.PutObjectInput{
+		Bucket:            &s.bucket,
+		Key:               &key,
+		Body:              window,
+		ContentLength:     aws.Int64(size),
+		Metadata:          opts.Metadata,
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ChecksumSHA256:    aws.String(checksum),
+	}
+	if opts.ContentType != "" {
+		in.ContentType = aws.String(opts.ContentType)
+	}
+	if !opts.Overwrite {
+		in.IfNoneMatch = aws.String("*")
+	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = s.sseCreate()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return transfer.ObjectInfo{}, s.wrap(ctx, "PutObject", key, err)
+	}
+	return transfer.ObjectInfo{Key: key, Size: size, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+}
+
+// Error codes by category. Codes from S3 and the S3-compatible servers xfer
+// is tested with.
+var codeKinds = map[string]error{
+	"AccessDenied":                transfer.ErrAccessDenied,
+	"AllAccessDisabled":           transfer.ErrAccessDenied,
+	"InvalidAccessKeyId":          transfer.ErrAccessDenied,
+	"SignatureDoesNotMatch":       transfer.ErrAccessDenied,
+	"InvalidToken":                transfer.ErrAccessDenied,
+	"ExpiredToken":                transfer.ErrAccessDenied,
+	"TokenRefreshRequired":        transfer.ErrAccessDenied,
+	"AccountProblem":              transfer.ErrAccessDenied,
+	"Forbidden":                   transfer.ErrAccessDenied,
+	"NoSuchBucket":                transfer.ErrNoSuchBucket,
+	"NoSuchKey":                   transfer.ErrNotFound,
+	"NoSuchVersion":               transfer.ErrNotFound,
+	"NotFound":                    transfer.ErrNotFound,
+	"NoSuchUpload":                transfer.ErrNoSuchUpload,
+	"PreconditionFailed":          transfer.ErrPreconditionFailed,
+	"BadDigest":                   transfer.ErrChecksumMismatch,
+	"InvalidDigest":               transfer.ErrChecksumMismatch,
+	"XAmzContentSHA256Mismatch":   transfer.ErrChecksumMismatch,
+	"XAmzContentChecksumMismatch": transfer.ErrChecksumMismatch,
+}
+
+// neverRetry stops the retryer from retrying a failure whose category says
+// trying again cannot help, whatever the other checks say about it.
+type neverRetry struct{}
+
+func (neverRetry) IsErrorRetryable(err error) aws.Ternary {
+	if isCertError(err) {
+		return aws.FalseTernary
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if _, ok := codeKinds[ae.ErrorCode()]; ok {
+			return aws.FalseTernary
+		}
+	}
+	if ae == nil || ae.ErrorCode() == "" || ae.ErrorCode() == "Forbidden" || ae.ErrorCode() == "NotFound" {
+		// A HEAD reply has no body, so no code: go by the status. Other
+		// 403 codes (RequestTimeTooSkewed) are left to the retryer.
+		switch httpStatus(err) {
+		case http.StatusForbidden, http.StatusNotFound, http.StatusPreconditionFailed:
+			return aws.FalseTernary
+		}
+	}
+	return aws.UnknownTernary
+}
+
+// isCertError reports a server certificate that does not verify: a
+// configuration problem (or an attack), never cured by trying again.
+func isCertError(err error) bool {
+	var (
+		unknownCA *x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		hostname  x509.HostnameError
+		verify    *tls.CertificateVerificationError
+	)
+	return errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.As(err, &verify)
+}
+
+// retryable is the retryer's verdict on err.
+var retryable = retry.IsErrorRetryables(append([]retry.IsErrorRetryable{neverRetry{}}, retry.DefaultRetryables...))
+
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// wrap turns an SDK error into a *transfer.StoreError with its category.
+func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &transfer.StoreError{Op: op, Bucket: s.bucket, Key: key, Err: err}
+	if ctx.Err() != nil {
+		// Cancelled: say so plainly, whatever the SDK made of it.
+		if !errors.Is(err, ctx.Err()) {
+			e.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return e
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		e.Code = ae.ErrorCode()
+		e.Kind = codeKinds[e.Code]
+		e.Err = errors.New(apiMessage(ae))
+	}
+	status := httpStatus(err)
+	if e.Kind == nil {
+		switch status {
+		case http.StatusForbidden:
+			e.Kind = transfer.ErrAccessDenied
+		case http.StatusNotFound:
+			e.Kind = transfer.ErrNotFound
+		case http.StatusPreconditionFailed:
+			e.Kind = transfer.ErrPreconditionFailed
+		}
+	}
+	if e.Kind == nil && !isCertError(err) {
+		var maxErr *retry.MaxAttemptsError
+		e.Temporary = errors.As(err, &maxErr) || retryable.IsErrorRetryable(err).Bool() ||
+			status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+	}
+	return e
+}
+
+// apiMessage renders an API error compactly: code, message, HTTP status.
+func apiMessage(ae smithy.APIError) string {
+	msg := ae.ErrorCode()
+	if m := ae.ErrorMessage(); m != "" && m != msg {
+		msg += ": " + m
+	}
+	return msg
+}

@@ -1,0 +1,262 @@
+package s3store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/s3store"
+	"github.com/xfer-dev/xfer/transfer/storetest"
+)
+
+// What each server does where servers differ (see storetest.Caps).
+var (
+	minioCaps   = storetest.Caps{ConditionalWrites: true, ListUploadsByPrefix: false, PartChecksums: true}
+	versityCaps = storetest.Caps{ConditionalWrites: true, ListUploadsByPrefix: true, PartChecksums: true}
+)
+
+// options are the s3store options for srv's plain bucket.
+func options(srv *s3test.Server) s3store.Options {
+	return s3store.Options{
+		Bucket:          srv.Bucket,
+		Endpoint:        srv.Endpoint,
+		PathStyle:       true,
+		Region:          srv.Region,
+		AccessKeyID:     srv.AccessKey,
+		SecretAccessKey: srv.SecretKey,
+		CAPEM:           srv.CAPEM,
+	}
+}
+
+func newStore(t *testing.T, o s3store.Options) *s3store.Store {
+	t.Helper()
+	s, err := s3store.New(t.Context(), o)
+	if err != nil {
+		t.Fatalf("s3store.New: %v", err)
+	}
+	return s
+}
+
+// harness runs the store suite on srv, with mod applied to every store's
+// options (server-side encryption, say).
+func harness(srv *s3test.Server, caps storetest.Caps, mod func(*s3store.Options)) storetest.Harness {
+	mk := func(t *testing.T, f func(*s3store.Options)) *s3store.Store {
+		o := options(srv)
+		if mod != nil {
+			mod(&o)
+		}
+		if f != nil {
+			f(&o)
+		}
+		return newStore(t, o)
+	}
+	return storetest.Harness{
+		New: func(t *testing.T) transfer.Store { return mk(t, nil) },
+		NewVersioned: func(t *testing.T) transfer.Store {
+			return mk(t, func(o *s3store.Options) { o.Bucket = srv.VersionedBucket })
+		},
+		NewMissingBucket: func(t *testing.T) transfer.Store {
+			return mk(t, func(o *s3store.Options) { o.Bucket = "xfer-no-such-bucket" })
+		},
+		NewDenied: func(t *testing.T) (transfer.Store, func() int) {
+			var n atomic.Int64
+			s := mk(t, func(o *s3store.Options) {
+				o.SecretAccessKey = "not-the-secret-key"
+				o.OnAttempt = func(string, error) { n.Add(1) }
+			})
+			return s, func() int { return int(n.Load()) }
+		},
+		Caps: caps,
+	}
+}
+
+func TestMinIO(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	storetest.Run(t, harness(srv, minioCaps, nil))
+}
+
+// TestMinIOTLSKMS runs the suite over TLS with a private CA, once per kind
+// of server-side encryption.
+func TestMinIOTLSKMS(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{TLS: true, KMS: true})
+	ssecKey := make([]byte, 32)
+	rand.Read(ssecKey)
+	for _, tc := range []struct {
+		name   string
+		mod    func(*s3store.Options)
+		header string // the SSE header a HEAD must show
+	}{
+		{"NoSSE", nil, ""},
+		{"SSE-S3", func(o *s3store.Options) { o.SSE = s3store.SSES3 }, "AES256"},
+		{"SSE-KMS", func(o *s3store.Options) { o.SSE, o.KMSKeyID = s3store.SSEKMS, srv.KMSKeyID }, "aws:kms"},
+		{"SSE-C", func(o *s3store.Options) { o.SSE, o.CustomerKey = s3store.SSEC, ssecKey }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := harness(srv, minioCaps, tc.mod)
+			h.Quick = tc.mod != nil
+			storetest.Run(t, h)
+			if tc.header != "" {
+				checkSSEHeader(t, srv, tc.mod, tc.header)
+			}
+		})
+	}
+	t.Run("SSE-C-KeyRequired", func(t *testing.T) {
+		ctx := t.Context()
+		o := options(srv)
+		o.SSE, o.CustomerKey = s3store.SSEC, ssecKey
+		s := newStore(t, o)
+		key := "ssec/" + t.Name()
+		if _, err := s.Put(ctx, key, strings.NewReader("secret"), 6, transfer.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// Without the key, or with another, the object cannot be read.
+		plain := newStore(t, options(srv))
+		if _, err := plain.Get(ctx, key, 0, -1); err == nil {
+			t.Error("SSE-C object read without its key")
+		}
+		other := make([]byte, 32)
+		o.CustomerKey = other
+		if _, err := newStore(t, o).Head(ctx, key); err == nil {
+			t.Error("SSE-C object read with another key")
+		}
+	})
+	t.Run("UnknownCA", func(t *testing.T) {
+		o := options(srv)
+		o.CAPEM = nil
+		var n atomic.Int64
+		o.OnAttempt = func(string, error) { n.Add(1) }
+		_, err := newStore(t, o).Head(t.Context(), "x")
+		if err == nil || transfer.IsTransient(err) {
+			t.Fatalf("Head with an untrusted certificate: %v, want a permanent error", err)
+		}
+		if n.Load() != 1 {
+			t.Errorf("%d attempts with an untrusted certificate, want 1", n.Load())
+		}
+	})
+}
+
+func checkSSEHeader(t *testing.T, srv *s3test.Server, mod func(*s3store.Options), want string) {
+	o := options(srv)
+	mod(&o)
+	s := newStore(t, o)
+	ctx := t.Context()
+	for _, key := range []string{"sse/put", "sse/multipart"} {
+		if key == "sse/put" {
+			if _, err := s.Put(ctx, key, strings.NewReader("x"), 1, transfer.PutOptions{Overwrite: true}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			id, err := s.CreateUpload(ctx, key, transfer.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.UploadPart(ctx, key, id, 1, strings.NewReader("x"), 1, storetest.Checksum([]byte("x")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CompleteUpload(ctx, key, id, []transfer.Part{p}, transfer.CompleteOptions{Overwrite: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := srv.Do(ctx, http.MethodHead, "/"+srv.Bucket+"/"+key, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Amz-Server-Side-Encryption"); got != want {
+			t.Errorf("%s: server-side encryption %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestVersityGW(t *testing.T) {
+	srv := s3test.StartVersityGW(t)
+	storetest.Run(t, harness(srv, versityCaps, nil))
+}
+
+func TestEndpointPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint  string
+		allowHTTP bool
+		ok        bool
+	}{
+		{"https://s3.example.com", false, true},
+		{"http://127.0.0.1:9000", false, true},
+		{"http://[::1]:9000", false, true},
+		{"http://localhost:9000", false, true},
+		{"http://s3.example.com", false, false},
+		{"http://10.0.0.5:9000", false, false},
+		{"http://s3.example.com", true, true},
+		{"ftp://s3.example.com", true, false},
+	} {
+		_, err := s3store.New(context.Background(), s3store.Options{Bucket: "b", Endpoint: tc.endpoint, AllowHTTP: tc.allowHTTP, AccessKeyID: "a", SecretAccessKey: "b"})
+		if (err == nil) != tc.ok {
+			t.Errorf("New(%s, allowHTTP=%v): %v, want ok=%v", tc.endpoint, tc.allowHTTP, err, tc.ok)
+		}
+	}
+}
+
+// TestTransientRetried checks throttling and unreachable servers are
+// retried with backoff and then reported as transient, and that the retry
+// stops as soon as the context is cancelled.
+func TestTransientRetried(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+	}))
+	defer srv.Close()
+	o := s3store.Options{Bucket: "b", Endpoint: srv.URL, PathStyle: true, AccessKeyID: "a", SecretAccessKey: "b",
+		MaxAttempts: 3, MaxBackoff: 20 * time.Millisecond}
+	s := newStore(t, o)
+	_, err := s.CreateUpload(t.Context(), "k", transfer.CreateOptions{})
+	if !transfer.IsTransient(err) {
+		t.Fatalf("503 SlowDown: %v, want a transient error", err)
+	}
+	if hits.Load() != 3 {
+		t.Errorf("%d attempts, want 3", hits.Load())
+	}
+
+	// Nothing listens: connection refused is retried, then transient.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var n atomic.Int64
+	o.Endpoint = "http://" + addr
+	o.OnAttempt = func(string, error) { n.Add(1) }
+	_, err = newStore(t, o).Head(t.Context(), "k")
+	if !transfer.IsTransient(err) || errors.Is(err, transfer.ErrNotFound) {
+		t.Fatalf("connection refused: %v, want transient", err)
+	}
+	if n.Load() != 3 {
+		t.Errorf("%d attempts, want 3", n.Load())
+	}
+
+	// Cancelled during backoff: returns at once, not transient.
+	o.Endpoint, o.MaxAttempts, o.MaxBackoff = srv.URL, 10, 5*time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = newStore(t, o).CreateUpload(ctx, "k", transfer.CreateOptions{})
+	if !errors.Is(err, context.DeadlineExceeded) || transfer.IsTransient(err) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("cancelled retry took %s", d)
+	}
+}
