@@ -1,0 +1,5 @@
+//go:build !race
+
+package zipenc
+
+const raceEnabled = false
