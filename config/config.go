@@ -27,6 +27,18 @@ type File struct {
 	Prefix    string `toml:"prefix"`
 	Region    string `toml:"region"`
 	AllowHTTP bool   `toml:"allow_http"`
+	// CAFile names a PEM file of extra certificates to trust: for a
+	// server with a private CA.
+	CAFile string `toml:"ca_file"`
+	// SSE is the server-side encryption at rest of sent objects: AES256
+	// or aws:kms (with SSEKMSKeyID), in addition to xfer's own.
+	SSE         string `toml:"sse"`
+	SSEKMSKeyID string `toml:"sse_kms_key_id"`
+	// SSECKeyFile names a file holding a 32-byte SSE-C key.
+	SSECKeyFile string `toml:"sse_c_key_file"`
+	// Sender names this side in object metadata and the audit trail;
+	// default user@host.
+	Sender string `toml:"sender"`
 
 	Cipher          string   `toml:"cipher"`
 	Recipients      []string `toml:"recipients"`

@@ -1,0 +1,101 @@
+package cmd
+
+import (
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xfer-dev/xfer/internal/safefile"
+	"github.com/xfer-dev/xfer/seal"
+)
+
+type decryptOptions struct {
+	keyFlags
+	identities []string
+	output     string
+}
+
+func (a *app) newDecryptCommand() *cobra.Command {
+	var o decryptOptions
+	c := &cobra.Command{
+		Use:   "decrypt FILE [-o OUT.csv]",
+		Short: "Open a sealed file locally, without the network",
+		Long: `Open both layers of a sealed file and write the CSV. Every byte is
+authenticated before any of it is written; the output appears, with mode 0600,
+only when complete, and never replaces an existing file. Without -o the CSV
+gets the name the sender gave it, in the current directory.
+
+The identity is an age identity file or an AES-256 key file (-i, repeatable;
+default: the identities in the configuration, else the files that
+'xfer keygen' writes by default), or a passphrase.
+
+Environment: XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
+		Example: `  xfer decrypt addresses.csv.zip.age -i mailhouse.key --zip-password-file zip.pw
+  xfer decrypt addresses.csv.zip.aes -i client.aeskey -o - | head`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error { return a.runDecrypt(c, o, args[0]) },
+	}
+	o.addSecretFlags(c)
+	c.Flags().StringArrayVarP(&o.identities, "identity", "i", nil, "age identity or AES-256 key file (repeatable)")
+	c.Flags().StringVarP(&o.output, "output", "o", "", "write the CSV to OUT.csv (- for stdout)")
+	return c
+}
+
+func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if o.output == "-" && a.isTerminal(a.env.Stdout) {
+		return withHint(usagef("refusing to write address data to a terminal"), "redirect stdout or give -o FILE")
+	}
+	ids, err := a.identities(c, o.identities, cfg)
+	if err != nil {
+		return err
+	}
+	pw, err := a.zipPassword(c, cfg, false)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(input)
+	if err != nil {
+		return usagef("%w", err)
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	opened, err := seal.Open(in, fi.Size(), ids, pw)
+	if err != nil {
+		return err
+	}
+	out := o.output
+	if out == "" {
+		out = opened.Name()
+	}
+	var dst io.Writer
+	var file *safefile.File
+	if out == "-" {
+		dst = a.env.Stdout
+	} else {
+		if file, err = safefile.Create(out); err != nil {
+			return err
+		}
+		defer file.Abort()
+		dst = file
+	}
+	n, err := opened.WriteTo(dst)
+	if err != nil {
+		return err
+	}
+	if file != nil {
+		if err := file.Commit(); err != nil {
+			return err
+		}
+	}
+	a.result(map[string]any{"event": "decrypted", "input": input, "output": out, "bytes": n},
+		"opened %s into %s (%s)", input, out, humanBytes(n))
+	return nil
+}

@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/seal"
+	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/zipenc"
+)
+
+// Exit codes: the contract of docs/exit-codes.md. Scripts rely on them.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitAuth        = 3
+	exitIntegrity   = 4
+	exitInterrupted = 5
+	exitInput       = 6
+	exitSignal      = 130
+)
+
+// usageError marks a mistake in the command line or configuration.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// hinted carries advice on the next step; the printer shows it after the
+// error on a line of its own.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e hinted) Error() string { return e.err.Error() }
+func (e hinted) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	return hinted{err, fmt.Sprintf(format, args...)}
+}
+
+// errSignal is the cause of the root context when SIGINT or SIGTERM arrived.
+var errSignal = errors.New("interrupted by a signal")
+
+// exitCode maps an error to the exit code table. It is the only place that
+// knows the table.
+func exitCode(ctx context.Context, err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(context.Cause(ctx), errSignal):
+		return exitSignal
+	case errors.As(err, new(usageError)), errors.Is(err, fs.ErrExist):
+		return exitUsage // an output that exists is refused, never replaced
+	case errors.Is(err, transfer.ErrPreconditionFailed), errors.Is(err, transfer.ErrNoSuchBucket):
+		return exitUsage
+	case errors.Is(err, crypt.ErrNoIdentity), errors.Is(err, zipenc.ErrPassword), errors.Is(err, transfer.ErrAccessDenied):
+		return exitAuth
+	case errors.Is(err, transfer.ErrChecksumMismatch):
+		return exitIntegrity
+	case errors.Is(err, transfer.ErrInterrupted):
+		return exitInterrupted
+	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, zipenc.ErrIntegrity),
+		errors.Is(err, zipenc.ErrUnsupported), errors.Is(err, seal.ErrContent):
+		return exitIntegrity
+	case errors.Is(err, csvcheck.ErrInvalid), errors.Is(err, seal.ErrPolicy):
+		return exitInput
+	}
+	return exitFailure
+}
+
+// hintFor suggests a next step for errors that commonly have one.
+func hintFor(err error) string {
+	var h hinted
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	switch {
+	case errors.Is(err, crypt.ErrNoIdentity):
+		return "decrypt with the identity (-i FILE) or passphrase the file was sealed for"
+	case errors.Is(err, zipenc.ErrPassword):
+		return "check the zip password (--zip-password-file or XFER_ZIP_PASSWORD)"
+	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, zipenc.ErrIntegrity):
+		return "the file was damaged or altered after sealing: fetch it again or ask the sender to resend"
+	case errors.Is(err, csvcheck.ErrInvalid):
+		return "fix the CSV (UTF-8, a header row, the same number of fields on every row) and run again"
+	case errors.Is(err, transfer.ErrAccessDenied):
+		return "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that they may use this bucket and prefix"
+	case errors.Is(err, transfer.ErrNoSuchBucket):
+		return "check --bucket (or XFER_BUCKET) and --endpoint"
+	case errors.Is(err, fs.ErrExist):
+		return "remove the existing file or choose another output with -o"
+	}
+	return ""
+}
+
+// printError writes the error the way every xfer error looks: a program
+// prefix, lower case, no final period, then an optional hint.
+func printError(w io.Writer, err error) {
+	msg := strings.TrimSuffix(err.Error(), ".")
+	fmt.Fprintf(w, "xfer: error: %s\n", msg)
+	if hint := hintFor(err); hint != "" {
+		fmt.Fprintf(w, "xfer: hint: %s\n", hint)
+	}
+}

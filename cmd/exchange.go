@@ -1,0 +1,156 @@
+package cmd
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/s3store"
+)
+
+// exchangeFlags are the flags naming the exchange bucket, shared by every
+// command that talks to it.
+type exchangeFlags struct {
+	endpoint    string
+	bucket      string
+	prefix      string
+	region      string
+	caFile      string
+	allowHTTP   bool
+	sse         string
+	sseKMSKeyID string
+	ssecKeyFile string
+}
+
+func (e *exchangeFlags) add(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&e.endpoint, "endpoint", "", "S3 endpoint URL (env XFER_ENDPOINT; default AWS)")
+	f.StringVar(&e.bucket, "bucket", "", "exchange bucket (env XFER_BUCKET)")
+	f.StringVar(&e.prefix, "prefix", "", "key prefix inside the bucket, e.g. clients/acme/ (env XFER_PREFIX)")
+	f.StringVar(&e.region, "region", "", "S3 region (env AWS_REGION)")
+	f.StringVar(&e.caFile, "ca-file", "", "PEM file of extra CA certificates to trust (env XFER_CA_FILE)")
+	f.BoolVar(&e.allowHTTP, "allow-http", false, "allow plain http:// to a host that is not loopback")
+	f.StringVar(&e.sseKMSKeyID, "sse-kms-key-id", "", "KMS key for --sse aws:kms")
+	f.StringVar(&e.sse, "sse", "", "server-side encryption at rest: AES256 or aws:kms (in addition to xfer's own)")
+	f.StringVar(&e.ssecKeyFile, "sse-c-key-file", "", "file holding a 32-byte SSE-C key (customer-provided encryption at rest)")
+}
+
+// exchange is an opened exchange bucket with its key prefix.
+type exchange struct {
+	store  transfer.Store
+	prefix string
+	ident  string // endpoint and bucket, for spool names
+}
+
+// key turns a name as list prints it into the object key.
+func (x *exchange) key(name string) string { return x.prefix + name }
+
+func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	opts := s3store.Options{
+		Endpoint:  a.setting(c, "endpoint", "XFER_ENDPOINT", cfg.Endpoint, ""),
+		Bucket:    a.setting(c, "bucket", "XFER_BUCKET", cfg.Bucket, ""),
+		Region:    a.setting(c, "region", "AWS_REGION", cfg.Region, ""),
+		AllowHTTP: e.allowHTTP || cfg.AllowHTTP,
+		PathStyle: true,
+		SSE:       s3store.SSEMode(a.setting(c, "sse", "", cfg.SSE, "")),
+		KMSKeyID:  a.setting(c, "sse-kms-key-id", "", cfg.SSEKMSKeyID, ""),
+	}
+	if opts.Bucket == "" {
+		return nil, withHint(usagef("no exchange bucket"), "give --bucket, set XFER_BUCKET, or bucket = \"…\" in %s", a.configPathShown())
+	}
+	if opts.Endpoint == "" {
+		opts.PathStyle = false // AWS itself: virtual-hosted style
+	}
+	switch opts.SSE {
+	case s3store.SSENone, s3store.SSES3, s3store.SSEKMS:
+	default:
+		return nil, usagef("--sse %q: use AES256 or aws:kms", opts.SSE)
+	}
+	if path := a.setting(c, "ca-file", "XFER_CA_FILE", cfg.CAFile, ""); path != "" {
+		if opts.CAPEM, err = os.ReadFile(path); err != nil {
+			return nil, usagef("CA file: %w", err)
+		}
+	}
+	if path := a.setting(c, "sse-c-key-file", "", cfg.SSECKeyFile, ""); path != "" {
+		if opts.SSE != s3store.SSENone {
+			return nil, usagef("--sse and --sse-c-key-file exclude each other")
+		}
+		key, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usagef("SSE-C key file: %w", err)
+		}
+		if len(key) != 32 {
+			return nil, usagef("SSE-C key file %s must hold exactly 32 bytes", path)
+		}
+		opts.SSE, opts.CustomerKey = s3store.SSEC, key
+	}
+	prefix := a.setting(c, "prefix", "XFER_PREFIX", cfg.Prefix, "")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	store, err := s3store.New(c.Context(), opts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return &exchange{store: store, prefix: prefix, ident: opts.Endpoint + "|" + opts.Bucket}, nil
+}
+
+func (a *app) configPathShown() string {
+	if a.configPath != "" {
+		return a.configPath
+	}
+	return "the config file"
+}
+
+// spoolDir is where sealed files wait for upload, with their journals.
+func (a *app) spoolDir() (string, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return "", err
+	}
+	dir := cfg.SpoolDir
+	if dir == "" {
+		if d := a.env.Getenv("XDG_CACHE_HOME"); d != "" {
+			dir = filepath.Join(d, "xfer", "spool")
+		} else if d, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(d, "xfer", "spool")
+		} else {
+			return "", usagef("no cache directory for the spool: set spool_dir in the config")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// spoolPath names the spool of one object: the same object always gets the
+// same spool, so a re-run finds what an interrupted run left.
+func (x *exchange) spoolPath(dir, key string) string {
+	h := sha256.Sum256([]byte(x.ident + "|" + key))
+	return filepath.Join(dir, hex.EncodeToString(h[:12])+".spool")
+}
+
+// sender names this side in object metadata: the configured name, else
+// user@host. It is never anything from inside a file.
+func (a *app) sender() string {
+	if cfg, err := a.config(); err == nil && cfg.Sender != "" {
+		return cfg.Sender
+	}
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}

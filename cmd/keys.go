@@ -1,0 +1,220 @@
+package cmd
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+
+	"github.com/xfer-dev/xfer/config"
+	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/seal"
+)
+
+// Default key file names in the configuration directory, used by keygen
+// when no -o is given and by decrypt when no identity is given.
+const (
+	defaultIdentityFile = "identity.txt"
+	defaultAESKeyFile   = "aes.key"
+)
+
+// keyFlags are the flags choosing how a file is sealed.
+type keyFlags struct {
+	recipients      []string
+	recipientsFiles []string
+	cipher          string
+	keyFile         string
+	passphraseFile  string
+	zipPasswordFile string
+}
+
+func (k *keyFlags) addSealFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringArrayVarP(&k.recipients, "recipient", "r", nil, "age recipient: age1…, ssh-ed25519 … or ssh-rsa … (repeatable)")
+	f.StringArrayVarP(&k.recipientsFiles, "recipients-file", "R", nil, "file of age recipients, one per line (repeatable)")
+	f.StringVar(&k.cipher, "cipher", "", "outer layer: age or aes256 (env XFER_CIPHER; default age)")
+	f.StringVar(&k.keyFile, "key-file", "", "AES-256 key file for --cipher aes256 (env XFER_KEY_FILE)")
+	k.addSecretFlags(c)
+}
+
+func (k *keyFlags) addSecretFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&k.passphraseFile, "passphrase-file", "", "file holding the passphrase (env XFER_PASSPHRASE holds the passphrase itself)")
+	f.StringVar(&k.zipPasswordFile, "zip-password-file", "", "file holding the zip password (env XFER_ZIP_PASSWORD holds the password itself)")
+}
+
+func (a *app) passphraseSpec(cfg *config.File) secretSpec {
+	return secretSpec{what: "passphrase", fileFlag: "passphrase-file", env: "XFER_PASSPHRASE", cfgFile: cfg.PassphraseFile}
+}
+
+func (a *app) zipPasswordSpec(cfg *config.File, confirm bool) secretSpec {
+	return secretSpec{what: "zip password", fileFlag: "zip-password-file", env: "XFER_ZIP_PASSWORD", cfgFile: cfg.ZipPasswordFile, confirm: confirm}
+}
+
+// zipPassword resolves the zip password; when sealing it must pass the
+// policy (exit 6 otherwise).
+func (a *app) zipPassword(c *cobra.Command, cfg *config.File, sealing bool) ([]byte, error) {
+	spec := a.zipPasswordSpec(cfg, sealing)
+	pw, err := a.secret(c, spec)
+	if err != nil {
+		return nil, err
+	}
+	if pw == nil {
+		return nil, errNoSecret(spec)
+	}
+	if sealing {
+		if cfg.ZipPasswordMinLength != 0 && cfg.ZipPasswordMinLength < seal.MinPasswordLength {
+			return nil, usagef("zip_password_min_length %d is below the minimum of %d", cfg.ZipPasswordMinLength, seal.MinPasswordLength)
+		}
+		if err := seal.CheckZipPassword(pw, cfg.ZipPasswordMinLength); err != nil {
+			return nil, err
+		}
+	}
+	return pw, nil
+}
+
+// encryptOptions resolves the outer layer from flags, environment and
+// configuration.
+func (a *app) encryptOptions(c *cobra.Command, k *keyFlags, cfg *config.File) (crypt.EncryptOptions, error) {
+	var opts crypt.EncryptOptions
+	cipher := a.setting(c, "cipher", "XFER_CIPHER", cfg.Cipher, string(crypt.CipherAge))
+	recips, rfiles := k.recipients, k.recipientsFiles
+	if len(recips) == 0 && len(rfiles) == 0 {
+		recips = cfg.Recipients
+		if cfg.RecipientsFile != "" {
+			rfiles = []string{cfg.RecipientsFile}
+		}
+	}
+	switch crypt.Cipher(cipher) {
+	case crypt.CipherAge:
+		opts.Cipher = crypt.CipherAge
+		for _, r := range recips {
+			rec, err := crypt.ParseRecipient(r)
+			if err != nil {
+				return opts, usagef("recipient %q: %w", r, err)
+			}
+			opts.Recipients = append(opts.Recipients, rec)
+		}
+		for _, path := range rfiles {
+			rs, err := readRecipientsFile(path)
+			if err != nil {
+				return opts, err
+			}
+			opts.Recipients = append(opts.Recipients, rs...)
+		}
+		if len(opts.Recipients) > 0 {
+			if c.Flags().Changed("passphrase-file") {
+				return opts, usagef("give recipients or a passphrase, not both")
+			}
+			return opts, nil
+		}
+	case crypt.CipherAES256:
+		opts.Cipher = crypt.CipherAES256
+		if len(k.recipients)+len(k.recipientsFiles) > 0 {
+			return opts, usagef("--recipient and --recipients-file are for --cipher age; aes256 takes --key-file or a passphrase")
+		}
+		if path := a.setting(c, "key-file", "XFER_KEY_FILE", cfg.KeyFile, ""); path != "" {
+			key, err := readAESKeyFile(path)
+			if err != nil {
+				return opts, err
+			}
+			opts.AESKey = key
+			return opts, nil
+		}
+	default:
+		return opts, usagef("unknown cipher %q (age or aes256)", cipher)
+	}
+	spec := a.passphraseSpec(cfg)
+	spec.confirm = true
+	pass, err := a.secret(c, spec)
+	if err != nil {
+		return opts, err
+	}
+	if pass == nil {
+		hint := "give -r age1… (see 'xfer keygen'), -R FILE, or a passphrase (--passphrase-file or XFER_PASSPHRASE)"
+		if opts.Cipher == crypt.CipherAES256 {
+			hint = "give --key-file FILE (see 'xfer keygen --aes') or a passphrase (--passphrase-file or XFER_PASSPHRASE)"
+		}
+		return opts, withHint(usagef("nobody to encrypt to"), "%s", hint)
+	}
+	opts.Passphrase = pass
+	return opts, nil
+}
+
+func readRecipientsFile(path string) ([]age.Recipient, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("recipients file: %w", err)
+	}
+	defer f.Close()
+	rs, err := crypt.ParseRecipientsFile(f)
+	if err != nil {
+		return nil, usagef("recipients file %s: %w", path, err)
+	}
+	return rs, nil
+}
+
+func readAESKeyFile(path string) (*crypt.AESKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("key file: %w", err)
+	}
+	ids, err := crypt.ParseIdentityFile(b)
+	if err != nil {
+		return nil, usagef("key file %s: %w", path, err)
+	}
+	if len(ids.AES) != 1 || len(ids.Age) != 0 {
+		return nil, usagef("key file %s does not hold exactly one AES-256 key", path)
+	}
+	return &ids.AES[0], nil
+}
+
+// identities gathers what may open a sealed file: -i files, else the
+// configured identities, else the default key files; plus a passphrase.
+func (a *app) identities(c *cobra.Command, files []string, cfg *config.File) (crypt.Identities, error) {
+	var ids crypt.Identities
+	if len(files) == 0 {
+		files = cfg.Identities
+	}
+	if len(files) == 0 {
+		for _, name := range []string{defaultIdentityFile, defaultAESKeyFile} {
+			p := filepath.Join(config.Dir(), name)
+			if _, err := os.Stat(p); err == nil {
+				files = append(files, p)
+			}
+		}
+	}
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return ids, usagef("identity file: %w", err)
+		}
+		got, err := crypt.ParseIdentityFile(b)
+		if err != nil {
+			return ids, usagef("identity file %s: %w", path, err)
+		}
+		ids.Age = append(ids.Age, got.Age...)
+		ids.AES = append(ids.AES, got.AES...)
+	}
+	spec := a.passphraseSpec(cfg)
+	if len(ids.Age)+len(ids.AES) > 0 && !c.Flags().Changed(spec.fileFlag) && a.env.Getenv(spec.env) == "" && cfg.PassphraseFile == "" {
+		return ids, nil // keys given: do not prompt for a passphrase too
+	}
+	pass, err := a.secret(c, spec)
+	if err != nil {
+		return ids, err
+	}
+	if pass == nil && len(ids.Age)+len(ids.AES) == 0 {
+		return ids, withHint(usagef("no identity to decrypt with"),
+			"give -i FILE (an age identity or AES key file), or a passphrase (--passphrase-file or XFER_PASSPHRASE)")
+	}
+	ids.Passphrase = pass
+	return ids, nil
+}
+
+// isExist reports an output that would replace an existing file.
+func isExist(err error) bool { return errors.Is(err, fs.ErrExist) }
+

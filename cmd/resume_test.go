@@ -1,0 +1,311 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/s3store"
+)
+
+// startProxy puts a toxiproxy in front of srv, capping the upload
+// bandwidth at rateKiB KiB/s, and returns the proxy's endpoint URL.
+func startProxy(t *testing.T, srv *s3test.Server, rateKiB int) string {
+	t.Helper()
+	u, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(api, "s3", "127.0.0.1:0", u.Host)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	toxic := `{"type":"bandwidth","stream":"upstream","attributes":{"rate":` + itoa(rateKiB) + `}}`
+	if _, err := p.Toxics.AddToxicJson(strings.NewReader(toxic)); err != nil {
+		t.Fatal(err)
+	}
+	return u.Scheme + "://" + p.Listen
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// xferCmd runs this test binary as xfer (see TestMain) with env.
+func xferCmd(env []string, args ...string) *exec.Cmd {
+	c := exec.Command(os.Args[0], args...)
+	c.Env = append(append(os.Environ(), "XFER_TEST_RUN_MAIN=1"), env...)
+	return c
+}
+
+// TestSendResumesAfterKill kills `xfer send` with SIGKILL half way through
+// an upload over a capped link, runs it again, and checks that the second
+// run sends little more than the missing half, that the object opens to
+// the original bytes, and that no unfinished upload is left.
+func TestSendResumesAfterKill(t *testing.T) {
+
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	const rateKiB = 3 << 10 // 3 MiB/s: sealing ends long before half the upload
+	endpoint := startProxy(t, srv, rateKiB)
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "a.csv")
+	f, err := os.Create(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := addrgen.Write(f, 160<<20, 5); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	idPath := filepath.Join(dir, "k.txt")
+	out, err := xferCmd([]string{"XDG_CONFIG_HOME=" + dir}, "keygen", "-o", idPath).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipient := strings.TrimSpace(string(out))
+	const partSize, concurrency = 5 << 20, 2
+	env := []string{
+		"XDG_CONFIG_HOME=" + dir, "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
+		"XFER_ENDPOINT=" + endpoint, "XFER_BUCKET=" + srv.Bucket, "XFER_PREFIX=resume/",
+		"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "AWS_REGION=" + srv.Region,
+		"XFER_ZIP_PASSWORD=Corr3ct-Horse-Battery",
+	}
+	args := []string{"send", "--json", csvPath, "-r", recipient, "--part-size", "5MiB", "--concurrency", "2"}
+
+	// First run: kill -9 once half the object is on the server.
+	first := xferCmd(env, args...)
+	stdout, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := int64(-1)
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var ev struct {
+			Event        string
+			Bytes, Total int64
+		}
+		json.Unmarshal(sc.Bytes(), &ev)
+		if ev.Event == "progress" && ev.Total > 0 && ev.Bytes >= ev.Total/2 {
+			first.Process.Kill()
+			killedAt = ev.Bytes
+			break
+		}
+	}
+	first.Wait()
+	if killedAt < 0 {
+		t.Fatal("the first run ended before it was half way")
+	}
+
+	// Second run: the same command.
+	second := xferCmd(env, args...)
+	var out2 bytes.Buffer
+	second.Stdout, second.Stderr = &out2, &out2
+	if err := second.Run(); err != nil {
+		t.Fatalf("second run: %v\n%s", err, out2.String())
+	}
+	var sent struct {
+		Event        string
+		Bytes        int64
+		ResumedBytes int64 `json:"resumed_bytes"`
+		Name         string
+	}
+	for _, line := range strings.Split(out2.String(), "\n") {
+		if strings.Contains(line, `"event":"sent"`) {
+			json.Unmarshal([]byte(line), &sent)
+		}
+	}
+	if sent.Bytes == 0 {
+		t.Fatalf("no sent event:\n%s", out2.String())
+	}
+	uploaded := sent.Bytes - sent.ResumedBytes
+	limit := sent.Bytes*6/10 + concurrency*partSize
+	t.Logf("object %d bytes; killed at %d; second run uploaded %d (%.0f%%), limit %d",
+		sent.Bytes, killedAt, uploaded, float64(uploaded)*100/float64(sent.Bytes), limit)
+	if uploaded >= limit {
+		t.Errorf("second run uploaded %d bytes, want < %d", uploaded, limit)
+	}
+
+	// The object opens to the original, and nothing unfinished is left.
+	dl := filepath.Join(dir, "back.zip.age")
+	xferTestGet(t, srv, "resume/"+sent.Name, dl)
+	back := filepath.Join(dir, "back.csv")
+	if out, err := xferCmd(env, "decrypt", dl, "-i", idPath, "-o", back).CombinedOutput(); err != nil {
+		t.Fatalf("decrypt: %v\n%s", err, out)
+	}
+	want, _ := os.ReadFile(csvPath)
+	got, _ := os.ReadFile(back)
+	if !bytes.Equal(got, want) {
+		t.Fatal("the uploaded object does not open to the original")
+	}
+	store := xferTestStore(t, srv)
+	var left []string
+	store.ListUploads(context.Background(), "resume/"+sent.Name, func(u transfer.UploadInfo) error {
+		left = append(left, u.UploadID)
+		return nil
+	})
+	if len(left) > 0 {
+		t.Errorf("unfinished uploads left: %v", left)
+	}
+}
+
+func xferTestStore(t *testing.T, srv *s3test.Server) *s3store.Store {
+	t.Helper()
+	s, err := s3store.New(context.Background(), s3store.Options{
+		Endpoint: srv.Endpoint, Bucket: srv.Bucket, Region: srv.Region, PathStyle: true,
+		AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey, CAPEM: srv.CAPEM,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// xferTestGet downloads an object to path, straight from the store.
+func xferTestGet(t *testing.T, srv *s3test.Server, key, path string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rc, err := xferTestStore(t, srv).Get(ctx, key, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n, err := f.ReadFrom(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// sendEnv is the environment of an xfer process sending to endpoint.
+func sendEnv(dir, endpoint string, srv *s3test.Server) []string {
+	return []string{
+		"XDG_CONFIG_HOME=" + dir, "XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
+		"XFER_ENDPOINT=" + endpoint, "XFER_BUCKET=" + srv.Bucket, "XFER_PREFIX=" + filepath.Base(dir) + "/",
+		"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "AWS_REGION=" + srv.Region,
+		"XFER_ZIP_PASSWORD=Corr3ct-Horse-Battery",
+	}
+}
+
+// TestSendInterruptedBySignal: SIGINT ends the send with exit 130 and the
+// state kept, and the same command then completes the upload.
+func TestSendInterruptedBySignal(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	endpoint := startProxy(t, srv, 2<<10)
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "a.csv")
+	f, _ := os.Create(csvPath)
+	addrgen.Write(f, 60<<20, 9)
+	f.Close()
+	id, _ := age.GenerateX25519Identity()
+	env := sendEnv(dir, endpoint, srv)
+	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
+	first := xferCmd(env, args...)
+	var out bytes.Buffer
+	first.Stderr = &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	first.Process.Signal(os.Interrupt)
+	err := first.Wait()
+	if code := exitCodeOf(err); code != 130 {
+		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "run the same command again") {
+		t.Errorf("no hint to re-run:\n%s", out.String())
+	}
+	spools, _ := filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
+	if len(spools) != 1 {
+		t.Fatalf("journal not kept after SIGINT: %v", spools)
+	}
+	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+	spools, _ = filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*"))
+	if len(spools) != 0 {
+		t.Errorf("spool left after success: %v", spools)
+	}
+}
+
+// TestSendServerOutage: the server vanishes mid-upload. While it is gone
+// briefly the send retries and completes; while it stays gone the send
+// ends with exit 5, and the re-run completes.
+func TestSendServerOutage(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	u, _ := url.Parse(srv.Endpoint)
+	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(api, "s3", "127.0.0.1:0", u.Host)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	p.Toxics.AddToxicJson(strings.NewReader(`{"type":"bandwidth","stream":"upstream","attributes":{"rate":4096}}`))
+	endpoint := "http://" + p.Listen
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "a.csv")
+	f, _ := os.Create(csvPath)
+	addrgen.Write(f, 80<<20, 11)
+	f.Close()
+	id, _ := age.GenerateX25519Identity()
+	env := sendEnv(dir, endpoint, srv)
+	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
+
+	cmd := xferCmd(env, args...)
+	var out bytes.Buffer
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	p.Stop() // the server is gone: connections are refused and cut
+	start := time.Now()
+	err := cmd.Wait()
+	t.Logf("send ended %v after the outage began: %v", time.Since(start).Round(time.Second), err)
+	if code := exitCodeOf(err); code != 5 {
+		t.Fatalf("exit %d, want 5\n%s", code, out.String())
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+}
+
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}

@@ -1,0 +1,203 @@
+// Package cmd is xfer's command-line interface: the Cobra tree, flags,
+// configuration, secrets and prompts, progress and output formats, and the
+// exit codes. It is wiring only; the work happens in the packages it calls.
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/xfer-dev/xfer/config"
+)
+
+// Main runs xfer with the process's arguments and streams and returns the
+// exit code. SIGINT and SIGTERM cancel the work in progress.
+func Main() int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel(errSignal)
+		signal.Stop(sigs) // a second signal kills at once
+	}()
+	defer cancel(nil)
+	return Run(ctx, os.Args[1:], &Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, IsTerminal: func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) },
+	})
+}
+
+// Env is what a run of xfer sees of its process, so tests can run it in
+// process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// IsTerminal tells whether f is a terminal; stdio that are not
+	// *os.File are never terminals.
+	IsTerminal func(f *os.File) bool
+}
+
+// app holds one run's global options and lazily built dependencies, so
+// --help and usage errors never read configuration or secrets.
+type app struct {
+	env        *Env
+	configPath string
+	json       bool
+	quiet      bool
+	noProgress bool
+
+	cfgOnce sync.Once
+	cfg     *config.File
+	cfgErr  error
+
+	outMu sync.Mutex
+}
+
+// Run executes one xfer command line and returns its exit code.
+func Run(ctx context.Context, args []string, env *Env) int {
+	a := &app{env: env}
+	root := a.newRootCommand()
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	ran := false
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		ran = true
+		return refuseSecretFlags(c)
+	}
+	err := root.ExecuteContext(ctx)
+	if err != nil && !ran {
+		err = usageError{err} // cobra's own errors: unknown command, bad arguments
+	}
+	code := exitCode(ctx, err)
+	if err != nil {
+		if code == exitSignal {
+			err = fmt.Errorf("%w; state is kept, run the same command again to continue", errSignal)
+		}
+		if !errors.As(err, new(reported)) {
+			printError(env.Stderr, err)
+		}
+		if errors.As(err, new(usageError)) && !ran {
+			fmt.Fprintln(env.Stderr, "xfer: hint: see 'xfer --help'")
+		}
+	}
+	if a.json && (ran || err != nil) {
+		summary := map[string]any{"event": "summary", "ok": err == nil, "exit_code": code}
+		if err != nil {
+			summary["error"] = err.Error()
+		}
+		a.emit(summary)
+	}
+	return code
+}
+
+func (a *app) newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "xfer",
+		Short: "Seal address files and move them through an S3 exchange bucket",
+		Long: `xfer moves postal-marketing address files (CSV) between a client and a mailing
+house through an S3 exchange bucket, sealed so that nobody in between can read
+them: a password-protected AES-256 zip inside an age (or AES-256-GCM) layer.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		DisableAutoGenTag: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "configuration file (env XFER_CONFIG; default "+config.DefaultPath()+")")
+	pf.BoolVar(&a.json, "json", false, "print NDJSON events on stdout, the last line a summary object")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
+	pf.BoolVar(&a.noProgress, "no-progress", false, "do not show progress")
+	addSecretTraps(root)
+	root.AddCommand(
+		a.newKeygenCommand(),
+		a.newEncryptCommand(),
+		a.newDecryptCommand(),
+		a.newSendCommand(),
+		a.newVersionCommand(),
+	)
+	return root
+}
+
+// config loads the configuration file once: --config, else XFER_CONFIG,
+// else the default path (which may be absent).
+func (a *app) config() (*config.File, error) {
+	a.cfgOnce.Do(func() {
+		path, optional := a.configPath, false
+		if path == "" {
+			path = a.env.Getenv("XFER_CONFIG")
+		}
+		if path == "" {
+			path, optional = config.DefaultPath(), true
+		}
+		a.cfg, a.cfgErr = config.Load(path, optional)
+		if a.cfgErr != nil {
+			a.cfgErr = usageError{a.cfgErr}
+		}
+	})
+	return a.cfg, a.cfgErr
+}
+
+// setting resolves one string setting: flag > environment > file > default.
+func (a *app) setting(c *cobra.Command, flag, env, file, def string) string {
+	if f := c.Flags().Lookup(flag); f != nil && f.Changed {
+		return f.Value.String()
+	}
+	if env != "" {
+		if v := a.env.Getenv(env); v != "" {
+			return v
+		}
+	}
+	if file != "" {
+		return file
+	}
+	return def
+}
+
+// emit writes one NDJSON event to stdout.
+func (a *app) emit(v map[string]any) {
+	a.outMu.Lock()
+	defer a.outMu.Unlock()
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"event": "error", "error": err.Error()})
+	}
+	a.env.Stdout.Write(append(b, '\n'))
+}
+
+// result reports a command's outcome: an NDJSON event with --json, else the
+// human line on stdout unless --quiet.
+func (a *app) result(event map[string]any, human string, args ...any) {
+	switch {
+	case a.json:
+		a.emit(event)
+	case !a.quiet:
+		fmt.Fprintf(a.env.Stdout, human+"\n", args...)
+	}
+}
+
+// warn prints a warning on stderr unless --quiet.
+func (a *app) warn(format string, args ...any) {
+	if !a.quiet {
+		fmt.Fprintf(a.env.Stderr, "xfer: warning: "+format+"\n", args...)
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func (a *app) isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && a.env.IsTerminal != nil && a.env.IsTerminal(f)
+}

@@ -1,0 +1,58 @@
+# Shared by the project's scripts. Versions are pinned: the Go module proxy
+# here serves a fixed set, and a moving @latest breaks fresh machines.
+STATICCHECK_VERSION=v0.7.0
+TOOLBIN=${TOOLBIN:-$PWD/.cache/bin}
+
+step() { printf '\n== %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# install_debian_tools installs the peers the interop tests run: 7-Zip,
+# bsdtar and age.
+install_debian_tools() {
+	local need=()
+	command -v 7zz >/dev/null || need+=(7zip)
+	command -v bsdtar >/dev/null || need+=(libarchive-tools)
+	command -v age >/dev/null || need+=(age)
+	if [ ${#need[@]} -gt 0 ]; then
+		as_root apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+	fi
+	7zz i >/dev/null && bsdtar --version | head -1 && age --version
+}
+
+install_go_tools() {
+	mkdir -p "$TOOLBIN"
+	if ! "$TOOLBIN/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+		GOBIN="$TOOLBIN" GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+	fi
+	"$TOOLBIN/staticcheck" -version
+}
+
+# check_imports keeps the architecture: the AWS SDK only in the S3 store, and
+# no SDK or crypto primitives in the command layer.
+check_imports() {
+	local bad
+	bad=$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... |
+		grep -v '^github.com/xfer-dev/xfer/transfer/s3store' |
+		grep -v '^github.com/xfer-dev/xfer/internal/s3test' |
+		grep 'github.com/aws/' || true)
+	if [ -n "$bad" ]; then echo "only transfer/s3store may import the AWS SDK:"; echo "$bad"; return 1; fi
+	bad=$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./cmd/... | grep -E 'crypto/(aes|cipher|hmac|sha1)' || true)
+	if [ -n "$bad" ]; then echo "cmd must not use crypto primitives:"; echo "$bad"; return 1; fi
+	echo "import rules hold"
+}
+
+# fuzz_all runs every Fuzz target of every package for a fixed time.
+fuzz_all() {
+	local fuzztime=$1 pkg name
+	for pkg in $(go list ./...); do
+		for name in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+			echo "fuzz $pkg $name"
+			go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/xfer-fuzz.log 2>&1 || { cat /tmp/xfer-fuzz.log; return 1; }
+			tail -1 /tmp/xfer-fuzz.log
+		done
+	done
+}

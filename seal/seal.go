@@ -1,0 +1,223 @@
+// Package seal composes xfer's two layers into one sealed file and back:
+// a checked CSV goes into a WinZip AES-256 zip (package zipenc), and the zip
+// into an outer age or AES-256-GCM layer (package crypt).
+//
+// Seal streams: plaintext exists only in memory, in bounded buffers, on its
+// way from the reader to the compressor. Open never releases plaintext that
+// has not been authenticated by both layers.
+package seal
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/zipenc"
+)
+
+// ErrPolicy is wrapped by a zip password that fails the password policy
+// (the CLI's exit code 6).
+var ErrPolicy = errors.New("zip password rejected by policy")
+
+// ErrContent is wrapped when a sealed file opens but does not hold what xfer
+// seals: no CSV entry, or entries it does not expect (exit code 4).
+var ErrContent = errors.New("unexpected content in sealed file")
+
+// MinPasswordLength is the built-in minimum length of a zip password;
+// configuration can raise it, never lower it.
+const MinPasswordLength = 10
+
+// CheckZipPassword enforces the zip password policy: at least minLen
+// characters (never fewer than MinPasswordLength) with upper case, lower
+// case and digits. Its error describes what is missing, never the password.
+func CheckZipPassword(pw []byte, minLen int) error {
+	minLen = max(minLen, MinPasswordLength)
+	var upper, lower, digit bool
+	for _, r := range string(pw) {
+		upper = upper || unicode.IsUpper(r)
+		lower = lower || unicode.IsLower(r)
+		digit = digit || unicode.IsDigit(r)
+	}
+	var missing []string
+	if n := utf8.RuneCount(pw); n < minLen {
+		missing = append(missing, fmt.Sprintf("at least %d characters (it has %d)", minLen, n))
+	}
+	if !upper {
+		missing = append(missing, "an upper-case letter")
+	}
+	if !lower {
+		missing = append(missing, "a lower-case letter")
+	}
+	if !digit {
+		missing = append(missing, "a digit")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: it needs %s", ErrPolicy, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Options configures Seal.
+type Options struct {
+	ZipPassword []byte
+	Level       int // deflate level; 0 means zipenc.DefaultLevel
+	Concurrency int // compression workers; 0 means all cores
+	Outer       crypt.EncryptOptions
+	Name        string    // the CSV's file name inside the zip
+	Modified    time.Time // its modification time
+	MaxField    int       // largest CSV field in bytes; 0 means csvcheck's default
+	// Progress, if set, is called from Seal's goroutine with the number of
+	// input bytes just consumed.
+	Progress func(n int64)
+}
+
+// Result describes a sealed file.
+type Result struct {
+	Rows        int64  // data rows, header excluded
+	Columns     int    // fields per row
+	InputBytes  int64  // size of the CSV
+	OutputBytes int64  // size of the sealed file
+	SHA256      []byte // SHA-256 of the sealed file
+}
+
+// readSize is the unit in which input is checked and handed to the
+// compressor: large enough to keep system calls rare, small enough that a
+// few in flight stay far inside the memory budget.
+const readSize = 1 << 20
+
+// Seal reads CSV from src, checks it, and writes the sealed file to dst. On
+// any error dst holds an unusable prefix, which the caller discards. A
+// cancelled ctx stops Seal between two reads.
+func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
+	if opts.Name == "" || strings.ContainsAny(opts.Name, "/\\") {
+		return nil, fmt.Errorf("seal: bad entry name %q", opts.Name)
+	}
+	out := &countingHash{w: dst, h: sha256.New()}
+	outer, err := crypt.NewWriter(out, opts.Outer)
+	if err != nil {
+		return nil, err
+	}
+	zw := zipenc.NewWriter(outer, opts.ZipPassword, zipenc.Options{Level: opts.Level, Concurrency: opts.Concurrency})
+	entry, err := zw.Create(opts.Name, opts.Modified)
+	if err != nil {
+		return nil, err
+	}
+	check := csvcheck.New()
+	check.MaxField = opts.MaxField
+	res := &Result{}
+	buf := make([]byte, readSize)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, err := check.Write(buf[:n]); err != nil {
+				return nil, err
+			}
+			if _, err := entry.Write(buf[:n]); err != nil {
+				return nil, err
+			}
+			res.InputBytes += int64(n)
+			if opts.Progress != nil {
+				opts.Progress(int64(n))
+			}
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return nil, rerr
+		}
+	}
+	if err := check.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if err := outer.Close(); err != nil {
+		return nil, err
+	}
+	res.Rows, res.Columns = check.Rows(), check.Columns()
+	res.OutputBytes, res.SHA256 = out.n, out.h.Sum(nil)
+	return res, nil
+}
+
+type countingHash struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// Opened is a sealed file whose outer layer has been opened.
+type Opened struct {
+	Format   crypt.Format
+	entry    *zipenc.File
+	password []byte
+}
+
+// Open opens the outer layer of the sealed file in src and finds its CSV
+// entry. Nothing is decrypted beyond the headers yet.
+func Open(src io.ReaderAt, size int64, ids crypt.Identities, zipPassword []byte) (*Opened, error) {
+	plain, plainSize, format, err := crypt.NewReaderAt(src, size, ids)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := zipenc.NewReader(plain, plainSize)
+	if err != nil {
+		return nil, err
+	}
+	var csv *zipenc.File
+	for _, f := range zr.Files() {
+		if csv != nil {
+			return nil, fmt.Errorf("%w: more than one entry in the zip", ErrContent)
+		}
+		csv = f
+	}
+	if csv == nil {
+		return nil, fmt.Errorf("%w: the zip is empty", ErrContent)
+	}
+	return &Opened{Format: format, entry: csv, password: zipPassword}, nil
+}
+
+// Name is the CSV's file name as the sender gave it, reduced to a plain
+// base name that is safe to create in any directory.
+func (o *Opened) Name() string {
+	name := path.Base(strings.ReplaceAll(o.entry.Name, "\\", "/"))
+	if name == "." || name == "/" || name == ".." || strings.HasPrefix(name, ".") {
+		return "unnamed.csv"
+	}
+	return name
+}
+
+// Modified is the CSV's modification time as recorded by the sender.
+func (o *Opened) Modified() time.Time { return o.entry.Modified }
+
+// Size is the CSV's size as the zip declares it.
+func (o *Opened) Size() uint64 { return o.entry.Size }
+
+// WriteTo authenticates the whole zip entry and then writes the CSV to dst.
+// Nothing reaches dst unless the entry's MAC verified; an error after that
+// (a size mismatch, a failing writer) leaves dst with a prefix the caller
+// must discard.
+func (o *Opened) WriteTo(dst io.Writer) (int64, error) {
+	return o.entry.Extract(dst, o.password)
+}
