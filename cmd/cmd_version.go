@@ -34,4 +34,3 @@ func (a *app) newVersionCommand() *cobra.Command {
 		},
 	}
 }
-

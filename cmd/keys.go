@@ -217,4 +217,3 @@ func (a *app) identities(c *cobra.Command, files []string, cfg *config.File) (cr
 
 // isExist reports an output that would replace an existing file.
 func isExist(err error) bool { return errors.Is(err, fs.ErrExist) }
-

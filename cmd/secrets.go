@@ -117,4 +117,3 @@ func errNoSecret(s secretSpec) error {
 	return withHint(usagef("no %s: none given and no terminal to ask on", s.what),
 		"set %s or pass %s FILE (a file with mode 0600)", s.env, "--"+s.fileFlag)
 }
-
