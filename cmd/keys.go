@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -214,6 +212,3 @@ func (a *app) identities(c *cobra.Command, files []string, cfg *config.File) (cr
 	ids.Passphrase = pass
 	return ids, nil
 }
-
-// isExist reports an output that would replace an existing file.
-func isExist(err error) bool { return errors.Is(err, fs.ErrExist) }
