@@ -266,9 +266,14 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 	sealing.Wait()
 	m.Finish()
 	if sealErr != nil {
-		// Nothing of a file that failed its checks may stay behind.
-		sp.Release()
-		transfer.RemoveSpool(spoolPath)
+		if ctx.Err() == nil {
+			// The file failed its checks and Upload aborted the upload:
+			// nothing of it may stay behind.
+			sp.Release()
+			transfer.RemoveSpool(spoolPath)
+		}
+		// Interrupted while sealing: the journal stays, so the next run
+		// aborts the upload this one started.
 		return sealErr
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func xferCmd(env []string, args ...string) *exec.Cmd {
 func TestSendResumesAfterKill(t *testing.T) {
 
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	const rateKiB = 3 << 10 // 3 MiB/s: sealing ends long before half the upload
+	const rateKiB = 2 << 10 // 2 MiB/s
 	endpoint := startProxy(t, srv, rateKiB)
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "a.csv")
@@ -89,7 +90,9 @@ func TestSendResumesAfterKill(t *testing.T) {
 	}
 	args := []string{"send", "--json", csvPath, "-r", recipient, "--part-size", "5MiB", "--concurrency", "2"}
 
-	// First run: kill -9 once half the object is on the server.
+	// First run: kill -9 once sealing is complete (the journal says so)
+	// and at least 40% of the object is on the server. Waiting for the
+	// seal keeps the test honest under -race, where sealing is slow.
 	first := xferCmd(env, args...)
 	stdout, err := first.StdoutPipe()
 	if err != nil {
@@ -98,23 +101,52 @@ func TestSendResumesAfterKill(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	killedAt := int64(-1)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		var ev struct {
-			Event        string
-			Bytes, Total int64
+	var sentSoFar atomic.Int64
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var ev struct {
+				Event string
+				Bytes int64
+			}
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "progress" {
+				sentSoFar.Store(ev.Bytes)
+			}
 		}
-		json.Unmarshal(sc.Bytes(), &ev)
-		if ev.Event == "progress" && ev.Total > 0 && ev.Bytes >= ev.Total/2 {
+	}()
+	killedAt := int64(-1)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-exited:
+			break wait
+		case <-tick.C:
+		}
+		journals, _ := filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
+		if len(journals) != 1 {
+			continue
+		}
+		var j struct {
+			Sealed    bool
+			SpoolSize int64 `json:"spool_size"`
+		}
+		b, _ := os.ReadFile(journals[0])
+		if json.Unmarshal(b, &j) != nil || !j.Sealed {
+			continue
+		}
+		if sent := sentSoFar.Load(); sent >= j.SpoolSize*4/10 {
 			first.Process.Kill()
-			killedAt = ev.Bytes
+			killedAt = sent
 			break
 		}
 	}
 	first.Wait()
 	if killedAt < 0 {
-		t.Fatal("the first run ended before it was half way")
+		t.Fatal("the first run ended before it could be killed part way; slow the link down")
 	}
 
 	// Second run: the same command.
