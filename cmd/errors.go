@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +97,8 @@ func hintFor(err error) string {
 		return "the file was damaged or altered after sealing: fetch it again or ask the sender to resend"
 	case errors.Is(err, csvcheck.ErrInvalid):
 		return "fix the CSV (UTF-8, a header row, the same number of fields on every row) and run again"
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return "the server's TLS certificate is not trusted: give its CA certificate with --ca-file (or XFER_CA_FILE)"
 	case errors.Is(err, transfer.ErrAccessDenied):
 		return "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that they may use this bucket and prefix"
 	case errors.Is(err, transfer.ErrNoSuchBucket):

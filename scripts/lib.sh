@@ -51,7 +51,7 @@ fuzz_all() {
 	for pkg in $(go list ./...); do
 		for name in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
 			echo "fuzz $pkg $name"
-			go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/xfer-fuzz.log 2>&1 || { cat /tmp/xfer-fuzz.log; return 1; }
+			go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime=5s "$pkg" >/tmp/xfer-fuzz.log 2>&1 || { cat /tmp/xfer-fuzz.log; return 1; }
 			tail -1 /tmp/xfer-fuzz.log
 		done
 	done
