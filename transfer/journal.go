@@ -83,8 +83,13 @@ func (j *journal) save(path string) error { return j.write(path, true) }
 // write is save, with the sync optional: a journal that only lists more
 // parts need not survive a power cut, since the server's part list is the
 // truth on resume. The rename keeps it whole either way.
-func (j *journal) write(path string, sync bool) error {
-	b, err := json.MarshalIndent(j, "", "\t")
+func (j *journal) write(path string, sync bool) error { return writeJSONAtomic(path, j, sync) }
+
+// writeJSONAtomic writes v as JSON to path through a temporary file in the
+// same directory (mode 0600), renamed into place: a reader sees the old
+// file or the new one, never half of one.
+func writeJSONAtomic(path string, v any, sync bool) error {
+	b, err := json.MarshalIndent(v, "", "\t")
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,7 @@ func (j *journal) write(path string, sync bool) error {
 			os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return err
 	}
 	if _, err := f.Write(append(b, '\n')); err != nil {

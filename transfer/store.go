@@ -1,6 +1,7 @@
 // Package transfer moves sealed files through the exchange bucket: the
-// resumable multipart upload of a spool file, and the narrow Store interface
-// every bucket implementation satisfies.
+// resumable multipart upload of a spool file, the resumable, checksum-verified
+// download into one, and the narrow Store interface every bucket
+// implementation satisfies.
 //
 // transfer only ever sees ciphertext. It never imports the AWS SDK (that is
 // transfer/s3store's job), never prompts and never prints: progress goes
@@ -86,10 +87,17 @@ type Store interface {
 	// length: a short body is an io.ErrUnexpectedEOF from Read.
 	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
-	// Head returns the current version's size, ETag, modification time and
-	// user metadata. ErrNotFound when the key does not exist (or its current
-	// version is a delete marker).
+	// Head returns the current version's size, ETag, modification time,
+	// user metadata and, where the server keeps one, its SHA-256 checksum
+	// (ObjectInfo.Checksum). ErrNotFound when the key does not exist (or
+	// its current version is a delete marker).
 	Head(ctx context.Context, key string) (ObjectInfo, error)
+
+	// HeadPart returns the size of part n (from 1) of the current version
+	// of key and the number of parts it was uploaded in, which is what it
+	// takes to recompute a composite checksum. An object stored by one
+	// request has one part, the whole object. ErrNotFound as for Head.
+	HeadPart(ctx context.Context, key string, n int) (PartInfo, error)
 
 	// List calls fn for every object whose key starts with prefix, in key
 	// order, a page at a time, stopping at fn's first error, which it
@@ -172,6 +180,21 @@ type ObjectInfo struct {
 	LastModified time.Time
 	VersionID    string
 	Metadata     map[string]string
+	// Checksum is the SHA-256 the server keeps for the object, base64, as
+	// S3 reports it: of the whole object for an object stored by one
+	// request; for a multipart upload with part checksums, the composite
+	// "<base64>-<N>", the SHA-256 of the N parts' SHA-256 digests in order
+	// (see CompositeChecksum). Empty when the server keeps none.
+	Checksum string
+}
+
+// PartInfo describes one part of a stored object (HeadPart).
+type PartInfo struct {
+	Number int
+	Size   int64
+	// Parts is the number of parts of the object; ETag is the object's.
+	Parts int
+	ETag  string
 }
 
 // Version is one entry of a versioned listing: an object version or a

@@ -39,6 +39,7 @@ const (
 	ListUploads    = "ListUploads"
 	Get            = "Get"
 	Head           = "Head"
+	HeadPart       = "HeadPart"
 	List           = "List"
 	ListVersions   = "ListVersions"
 	DeleteVersion  = "DeleteVersion"
@@ -73,6 +74,9 @@ type Fault struct {
 	// then fails (the connection dropped mid-way); for Get, the returned
 	// reader fails after this many bytes. 0 means no cut.
 	Cut int64
+	// Corrupt, for Get, inverts the first byte of the returned range and
+	// lets the call succeed: damage the server did not notice.
+	Corrupt bool
 	// Hook, when set, is called when the fault fires (before failing), for
 	// tests that act at that moment, e.g. cancelling a context.
 	Hook func()
@@ -99,6 +103,8 @@ type version struct {
 	meta         map[string]string
 	modified     time.Time
 	deleteMarker bool
+	checksum     string  // as Head reports it
+	partSizes    []int64 // of a multipart upload; nil for one piece
 }
 
 type upload struct {
@@ -378,6 +384,8 @@ func (s *Store) CompleteUpload(ctx context.Context, key, uploadID string, parts 
 	}
 	var data []byte
 	var md5s []byte
+	var sums [][]byte
+	var sizes []int64
 	for i, p := range parts {
 		have, ok := u.parts[p.Number]
 		if !ok || strings.Trim(have.ETag, `"`) != strings.Trim(p.ETag, `"`) {
@@ -393,6 +401,9 @@ func (s *Store) CompleteUpload(ctx context.Context, key, uploadID string, parts 
 			return transfer.ObjectInfo{}, s.errorf(CompleteUpload, key, nil, false, fmt.Errorf("EntityTooSmall: part %d is %d bytes", p.Number, have.Size))
 		}
 		data = append(data, u.data[p.Number]...)
+		sum, _ := base64.StdEncoding.DecodeString(have.Checksum)
+		sums = append(sums, sum)
+		sizes = append(sizes, have.Size)
 		b, _ := hex.DecodeString(strings.Trim(have.ETag, `"`))
 		md5s = append(md5s, b...)
 	}
@@ -400,7 +411,8 @@ func (s *Store) CompleteUpload(ctx context.Context, key, uploadID string, parts 
 		return transfer.ObjectInfo{}, s.errorf(CompleteUpload, key, transfer.ErrPreconditionFailed, false, errors.New("PreconditionFailed"))
 	}
 	m := md5.Sum(md5s)
-	v := &version{data: data, etag: fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(m[:]), len(parts)), meta: u.meta, modified: s.tick()}
+	v := &version{data: data, etag: fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(m[:]), len(parts)), meta: u.meta, modified: s.tick(),
+		checksum: transfer.CompositeChecksum(sums), partSizes: sizes}
 	s.store(key, v)
 	u.complete = true
 	delete(s.uploads, uploadID)
@@ -466,7 +478,7 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	if err != nil {
 		return nil, err
 	}
-	if f != nil && f.Cut == 0 {
+	if f != nil && f.Cut == 0 && !f.Corrupt {
 		return nil, s.failure(f, Get, key)
 	}
 	v := s.latest(key)
@@ -480,8 +492,14 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	if length >= 0 && offset+length < end {
 		end = offset + length
 	}
-	var r io.Reader = bytes.NewReader(bytes.Clone(v.data[offset:end]))
-	if f != nil {
+	b := bytes.Clone(v.data[offset:end])
+	var r io.Reader = bytes.NewReader(b)
+	switch {
+	case f != nil && f.Corrupt:
+		if len(b) > 0 {
+			b[0] ^= 0xff
+		}
+	case f != nil:
 		r = io.MultiReader(io.LimitReader(r, f.Cut), errReader{s.failure(f, Get, key)})
 	}
 	return io.NopCloser(r), nil
@@ -507,7 +525,32 @@ func (s *Store) Head(ctx context.Context, key string) (transfer.ObjectInfo, erro
 		return transfer.ObjectInfo{}, s.errorf(Head, key, transfer.ErrNotFound, false, errors.New("NotFound"))
 	}
 	return transfer.ObjectInfo{Key: key, Size: int64(len(v.data)), ETag: v.etag, LastModified: v.modified,
-		VersionID: v.id, Metadata: maps.Clone(v.meta)}, nil
+		VersionID: v.id, Metadata: maps.Clone(v.meta), Checksum: v.checksum}, nil
+}
+
+// HeadPart implements transfer.Store.
+func (s *Store) HeadPart(ctx context.Context, key string, n int) (transfer.PartInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.begin(ctx, HeadPart, key)
+	if err != nil {
+		return transfer.PartInfo{}, err
+	}
+	if f != nil {
+		return transfer.PartInfo{}, s.failure(f, HeadPart, key)
+	}
+	v := s.latest(key)
+	if v == nil {
+		return transfer.PartInfo{}, s.errorf(HeadPart, key, transfer.ErrNotFound, false, errors.New("NotFound"))
+	}
+	sizes := v.partSizes
+	if sizes == nil {
+		sizes = []int64{int64(len(v.data))}
+	}
+	if n < 1 || n > len(sizes) {
+		return transfer.PartInfo{}, s.errorf(HeadPart, key, nil, false, fmt.Errorf("InvalidPartNumber: %d of %d", n, len(sizes)))
+	}
+	return transfer.PartInfo{Number: n, Size: sizes[n-1], Parts: len(sizes), ETag: v.etag}, nil
 }
 
 // List implements transfer.Store.
@@ -641,7 +684,8 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 		return transfer.ObjectInfo{}, s.errorf(Put, key, transfer.ErrPreconditionFailed, false, errors.New("PreconditionFailed"))
 	}
 	m := md5.Sum(data)
-	v := &version{data: data, etag: `"` + hex.EncodeToString(m[:]) + `"`, meta: lowerKeys(opts.Metadata), modified: s.tick()}
+	v := &version{data: data, etag: `"` + hex.EncodeToString(m[:]) + `"`, meta: lowerKeys(opts.Metadata), modified: s.tick(),
+		checksum: base64.StdEncoding.EncodeToString(sum[:])}
 	s.store(key, v)
 	if f != nil {
 		return transfer.ObjectInfo{}, s.failure(f, Put, key)

@@ -483,16 +483,8 @@ func (r *exactReader) Close() error { return r.rc.Close() }
 // Head implements transfer.Store. A HEAD reply has no body, so a 404 cannot
 // say whether the key or the bucket is missing: Head asks the bucket then.
 func (s *Store) Head(ctx context.Context, key string) (transfer.ObjectInfo, error) {
-	in := &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key}
-	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
-	out, err := s.client.HeadObject(ctx, in)
+	out, err := s.headObject(ctx, key, 0)
 	if err != nil {
-		err = s.wrap(ctx, "HeadObject", key, err)
-		if errors.Is(err, transfer.ErrNotFound) {
-			if berr := s.headBucket(ctx); berr != nil && errors.Is(berr, transfer.ErrNoSuchBucket) {
-				return transfer.ObjectInfo{}, berr
-			}
-		}
 		return transfer.ObjectInfo{}, err
 	}
 	return transfer.ObjectInfo{
@@ -502,7 +494,46 @@ func (s *Store) Head(ctx context.Context, key string) (transfer.ObjectInfo, erro
 		LastModified: aws.ToTime(out.LastModified),
 		VersionID:    aws.ToString(out.VersionId),
 		Metadata:     out.Metadata,
+		Checksum:     aws.ToString(out.ChecksumSHA256),
 	}, nil
+}
+
+// HeadPart implements transfer.Store: a HEAD with partNumber, which S3,
+// MinIO and versitygw answer with the part's length and the part count
+// (none for an object stored in one piece).
+func (s *Store) HeadPart(ctx context.Context, key string, n int) (transfer.PartInfo, error) {
+	if n < 1 || n > transfer.MaxParts {
+		return transfer.PartInfo{}, fmt.Errorf("s3store: part number %d out of range", n)
+	}
+	out, err := s.headObject(ctx, key, n)
+	if err != nil {
+		return transfer.PartInfo{}, err
+	}
+	parts := int(aws.ToInt32(out.PartsCount))
+	if parts == 0 {
+		parts = 1
+	}
+	return transfer.PartInfo{Number: n, Size: aws.ToInt64(out.ContentLength), Parts: parts, ETag: aws.ToString(out.ETag)}, nil
+}
+
+// headObject sends a HEAD, of part n when n > 0, asking for checksums.
+func (s *Store) headObject(ctx context.Context, key string, n int) (*s3.HeadObjectOutput, error) {
+	in := &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled}
+	if n > 0 {
+		in.PartNumber = aws.Int32(int32(n))
+	}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
+	out, err := s.client.HeadObject(ctx, in)
+	if err != nil {
+		err = s.wrap(ctx, "HeadObject", key, err)
+		if errors.Is(err, transfer.ErrNotFound) {
+			if berr := s.headBucket(ctx); berr != nil && errors.Is(berr, transfer.ErrNoSuchBucket) {
+				return nil, berr
+			}
+		}
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *Store) headBucket(ctx context.Context) error {
@@ -746,6 +777,11 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 		e.Code = ae.ErrorCode()
 		e.Kind = codeKinds[e.Code]
 		e.Err = errors.New(apiMessage(ae))
+		if e.Code == "InvalidRequest" && strings.Contains(ae.ErrorMessage(), "WORM") {
+			// MinIO's answer to deleting a version under Object Lock; S3
+			// and versitygw say AccessDenied.
+			e.Kind = transfer.ErrAccessDenied
+		}
 	}
 	status := httpStatus(err)
 	if e.Kind == nil {

@@ -86,6 +86,8 @@ func Run(t *testing.T, h Harness) {
 		{"Upload", testUpload},
 		{"UploadResume", testUploadResume},
 		{"UploadGrowingSpool", testUploadGrowing},
+		{"Download", testDownload},
+		{"DownloadResume", testDownloadResume},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -213,6 +215,19 @@ func testMultipartRoundTrip(t *testing.T, h Harness) {
 	for k, v := range meta {
 		if head.Metadata[k] != v {
 			t.Errorf("Head metadata[%q] = %q, want %q (all: %v)", k, head.Metadata[k], v, head.Metadata)
+		}
+	}
+	d1, d2 := sha256.Sum256(p1), sha256.Sum256(p2)
+	if want := transfer.CompositeChecksum([][]byte{d1[:], d2[:]}); head.Checksum != want {
+		t.Errorf("Head checksum %q, want the composite %q", head.Checksum, want)
+	}
+	for i, size := range []int64{int64(len(p1)), int64(len(p2))} {
+		pi, err := s.HeadPart(ctx, key, i+1)
+		if err != nil {
+			t.Fatalf("HeadPart %d: %v", i+1, err)
+		}
+		if pi.Size != size || pi.Parts != 2 || pi.ETag != head.ETag {
+			t.Errorf("HeadPart %d = %+v, want size %d of 2 parts, ETag %s", i+1, pi, size, head.ETag)
 		}
 	}
 
@@ -403,6 +418,12 @@ func testPut(t *testing.T, h Harness) {
 	if head.Metadata["xfer-kind"] != "receipt" || head.Size != int64(len(data)) {
 		t.Errorf("Head after Put = %+v", head)
 	}
+	if head.Checksum != Checksum(data) {
+		t.Errorf("Head checksum after Put %q, want %q", head.Checksum, Checksum(data))
+	}
+	if pi, err := s.HeadPart(ctx, key, 1); err != nil || pi.Parts != 1 || pi.Size != int64(len(data)) {
+		t.Errorf("HeadPart 1 of a one-piece object = %+v, %v", pi, err)
+	}
 	other := []byte("other")
 	_, err = s.Put(ctx, key, bytes.NewReader(other), int64(len(other)), transfer.PutOptions{})
 	if h.Caps.ConditionalWrites {
@@ -478,6 +499,8 @@ func testNotFound(t *testing.T, h Harness) {
 	wantErr(t, "Get", err, transfer.ErrNotFound)
 	_, err = s.Get(ctx, key, 5, 10)
 	wantErr(t, "ranged Get", err, transfer.ErrNotFound)
+	_, err = s.HeadPart(ctx, key, 1)
+	wantErr(t, "HeadPart", err, transfer.ErrNotFound)
 	if err := s.DeleteVersion(ctx, key, ""); err != nil {
 		t.Errorf("DeleteVersion of a missing key: %v, want nil", err)
 	}
@@ -922,4 +945,112 @@ func testUploadGrowing(t *testing.T, h Harness) {
 		t.Errorf("%d parts of %d bytes, want 2 of 8 MiB", res.Parts, res.PartSize)
 	}
 	checkUploaded(t, ctx, s, key, path, data)
+}
+
+// The downloader, end to end against the store.
+
+// download runs transfer.Download and returns the result and its content.
+func download(t *testing.T, ctx context.Context, s transfer.Store, path string, opts transfer.DownloadOptions) (*transfer.Fetched, []byte) {
+	t.Helper()
+	d, err := transfer.Download(ctx, s, path, opts)
+	if err != nil {
+		t.Fatalf("Download %s: %v", opts.Key, err)
+	}
+	got, err := io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, got
+}
+
+func testDownload(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	pre := prefix(t)
+	dir := t.TempDir()
+
+	// A multipart object, in chunks that do not line up with its parts.
+	key := pre + "a.csv.zip.age"
+	data := randBytes(2*transfer.MinPartSize + 4321)
+	sp, _ := sealedSpool(t, data)
+	if _, err := transfer.Upload(ctx, s, sp, transfer.UploadOptions{Key: key, PartSize: transfer.MinPartSize}); err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	path := filepath.Join(dir, "a.fetch")
+	d, got := download(t, ctx, s, path, transfer.DownloadOptions{Key: key, ChunkSize: 3 << 20, Concurrency: 3})
+	if !bytes.Equal(got, data) {
+		t.Fatalf("downloaded %d bytes, differ from the %d uploaded", len(got), len(data))
+	}
+	if !d.Verified || d.Parts != 3 || d.Resumed != 0 || d.Restarted {
+		t.Errorf("Download of a 3-part object: verified %v, %d parts, resumed %d, restarted %v", d.Verified, d.Parts, d.Resumed, d.Restarted)
+	}
+	// A second Download of the same spool waits for no one: it is busy.
+	if _, err := transfer.Download(ctx, s, path, transfer.DownloadOptions{Key: key}); !errors.Is(err, transfer.ErrSpoolBusy) {
+		t.Errorf("concurrent Download: %v, want ErrSpoolBusy", err)
+	}
+	if err := d.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + ".journal"} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left after Remove (%v)", p, err)
+		}
+	}
+
+	// An object stored in one piece has a whole-object checksum.
+	small := randBytes(1000)
+	if _, err := s.Put(ctx, pre+"small", bytes.NewReader(small), int64(len(small)), transfer.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, got = download(t, ctx, s, filepath.Join(dir, "small.fetch"), transfer.DownloadOptions{Key: pre + "small", ChunkSize: 300})
+	if !bytes.Equal(got, small) || !d.Verified || d.Parts != 1 {
+		t.Errorf("Download of a Put object: equal %v, verified %v, %d parts", bytes.Equal(got, small), d.Verified, d.Parts)
+	}
+	d.Release()
+
+	_, err := transfer.Download(ctx, s, filepath.Join(dir, "missing.fetch"), transfer.DownloadOptions{Key: pre + "missing"})
+	wantErr(t, "Download of a missing key", err, transfer.ErrNotFound)
+}
+
+func testDownloadResume(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	pre := prefix(t)
+	key := pre + "a.csv.zip.age"
+	data := randBytes(2*transfer.MinPartSize + 1)
+	sp, _ := sealedSpool(t, data)
+	if _, err := transfer.Upload(ctx, s, sp, transfer.UploadOptions{Key: key, PartSize: transfer.MinPartSize}); err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "a.fetch")
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err := transfer.Download(cctx, s, path, transfer.DownloadOptions{Key: key, ChunkSize: 1 << 20, Concurrency: 1,
+		Progress: &cancelAfter{n: 4 << 20, cancel: cancel}})
+	if !errors.Is(err, transfer.ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Download: %v", err)
+	}
+	pr := &lastProgress{}
+	d, got := download(t, ctx, s, path, transfer.DownloadOptions{Key: key, Progress: pr})
+	if !bytes.Equal(got, data) {
+		t.Fatal("resumed download differs from the object")
+	}
+	if d.Resumed < 4<<20 || d.Resumed >= int64(len(data)) || d.Restarted {
+		t.Errorf("resumed %d bytes (restarted %v), want at least 4 MiB and not all", d.Resumed, d.Restarted)
+	}
+	if pr.done != int64(len(data)) || pr.resumed != d.Resumed || pr.total != int64(len(data)) {
+		t.Errorf("progress %+v", pr)
+	}
+	d.Release()
+
+	// The object is replaced: the spool of the old one is not reused.
+	other := randBytes(3000)
+	if _, err := s.Put(ctx, key, bytes.NewReader(other), int64(len(other)), transfer.PutOptions{Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	d, got = download(t, ctx, s, path, transfer.DownloadOptions{Key: key})
+	if !bytes.Equal(got, other) || d.Resumed != 0 || !d.Restarted {
+		t.Errorf("download of a replaced object: equal %v, resumed %d, restarted %v", bytes.Equal(got, other), d.Resumed, d.Restarted)
+	}
+	d.Remove()
 }
