@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -305,7 +306,11 @@ func (s *Store) UploadPart(ctx context.Context, key, uploadID string, n int, bod
 		ChecksumSHA256:    aws.String(checksum),
 	}
 	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
-	out, err := s.client.UploadPart(ctx, in)
+	var optFns []func(*s3.Options)
+	if sum, err := base64.StdEncoding.DecodeString(checksum); err == nil && len(sum) == sha256.Size {
+		optFns = append(optFns, s3.WithAPIOptions(signWithPayloadHash(hex.EncodeToString(sum))))
+	}
+	out, err := s.client.UploadPart(ctx, in, optFns...)
 	if err != nil {
 		return transfer.Part{}, s.wrap(ctx, "UploadPart", key, err)
 	}
