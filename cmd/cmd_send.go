@@ -146,13 +146,7 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 		}
 		// Report each failure now and go on with the other files; the
 		// exit code is the worst of them.
-		printError(a.env.Stderr, fmt.Errorf("%s: %w", file, err))
-		if a.json {
-			a.emit(map[string]any{"event": "error", "file": file, "error": err.Error(), "exit_code": exitCode(c.Context(), err)})
-		}
-		if worst == nil || exitCode(c.Context(), err) > exitCode(c.Context(), worst) {
-			worst = err
-		}
+		worst = a.reportFailure(c.Context(), "file", file, err, worst)
 	}
 	if worst != nil {
 		return reported{worst}

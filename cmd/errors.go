@@ -67,6 +67,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage // an output that exists is refused, never replaced
 	case errors.Is(err, transfer.ErrPreconditionFailed), errors.Is(err, transfer.ErrNoSuchBucket):
 		return exitUsage
+	case errors.Is(err, transfer.ErrNotFound):
+		return exitUsage // a name that is not in the exchange
 	case errors.Is(err, crypt.ErrNoIdentity), errors.Is(err, zipenc.ErrPassword), errors.Is(err, transfer.ErrAccessDenied):
 		return exitAuth
 	case errors.Is(err, transfer.ErrChecksumMismatch):
@@ -103,6 +105,12 @@ func hintFor(err error) string {
 		return "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that they may use this bucket and prefix"
 	case errors.Is(err, transfer.ErrNoSuchBucket):
 		return "check --bucket (or XFER_BUCKET) and --endpoint"
+	case errors.Is(err, transfer.ErrNotFound):
+		return "see 'xfer list' for the names in the exchange"
+	case errors.Is(err, transfer.ErrChecksumMismatch):
+		return "the stored object is not what was uploaded: nothing was kept; fetch it again, or ask the sender to send it again"
+	case errors.Is(err, transfer.ErrSpoolBusy):
+		return "another xfer is working on the same file right now; let it finish"
 	case errors.Is(err, fs.ErrExist):
 		return "remove the existing file or choose another output with -o"
 	}

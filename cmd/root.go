@@ -127,6 +127,10 @@ them: a password-protected AES-256 zip inside an age (or AES-256-GCM) layer.`,
 		a.newEncryptCommand(),
 		a.newDecryptCommand(),
 		a.newSendCommand(),
+		a.newListCommand(),
+		a.newFetchCommand(),
+		a.newPullCommand(),
+		a.newShredCommand(),
 		a.newVersionCommand(),
 	)
 	return root
@@ -168,6 +172,20 @@ func (a *app) setting(c *cobra.Command, flag, env, file, def string) string {
 }
 
 // emit writes one NDJSON event to stdout.
+// reportFailure prints the failure of one item of a run over several (its
+// NDJSON event names it under field: "file" for send, "name" otherwise) and
+// returns the worse of err and worst, by exit code.
+func (a *app) reportFailure(ctx context.Context, field, name string, err, worst error) error {
+	printError(a.env.Stderr, fmt.Errorf("%s: %w", name, err))
+	if a.json {
+		a.emit(map[string]any{"event": "error", field: name, "error": err.Error(), "exit_code": exitCode(ctx, err)})
+	}
+	if worst == nil || exitCode(ctx, err) > exitCode(ctx, worst) {
+		return err
+	}
+	return worst
+}
+
 func (a *app) emit(v map[string]any) {
 	a.outMu.Lock()
 	defer a.outMu.Unlock()

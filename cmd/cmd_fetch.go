@@ -1,0 +1,200 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xfer-dev/xfer/internal/safefile"
+	"github.com/xfer-dev/xfer/transfer"
+)
+
+type fetchOptions struct {
+	exchangeFlags
+	output      string
+	concurrency int
+}
+
+func (a *app) newFetchCommand() *cobra.Command {
+	var o fetchOptions
+	c := &cobra.Command{
+		Use:   "fetch NAME [-o FILE]",
+		Short: "Download a sealed file from the exchange, verified, still encrypted",
+		Long: `Download one object of the exchange as it is stored: still sealed, never
+decrypted. NAME is the name as 'xfer list' prints it. Ranges are fetched
+several at once into a spool in the cache directory, with a journal of the
+ranges done beside it: if the download is interrupted (a dropped connection,
+Ctrl-C, kill -9), running the same command again fetches only what is missing.
+If the object was replaced in the meantime, the download starts over.
+
+The result is checked against the SHA-256 checksum the server recorded when the
+file was uploaded (for a multipart upload, the composite checksum over its
+parts) and only then written to FILE (default: NAME in the current directory),
+with mode 0600. A mismatch ends with exit code 4 and leaves no file; an
+existing file is never replaced.
+
+Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials, XFER_CONFIG.`,
+		Example: `  xfer fetch acme.csv.zip.age
+  xfer fetch acme.csv.zip.age -o /secure/incoming/acme.csv.zip.age`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error { return a.runFetch(c, o, args[0]) },
+	}
+	o.exchangeFlags.add(c)
+	c.Flags().StringVarP(&o.output, "output", "o", "", "write the sealed file to FILE (- for stdout)")
+	c.Flags().IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
+	return c
+}
+
+// internalDir is where xfer keeps its own records under the prefix
+// (receipts); list, pull --all and the name checks leave it alone.
+const internalDir = ".xfer/"
+
+// checkName refuses names that cannot be objects of the exchange as list
+// prints them.
+func checkName(name string) error {
+	switch {
+	case name == "" || strings.HasPrefix(name, "/") || strings.ContainsRune(name, 0):
+		return usagef("bad name %q: give the name as 'xfer list' prints it", name)
+	case strings.HasPrefix(name, internalDir):
+		return usagef("%s is xfer's own record, not a file of the exchange", name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "." || seg == ".." {
+			return usagef("bad name %q: give the name as 'xfer list' prints it", name)
+		}
+	}
+	return nil
+}
+
+// downloadPath names the spool of a download of key: beside the send
+// spools, with its own suffix, so a download never meets a send's spool.
+func (x *exchange) downloadPath(dir, key string) string {
+	return strings.TrimSuffix(x.spoolPath(dir, key), ".spool") + ".fetch"
+}
+
+// concurrencySetting resolves --concurrency: flag, else config, else the
+// default.
+func (a *app) concurrencySetting(c *cobra.Command, flag int) (int, error) {
+	n := flag
+	if !c.Flags().Changed("concurrency") {
+		cfg, err := a.config()
+		if err != nil {
+			return 0, err
+		}
+		n = cfg.Concurrency
+	}
+	if n < 0 || n > 64 {
+		return 0, usagef("--concurrency %d: use 1 to 64", n)
+	}
+	return n, nil
+}
+
+// download fetches one object into its spool, with progress, and returns
+// it verified. The caller removes or releases it.
+func (a *app) download(ctx context.Context, x *exchange, spoolDir, name string, concurrency int) (*transfer.Fetched, error) {
+	key := x.key(name)
+	m := a.startMeter("fetching "+name, -1, 0)
+	defer m.Finish()
+	d, err := transfer.Download(ctx, x.store, x.downloadPath(spoolDir, key), transfer.DownloadOptions{
+		Key:         key,
+		Concurrency: concurrency,
+		Progress:    m,
+	})
+	m.Finish()
+	if errors.Is(err, transfer.ErrInterrupted) {
+		return nil, withHint(err, "what was downloaded is kept; run the same command again to resume")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Restarted {
+		a.warn("%s was replaced in the exchange since an earlier download began: fetched the new one from the start", name)
+	}
+	if !d.Verified {
+		a.warn("the server keeps no checksum for %s: only its size was checked", name)
+	}
+	return d, nil
+}
+
+func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	out := o.output
+	if out == "" {
+		out = path.Base(name)
+	}
+	if out == "-" && a.isTerminal(a.env.Stdout) {
+		return withHint(usagef("refusing to write a sealed file to a terminal"), "redirect stdout or give -o FILE")
+	}
+	if out == "-" && a.json {
+		return usagef("-o - and --json both need stdout: give -o FILE")
+	}
+	if out != "-" {
+		// Refuse before downloading anything for an output that could not
+		// be kept.
+		if _, err := os.Lstat(out); err == nil {
+			return fmt.Errorf("%w: %s", safefile.ErrExists, out)
+		}
+	}
+	concurrency, err := a.concurrencySetting(c, o.concurrency)
+	if err != nil {
+		return err
+	}
+	x, err := a.openExchange(c, &o.exchangeFlags)
+	if err != nil {
+		return err
+	}
+	spoolDir, err := a.spoolDir()
+	if err != nil {
+		return err
+	}
+	d, err := a.download(c.Context(), x, spoolDir, name, concurrency)
+	if err != nil {
+		return err
+	}
+	// Until the copy below is committed the verified spool stays, so a
+	// failure here costs no download.
+	defer d.Release()
+	src := io.NewSectionReader(d, 0, d.Size())
+	if out == "-" {
+		if _, err := io.Copy(a.env.Stdout, src); err != nil {
+			return err
+		}
+	} else {
+		f, err := safefile.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Abort()
+		if _, err := io.Copy(f, src); err != nil {
+			return err
+		}
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	if err := d.Remove(); err != nil {
+		a.warn("removing the download spool: %v", err)
+	}
+	event := map[string]any{"event": "fetched", "name": name, "key": x.key(name), "output": out, "bytes": d.Size(),
+		"resumed_bytes": d.Resumed, "etag": d.Info.ETag, "checksum": d.Info.Checksum, "verified": d.Verified}
+	human := fmt.Sprintf("fetched %s into %s (%s", name, out, humanBytes(d.Size()))
+	if d.Verified {
+		human += ", SHA-256 verified"
+	}
+	if d.Resumed > 0 {
+		human += fmt.Sprintf(", %s resumed from an earlier run", humanBytes(d.Resumed))
+	}
+	if out == "-" {
+		return nil // stdout carries the file
+	}
+	a.result(event, "%s)", human)
+	return nil
+}
