@@ -56,3 +56,32 @@ fuzz_all() {
 		done
 	done
 }
+
+# build_servers builds (or finds cached) the pinned MinIO and versitygw and
+# exports XFER_TEST_BIN, so that s3serve finds them even when a script
+# changes XDG_CACHE_HOME. The first build takes minutes; LOG gets its output.
+build_servers() {
+	local log=$1 servers
+	servers=$(go run ./internal/s3test/cmd/buildservers 2>"$log") || { cat "$log"; return 1; }
+	XFER_TEST_BIN=$(dirname "$(dirname "$(echo "$servers" | sed -n 's/^minio=//p')")")
+	export XFER_TEST_BIN
+	echo "servers: $(echo "$servers" | sed 's|=.*/\([^/]*\)/[^/]*$|=\1|' | tr '\n' ' ')"
+}
+
+# start_s3serve NAME DIR: runs s3serve (on PATH) for server NAME in the
+# background with its data under DIR/NAME, and waits for DIR/NAME.env, the
+# NAME=VALUE lines a client needs. Sets S3SERVE_PID. s3serve stops the
+# server when killed, and by itself when the calling shell exits.
+start_s3serve() {
+	local name=$1 dir=$2 i
+	s3serve -server "$name" -dir "$dir/$name" -env "$dir/$name.env" 2>>"$dir/$name.log" &
+	S3SERVE_PID=$!
+	for i in $(seq 600); do
+		[ -f "$dir/$name.env" ] && return 0
+		kill -0 "$S3SERVE_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	cat "$dir/$name.log"
+	echo "$name did not start"
+	return 1
+}
