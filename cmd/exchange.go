@@ -3,6 +3,8 @@ package cmd
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
+	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -102,7 +104,34 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return &exchange{store: store, prefix: prefix, ident: opts.Endpoint + "|" + opts.Bucket}, nil
+	return &exchange{store: store, prefix: prefix, ident: exchangeIdent(opts.Endpoint, opts.Bucket)}, nil
+}
+
+// exchangeIdent names an exchange for the local state kept about it
+// (spools, journals, what was pulled): the endpoint as written in
+// different but equal ways (a trailing slash, upper-case host, the
+// scheme's default port) names the same exchange, so a re-run with the
+// endpoint spelt otherwise still resumes and still knows what it pulled.
+func exchangeIdent(endpoint, bucket string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		u.Scheme = strings.ToLower(u.Scheme)
+		host := strings.ToLower(u.Hostname())
+		port := u.Port()
+		if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+			port = ""
+		}
+		if port != "" {
+			u.Host = net.JoinHostPort(host, port)
+		} else if strings.Contains(host, ":") {
+			u.Host = "[" + host + "]" // IPv6
+		} else {
+			u.Host = host
+		}
+		u.Path = strings.TrimRight(u.Path, "/")
+		u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+		endpoint = u.String()
+	}
+	return endpoint + "|" + bucket
 }
 
 func (a *app) configPathShown() string {
