@@ -114,7 +114,7 @@ func (a *app) download(ctx context.Context, x *exchange, spoolDir, name string, 
 		return nil, err
 	}
 	if d.Restarted {
-		a.warn("%s was replaced in the exchange since an earlier download began: fetched the new one from the start", name)
+		a.warn("%s: what an earlier run downloaded could not be used (the object was replaced in the exchange, or the local copy was damaged): fetched it again from the start", name)
 	}
 	if !d.Verified {
 		a.warn("the server keeps no checksum for %s: only its size was checked", name)

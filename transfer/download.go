@@ -52,9 +52,10 @@ type Fetched struct {
 	Parts int
 	// Resumed is how many bytes an earlier run had already downloaded.
 	Resumed int64
-	// Restarted says an earlier run's spool held another version of the
-	// object (its ETag changed), or the object changed during the
-	// download, and the download started over.
+	// Restarted says the download started over: an earlier run's spool
+	// held another version of the object (its ETag changed), the object
+	// changed during the download, or the bytes resumed from an earlier
+	// run failed the checksum (damaged on this disk since).
 	Restarted bool
 
 	path     string
@@ -263,6 +264,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 			if err := d.reset(); err != nil {
 				return nil, err
 			}
+			res.Restarted = true
 			continue
 		}
 		if err != nil {
