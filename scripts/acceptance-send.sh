@@ -7,8 +7,11 @@
 #      with s5cmd and opened with stock `age -d` + `7zz x`: byte-identical.
 #   2. resume: `xfer send` over a link capped at LINK_KBPS (default 20000
 #      KB/s = 20 MB/s, toxiproxy's bandwidth toxic on the upstream stream in
-#      front of MinIO) is killed with SIGKILL half way through the upload,
-#      and the same command is run again. What the second run uploads is
+#      front of MinIO) is killed with SIGKILL half way through the upload
+#      (once its journal records half of the sealed spool acknowledged by
+#      the server; a spool is only resumable once sealed, and at 20 MB/s
+#      sealing 1 GiB ends about half way, so the kill may come later than
+#      50 %), and the same command is run again. What the second run uploads is
 #      measured twice: from xfer's own --json "sent" event (bytes −
 #      resumed_bytes) and from toxiproxy's byte counters (bytes the proxy
 #      received from xfer, HTTP included). Target: both < 60 % of the object
@@ -206,9 +209,14 @@ xpid=$!
 bgpids+=("$xpid")
 killed=""
 # (stderr off: no "Killed" job notice from the shell)
+# Half way is judged from the journal, which records each part the server
+# has acknowledged (the --json progress lines come every few seconds, too
+# coarse at this speed): the kill comes once the parts recorded reach half
+# of the sealed spool.
 { while kill -0 "$xpid" 2>/dev/null; do
-	sleep 0.2
-	p=$(tail -n 3 run1.ndjson | jq -r 'select(.event == "progress" and .total > 0 and .bytes * 2 >= .total) | "\(.bytes) \(.total)"' 2>/dev/null | tail -n 1 || true)
+	sleep 0.1
+	p=$(cat "$XDG_CACHE_HOME"/xfer/spool/*.journal 2>/dev/null |
+		jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null || true)
 	if [ -n "$p" ]; then
 		kill -9 "$xpid"
 		killed=$p
@@ -224,7 +232,7 @@ else
 	read -r kbytes ktotal <<<"$killed"
 	journal=$(ls "$XDG_CACHE_HOME"/xfer/spool/*.journal)
 	partsize=$(jq .part_size "$journal")
-	echo "   first run: kill -9 (exit $rc1) when its progress said $kbytes of $ktotal bytes ($((kbytes * 100 / ktotal)) %, parts in flight included); journal: sealed=$(jq .sealed "$journal"), part size $(mib "$partsize"), $(jq '.parts | length' "$journal") parts recorded"
+	echo "   first run: kill -9 (exit $rc1) when its journal recorded $kbytes of $ktotal bytes ($((kbytes * 100 / ktotal)) %) acknowledged; journal at the kill: sealed=$(jq .sealed "$journal"), part size $(mib "$partsize"), $(jq '.parts | length' "$journal") parts recorded"
 	before=$(proxy_bytes)
 	quiet_machine
 	t0=$(date +%s.%N)
