@@ -507,25 +507,7 @@ func TestFetchInterruptedBySignal(t *testing.T) {
 	env := sendEnv(dir, startCappedProxy(t, srv, "downstream", 1<<10), srv)
 	out := filepath.Join(dir, "a.age")
 	args := []string{"fetch", "a.csv.zip.age", "-o", out, "--no-progress", "--json"}
-	first := xferCmd(env, args...)
-	var errOut bytes.Buffer
-	first.Stderr = &errOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	first.Process.Signal(os.Interrupt)
-	err := first.Wait()
-	if code := exitCodeOf(err); code != 130 {
-		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, errOut.String())
-	}
-	if !strings.Contains(errOut.String(), "run the same command again") {
-		t.Errorf("no hint to re-run:\n%s", errOut.String())
-	}
-	journals, _ := filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*.fetch.journal"))
-	if len(journals) != 1 {
-		t.Fatalf("journal not kept after SIGINT: %v", journals)
-	}
+	interruptKeepingState(t, env, args, 1500*time.Millisecond, filepath.Join(dir, "cache", "xfer", "spool", "*.fetch.journal"))
 	res, err := xferCmd(env, args...).Output()
 	if err != nil {
 		t.Fatalf("re-run: %v\n%s", err, res)

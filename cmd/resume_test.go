@@ -258,31 +258,38 @@ func TestSendInterruptedBySignal(t *testing.T) {
 	id, _ := age.GenerateX25519Identity()
 	env := sendEnv(dir, endpoint, srv)
 	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
-	first := xferCmd(env, args...)
-	var out bytes.Buffer
-	first.Stderr = &out
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second)
-	first.Process.Signal(os.Interrupt)
-	err := first.Wait()
-	if code := exitCodeOf(err); code != 130 {
-		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, out.String())
-	}
-	if !strings.Contains(out.String(), "run the same command again") {
-		t.Errorf("no hint to re-run:\n%s", out.String())
-	}
-	spools, _ := filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
-	if len(spools) != 1 {
-		t.Fatalf("journal not kept after SIGINT: %v", spools)
-	}
+	interruptKeepingState(t, env, args, 3*time.Second, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
 	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out)
 	}
-	spools, _ = filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*"))
+	spools, _ := filepath.Glob(filepath.Join(dir, "cache", "xfer", "spool", "*"))
 	if len(spools) != 0 {
 		t.Errorf("spool left after success: %v", spools)
+	}
+}
+
+// interruptKeepingState runs xfer with args, sends it SIGINT after wait,
+// and checks that it ends with exit 130, hints at re-running, and leaves
+// exactly one journal matching pattern for the re-run.
+func interruptKeepingState(t *testing.T, env, args []string, wait time.Duration, pattern string) {
+	t.Helper()
+	first := xferCmd(env, args...)
+	var errOut bytes.Buffer
+	first.Stderr = &errOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(wait)
+	first.Process.Signal(os.Interrupt)
+	err := first.Wait()
+	if code := exitCodeOf(err); code != 130 {
+		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "run the same command again") {
+		t.Errorf("no hint to re-run:\n%s", errOut.String())
+	}
+	if journals, _ := filepath.Glob(pattern); len(journals) != 1 {
+		t.Fatalf("journal not kept after SIGINT: %v", journals)
 	}
 }
 

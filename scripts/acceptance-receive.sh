@@ -63,27 +63,7 @@ CONC=${CONC:-4}          # ranges fetched at once in check 3 (xfer's default)
 # internal/s3test/server.go); s3serve's env file names only the plain one.
 VBUCKET=${VBUCKET:-xfer-test-versioned}
 repo=$PWD
-work=${WORK:-$(mktemp -d)}
-mkdir -p "$work"
-
-bgpids=()
-# shellcheck disable=SC2317 # run by the trap
-cleanup() {
-	local p
-	for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${bgpids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-failed=0
-summary=()
-# result CHECK MEASURED TARGET OK|FAIL|INFO: one row of the final table.
-result() {
-	summary+=("| $1 | $2 | $3 | $4 |")
-	[ "$4" != FAIL ] || failed=1
-}
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+acceptance_begin
 # indent FILE...: the files' lines, indented under the step.
 indent() { sed 's/^/      /' "$@"; }
 # event FILE EVENT NAME: field NAME of the last EVENT event in an NDJSON file.
@@ -386,9 +366,4 @@ ok=OK
 [ "$rc" = 0 ] && [ "$identical" = identical ] && [ "$kib" -lt $((200 * 1024)) ] || ok=FAIL
 result "5. peak RSS, pull $SIZE" "$(awk -v k="$kib" 'BEGIN { printf "%.1f MiB", k / 1024 }') (exit $rc, $identical)" "< 200 MiB" $ok
 
-step "summary"
-echo "| check | measured | target | result |"
-echo "|---|---|---|---|"
-printf '%s\n' "${summary[@]}"
-[ "$failed" = 0 ] && echo "all checks passed" || echo "SOME CHECKS FAILED"
-exit "$failed"
+print_summary

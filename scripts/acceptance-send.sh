@@ -53,25 +53,7 @@ CONC=${CONC:-4} # upload slots of the resume run (xfer's default)
 LOAD_MAX=${LOAD_MAX:-1.5}
 LOAD_WAIT=${LOAD_WAIT:-300}
 repo=$PWD
-work=${WORK:-$(mktemp -d)}
-mkdir -p "$work"
-
-bgpids=()
-cleanup() {
-	local p
-	for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${bgpids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-failed=0
-summary=()
-# result CHECK MEASURED TARGET OK|FAIL|INFO: one row of the final table.
-result() {
-	summary+=("| $1 | $2 | $3 | $4 |")
-	[ "$4" != FAIL ] || failed=1
-}
+acceptance_begin
 # quiet_machine: print the load average; wait while it is above LOAD_MAX.
 quiet_machine() {
 	local load waited=0
@@ -90,7 +72,6 @@ quiet_machine() {
 	done
 	if [ "$waited" -gt 0 ]; then echo "   load $load (after waiting ${waited}s)"; else echo "   load $load"; fi
 }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # field FILE NAME: NAME of the "sent" event in an NDJSON file.
 field() { jq -r "select(.event == \"sent\") | .$2" "$1"; }
@@ -336,9 +317,4 @@ verdict="meets the target"
 awk -v r="$ratio" 'BEGIN { exit !(r >= 1) }' || verdict="below the target"
 result "4. speed, median of $RUNS (not a pass/fail)" "send $ms s vs encrypt + s5cmd $mp s: ×$ratio" "send at least as fast (≥ 1.00)" "INFO: $verdict"
 
-step "summary"
-echo "| check | measured | target | result |"
-echo "|---|---|---|---|"
-printf '%s\n' "${summary[@]}"
-[ "$failed" = 0 ] && echo "all checks of 1-3 passed" || echo "SOME CHECKS FAILED"
-exit "$failed"
+print_summary

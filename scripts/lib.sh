@@ -85,3 +85,38 @@ start_s3serve() {
 	echo "$name did not start"
 	return 1
 }
+
+# The harness of the acceptance scripts. acceptance_begin sets work (WORK,
+# or a new temporary directory) and a trap that stops every pid added to
+# bgpids and removes work unless KEEP is set; result adds a row to the
+# summary that print_summary prints, as a Markdown table, at the end.
+acceptance_begin() {
+	work=${WORK:-$(mktemp -d)}
+	mkdir -p "$work"
+	bgpids=()
+	failed=0
+	summary=()
+	trap acceptance_cleanup EXIT
+}
+# shellcheck disable=SC2317 # run by the trap
+acceptance_cleanup() {
+	local p
+	for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${bgpids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+# result CHECK MEASURED TARGET OK|FAIL|INFO: one row of the final table.
+result() {
+	summary+=("| $1 | $2 | $3 | $4 |")
+	[ "$4" != FAIL ] || failed=1
+}
+# print_summary: the table of results; the exit status says whether any failed.
+print_summary() {
+	step "summary"
+	echo "| check | measured | target | result |"
+	echo "|---|---|---|---|"
+	printf '%s\n' "${summary[@]}"
+	if [ "$failed" = 0 ]; then echo "all checks passed"; else echo "SOME CHECKS FAILED"; fi
+	return "$failed"
+}
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
