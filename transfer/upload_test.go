@@ -162,7 +162,16 @@ func TestUploadGrowingSpool(t *testing.T) {
 				sp.CloseWithError(err)
 				return
 			}
-			time.Sleep(time.Millisecond)
+			if off == 10<<20 {
+				// The first part (8 MiB) is in the spool: the upload should
+				// store it now, without waiting for the rest. Wait for that
+				// (not for a fixed time: a loaded machine is slow), and
+				// give up after a while so a failure shows as one.
+				deadline := time.Now().Add(10 * time.Second)
+				for !partStored(s, "k") && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
 		}
 		partsBeforeClose.Store(int64(s.Calls(memstore.UploadPart)))
 		sp.Close()
@@ -178,6 +187,16 @@ func TestUploadGrowingSpool(t *testing.T) {
 	if partsBeforeClose.Load() == 0 || !pr.sawGrowing {
 		t.Errorf("no part was sent while the spool grew (%d parts before close)", partsBeforeClose.Load())
 	}
+}
+
+// partStored says whether an upload of key holds a part yet.
+func partStored(s *memstore.Store, key string) bool {
+	for _, id := range s.UploadIDs() {
+		if parts, err := s.ListParts(context.Background(), key, id); err == nil && len(parts) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func TestChoosePartSize(t *testing.T) {
