@@ -198,6 +198,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if cfg.Region == "" && opts.Endpoint != "" {
 		cfg.Region = "us-east-1"
 	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = markCredentialErrors{cfg.Credentials}
+	}
 	s.client = s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
@@ -777,6 +780,12 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 		}
 		return e
 	}
+	var ce *credentialsError
+	if errors.As(err, &ce) {
+		// No request was sent: the credential chain found nothing usable.
+		e.Kind, e.Err = transfer.ErrAccessDenied, ce
+		return e
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e.Code = ae.ErrorCode()
@@ -806,6 +815,27 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 	}
 	return e
 }
+
+// markCredentialErrors lets wrap tell a credential chain that found no
+// usable credentials (no keys in the environment, no profile, no instance
+// role) from a failed request: that is an authentication failure, exit 3,
+// not a network error to retry.
+type markCredentialErrors struct{ aws.CredentialsProvider }
+
+func (m markCredentialErrors) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := m.CredentialsProvider.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil {
+		return c, &credentialsError{err}
+	}
+	return c, err
+}
+
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string {
+	return "no usable AWS credentials (" + e.err.Error() + ")"
+}
+func (e *credentialsError) Unwrap() error { return e.err }
 
 // apiMessage renders an API error compactly: code, message, HTTP status.
 func apiMessage(ae smithy.APIError) string {

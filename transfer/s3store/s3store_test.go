@@ -206,6 +206,35 @@ func TestEndpointPolicy(t *testing.T) {
 	}
 }
 
+// TestNoCredentials: a credential chain that finds nothing is an
+// authentication failure (ErrAccessDenied, not retried), and no request
+// reaches the server.
+func TestNoCredentials(t *testing.T) {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	s, err := s3store.New(t.Context(), s3store.Options{Bucket: "b", Endpoint: srv.URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.List(t.Context(), "", func(transfer.ObjectInfo) error { return nil })
+	if !errors.Is(err, transfer.ErrAccessDenied) || transfer.IsTransient(err) {
+		t.Errorf("List without credentials: %v, want a permanent ErrAccessDenied", err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "no usable AWS credentials") {
+		t.Errorf("the message does not say what is missing: %v", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests reached the server", n)
+	}
+}
+
 // TestTransientRetried checks throttling and unreachable servers are
 // retried with backoff and then reported as transient, and that the retry
 // stops as soon as the context is cancelled.
