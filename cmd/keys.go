@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -92,7 +94,7 @@ func (a *app) encryptOptions(c *cobra.Command, k *keyFlags, cfg *config.File) (c
 		for _, r := range recips {
 			rec, err := crypt.ParseRecipient(r)
 			if err != nil {
-				return opts, usagef("recipient %q: %w", r, err)
+				return opts, usagef("recipient %s: %w", showRecipient(r), err)
 			}
 			opts.Recipients = append(opts.Recipients, rec)
 		}
@@ -140,6 +142,20 @@ func (a *app) encryptOptions(c *cobra.Command, k *keyFlags, cfg *config.File) (c
 	}
 	opts.Passphrase = pass
 	return opts, nil
+}
+
+// showRecipient names a recipient in a message: public keys as they are
+// (long SSH keys shortened), never something that looks like a secret key.
+func showRecipient(r string) string {
+	r = strings.TrimSpace(r)
+	up := strings.ToUpper(r)
+	if strings.HasPrefix(up, "AGE-SECRET-KEY-") || strings.HasPrefix(up, "XFER-AES256-KEY-") || strings.Contains(up, "PRIVATE KEY") {
+		return "(a secret key, not shown)"
+	}
+	if len(r) > 72 {
+		r = r[:40] + "…" + r[len(r)-16:]
+	}
+	return fmt.Sprintf("%q", r)
 }
 
 func readRecipientsFile(path string) ([]age.Recipient, error) {
