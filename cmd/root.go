@@ -131,6 +131,7 @@ them: a password-protected AES-256 zip inside an age (or AES-256-GCM) layer.`,
 		a.newFetchCommand(),
 		a.newPullCommand(),
 		a.newShredCommand(),
+		a.newDoctorCommand(),
 		a.newVersionCommand(),
 	)
 	return root
