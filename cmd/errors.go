@@ -69,6 +69,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	case errors.Is(err, transfer.ErrNotFound):
 		return exitUsage // a name that is not in the exchange
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return exitUsage // fixed in the configuration: ca_file
 	case errors.Is(err, crypt.ErrNoIdentity), errors.Is(err, zipenc.ErrPassword), errors.Is(err, transfer.ErrAccessDenied):
 		return exitAuth
 	case errors.Is(err, transfer.ErrChecksumMismatch):

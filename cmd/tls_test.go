@@ -43,6 +43,9 @@ func TestSendTLSAndSSE(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "hint: the server's TLS certificate is not trusted") {
 		t.Fatalf("a server with an unknown CA was accepted: %v\n%s", err, out)
 	}
+	if code := exitCodeOf(err); code != 2 {
+		t.Errorf("untrusted certificate: exit %d, want 2 (configuration: ca_file)", code)
+	}
 	env = append(env, "XFER_CA_FILE="+caFile)
 	for _, c := range []struct {
 		name string
