@@ -41,23 +41,23 @@ func (a *app) newDoctorCommand() *cobra.Command {
 		Long: `Check, in this order, what send and pull rely on, and print one line per
 finding; under each problem a hint: line says how to fix it.
 
-  configuration  the config file parses (--config, XFER_CONFIG or the default
-                 path; a missing default file is fine) and the settings resolve
-  endpoint       the URL is valid, plain http goes only to this machine unless
-                 --allow-http (allow_http), and a server answers there
-  tls            over https, the server's certificate verifies (with --ca-file
-                 or ca_file when given)
-  credentials    the standard AWS chain finds credentials (their source is
-                 shown, never the secret) and the server accepts them
-  clock          the server's clock (its Date header) agrees with this one:
-                 S3 refuses requests signed more than 15 minutes off
-  bucket         the bucket exists and the prefix may be listed; versioning
-                 and default encryption are shown where the server tells them
-  encryption     the cipher, and for sending the recipients, recipients files,
-                 key file or passphrase
-  identity       for receiving, the identity files (they parse; mode 0600)
-  zip-password   present (file or XFER_ZIP_PASSWORD) and, for sending,
-                 passing the password policy
+    configuration  the config file parses (--config, XFER_CONFIG or the default
+                   path; a missing default file is fine) and the settings resolve
+    endpoint       the URL is valid, plain http goes only to this machine unless
+                   --allow-http (allow_http), and a server answers there
+    tls            over https, the server's certificate verifies (with --ca-file
+                   or ca_file when given)
+    credentials    the standard AWS chain finds credentials (their source is
+                   shown, never the secret) and the server accepts them
+    clock          the server's clock (its Date header) agrees with this one:
+                   S3 refuses requests signed more than 15 minutes off
+    bucket         the bucket exists and the prefix may be listed; versioning
+                   and default encryption are shown where the server tells them
+    encryption     the cipher, and for sending the recipients, recipients files,
+                   key file or passphrase
+    identity       for receiving, the identity files (they parse; mode 0600)
+    zip-password   present (file or XFER_ZIP_PASSWORD) and, for sending,
+                   passing the password policy
 
 Which checks are required depends on what this machine does (--role). Sending
 needs somebody to encrypt to and a zip password that passes the policy;
