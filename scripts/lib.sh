@@ -120,3 +120,74 @@ print_summary() {
 	return "$failed"
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+# install_goreleaser builds the pinned goreleaser (once; cached in TOOLBIN)
+# and sets GORELEASER to it. It is built from a throwaway module because
+# `go install M@V` wants a version list the proxy here may refuse; the
+# version is stamped so `goreleaser --version` tells the truth. The first
+# build takes a few minutes.
+GORELEASER_VERSION=v2.15.1
+install_goreleaser() {
+	GORELEASER=$TOOLBIN/goreleaser-$GORELEASER_VERSION/goreleaser
+	if [ ! -x "$GORELEASER" ]; then
+		local tmp
+		tmp=$(mktemp -d)
+		mkdir -p "$(dirname "$GORELEASER")"
+		(cd "$tmp" && export GOFLAGS= GOWORK=off &&
+			go mod init goreleaserbuild >/dev/null 2>&1 &&
+			go get "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" &&
+			go build -trimpath -ldflags "-s -w -X main.version=${GORELEASER_VERSION#v} -X main.builtBy=xfer-scripts" \
+				-o "$GORELEASER.tmp" github.com/goreleaser/goreleaser/v2) || { rm -rf "$tmp"; return 1; }
+		rm -rf "$tmp"
+		mv "$GORELEASER.tmp" "$GORELEASER"
+	fi
+	"$GORELEASER" --version 2>&1 | grep -m1 GitVersion
+}
+
+# pe_machine FILE checks that FILE is a PE executable (MZ, then PE\0\0 at
+# the offset stored at 0x3c) and prints its machine type: 8664 for amd64,
+# aa64 for arm64.
+pe_machine() {
+	local f=$1 off
+	[ "$(head -c2 "$f")" = MZ ] || { echo "$f: no MZ signature" >&2; return 1; }
+	off=$(od -An -tu4 --endian=little -j60 -N4 "$f" | tr -d ' ')
+	[ "$(od -An -tx1 -j"$off" -N4 "$f" | tr -d ' ')" = 50450000 ] ||
+		{ printf '%s: no PE\\0\\0 signature at offset %s\n' "$f" "$off" >&2; return 1; }
+	od -An -tx2 --endian=little -j$((off + 4)) -N2 "$f" | tr -d ' '
+}
+
+# check_snapshot DIST checks what `goreleaser release --snapshot` left in
+# DIST: six archives holding the binary, README, docs, man pages and
+# completions; a checksums file that matches them; a linux/amd64 binary
+# that prints the snapshot version; Windows binaries with valid PE headers
+# for their architectures.
+check_snapshot() {
+	local dist=$1 version archive want got os arch bins
+	version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$dist/metadata.json")
+	[ -n "$version" ] || { echo "no version in $dist/metadata.json"; return 1; }
+	for os in linux darwin windows; do
+		for arch in amd64 arm64; do
+			archive=$dist/xfer_${version}_${os}_${arch}.tar.gz
+			[ "$os" != windows ] || archive=${archive%.tar.gz}.zip
+			[ -f "$archive" ] || { echo "missing archive $archive"; ls "$dist"; return 1; }
+			got=$(bsdtar -tf "$archive" | sort | tr '\n' ' ')
+			for want in "xfer$([ "$os" != windows ] || echo .exe)" README.md docs/cli/xfer_send.md manpages/xfer.1 \
+				manpages/xfer-send.1 completions/xfer.bash completions/_xfer completions/xfer.fish completions/xfer.ps1; do
+				[[ " $got" == *" $want "* ]] || { echo "$archive lacks $want; it holds: $got"; return 1; }
+			done
+			echo "$(basename "$archive"): $(bsdtar -tf "$archive" | wc -l) files"
+		done
+	done
+	[ -f "$dist/checksums.txt" ] || { echo "missing $dist/checksums.txt"; return 1; }
+	(cd "$dist" && sha256sum --quiet -c checksums.txt) || { echo "checksums.txt does not match"; return 1; }
+	echo "checksums.txt: $(wc -l <"$dist/checksums.txt") archives, all match"
+	bins=("$dist"/*linux_amd64*/xfer)
+	got=$("${bins[0]}" version)
+	echo "linux/amd64: $got"
+	[[ "$got" == "xfer v$version "* ]] || { echo "xfer version does not print v$version"; return 1; }
+	for arch in amd64:8664 arm64:aa64; do
+		got=$(pe_machine "$dist"/*windows_${arch%:*}*/xfer.exe) || return 1
+		printf 'windows/%s: MZ, PE\\0\\0, machine 0x%s\n' "${arch%:*}" "$got"
+		[ "$got" = "${arch#*:}" ] || { echo "windows/${arch%:*} machine is 0x$got, want 0x${arch#*:}"; return 1; }
+	done
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it, on a fresh Debian machine: installs what
 # the tests need (Debian packages, pinned Go tools), then formats, vets, lints,
-# runs every test with the race detector, fuzzes each decoder briefly, and
-# cross-builds. Tests that need a tool or server fail, never skip, here.
+# runs every test with the race detector, fuzzes each decoder briefly,
+# checks the generated CLI reference is current, and builds a snapshot
+# release for all six targets. Tests that need a tool or server fail, never
+# skip, here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -15,6 +17,7 @@ install_debian_tools
 
 step "installing Go tools"
 install_go_tools
+install_goreleaser
 
 step "building the S3 servers the tests run against (pinned, cached)"
 go run ./internal/s3test/cmd/buildservers
@@ -32,16 +35,18 @@ step "staticcheck"
 step "import rules"
 check_imports
 
+step "CLI reference is current"
+go run ./internal/cmd/gendocs -out docs/cli -man docs/man -check
+
 step "go test -race"
 go test -race -count=1 -timeout 30m ./...
 
 step "fuzzing each target for $FUZZTIME"
 fuzz_all "$FUZZTIME"
 
-step "cross-builds"
-for target in windows/amd64 darwin/arm64 darwin/amd64 linux/arm64; do
-	GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -trimpath -o /dev/null ./cmd/xfer
-	echo "built $target"
-done
+step "snapshot release: linux, darwin, windows × amd64, arm64"
+"$GORELEASER" check
+"$GORELEASER" release --snapshot --clean --skip=publish
+check_snapshot dist
 
 step "all checks passed"
