@@ -31,7 +31,9 @@ symmetric, so it must reach the other side over a channel you trust.
 
 The file is written with mode 0600 and never replaces an existing file. Without
 -o it goes to ` + filepath.Join(config.Dir(), defaultIdentityFile) + ` (or ` + defaultAESKeyFile + `), where decrypt
-and pull find it without -i.`,
+and pull find it without -i.
+
+Environment: XDG_CONFIG_HOME (where the default key file goes), XFER_CONFIG.`,
 		Example: `  xfer keygen -o mailhouse.key
   xfer keygen --aes -o client.aeskey`,
 		Args: cobra.NoArgs,

@@ -26,7 +26,11 @@ func (a *app) newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print xfer's version",
-		Args:  cobra.NoArgs,
+		Long: `Print xfer's version, the Go version it was built with, and the platform, on
+one line; with --json as an NDJSON event. Reads no environment.`,
+		Example: `  xfer version
+  xfer version --json`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			a.result(map[string]any{"event": "version", "version": Version(), "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH},
 				"xfer %s (%s %s/%s)", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)

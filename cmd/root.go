@@ -110,7 +110,22 @@ func (a *app) newRootCommand() *cobra.Command {
 		Short: "Seal address files and move them through an S3 exchange bucket",
 		Long: `xfer moves postal-marketing address files (CSV) between a client and a mailing
 house through an S3 exchange bucket, sealed so that nobody in between can read
-them: a password-protected AES-256 zip inside an age (or AES-256-GCM) layer.`,
+them: a password-protected AES-256 zip inside an age (or AES-256-GCM) layer.
+
+Settings come from flags, then XFER_* environment variables, then the
+configuration file (TOML), then defaults; 'xfer doctor' checks them. Exit codes
+are documented (0 ok, 1 other failure, 2 usage or configuration, 3
+authentication, 4 integrity, 5 interrupted with state kept, 6 input rejected,
+130 signal), so cron jobs can act on them.
+
+Environment: XFER_CONFIG, XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX,
+XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CA_FILE, AWS_REGION and the standard
+AWS credential variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
+		Example: `  xfer keygen -o mailhouse.key                    # the mailing house, once
+  xfer send addresses.csv -R mailhouse.pub         # the client
+  xfer pull --all -d incoming -i mailhouse.key     # the mailing house, from cron
+  xfer doctor                                      # what is wrong with the set-up`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
