@@ -23,6 +23,7 @@ type exchangeFlags struct {
 	bucket      string
 	prefix      string
 	region      string
+	profile     string
 	caFile      string
 	allowHTTP   bool
 	sse         string
@@ -36,6 +37,7 @@ func (e *exchangeFlags) add(c *cobra.Command) {
 	f.StringVar(&e.bucket, "bucket", "", "exchange bucket (env XFER_BUCKET)")
 	f.StringVar(&e.prefix, "prefix", "", "key prefix inside the bucket, e.g. clients/acme/ (env XFER_PREFIX)")
 	f.StringVar(&e.region, "region", "", "S3 region (env AWS_REGION)")
+	f.StringVar(&e.profile, "profile", "", "AWS shared-config profile for the credentials (env AWS_PROFILE)")
 	f.StringVar(&e.caFile, "ca-file", "", "PEM file of extra CA certificates to trust (env XFER_CA_FILE)")
 	f.BoolVar(&e.allowHTTP, "allow-http", false, "allow plain http:// to a host that is not loopback")
 	f.StringVar(&e.sseKMSKeyID, "sse-kms-key-id", "", "KMS key for --sse aws:kms")
@@ -62,6 +64,7 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error
 		Endpoint:  a.setting(c, "endpoint", "XFER_ENDPOINT", cfg.Endpoint, ""),
 		Bucket:    a.setting(c, "bucket", "XFER_BUCKET", cfg.Bucket, ""),
 		Region:    a.setting(c, "region", "AWS_REGION", cfg.Region, ""),
+		Profile:   a.setting(c, "profile", "AWS_PROFILE", cfg.Profile, ""),
 		AllowHTTP: e.allowHTTP || cfg.AllowHTTP,
 		PathStyle: true,
 		SSE:       s3store.SSEMode(a.setting(c, "sse", "", cfg.SSE, "")),

@@ -22,10 +22,13 @@ import (
 // File is the configuration file's content. A zero field means "not set";
 // the command line decides the default.
 type File struct {
-	Endpoint  string `toml:"endpoint"`
-	Bucket    string `toml:"bucket"`
-	Prefix    string `toml:"prefix"`
-	Region    string `toml:"region"`
+	Endpoint string `toml:"endpoint"`
+	Bucket   string `toml:"bucket"`
+	Prefix   string `toml:"prefix"`
+	Region   string `toml:"region"`
+	// Profile names the AWS shared-config profile for credentials (as
+	// AWS_PROFILE does); empty means the SDK's own choice.
+	Profile   string `toml:"profile"`
 	AllowHTTP bool   `toml:"allow_http"`
 	// CAFile names a PEM file of extra certificates to trust: for a
 	// server with a private CA.
