@@ -61,7 +61,7 @@ func checkName(name string) error {
 	switch {
 	case name == "" || strings.HasPrefix(name, "/") || strings.ContainsRune(name, 0):
 		return usagef("bad name %q: give the name as 'xfer list' prints it", name)
-	case strings.HasPrefix(name, internalDir):
+	case strings.HasPrefix(name, internalDir) || strings.Contains(name, "/"+internalDir):
 		return usagef("%s is xfer's own record, not a file of the exchange", name)
 	}
 	for _, seg := range strings.Split(name, "/") {

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -90,7 +90,7 @@ func (a *app) runList(c *cobra.Command, o listOptions) error {
 // isInternal reports a key that is no file of the exchange: xfer's own
 // records under the prefix, or a folder placeholder some consoles create.
 func (x *exchange) isInternal(key string) bool {
-	return strings.HasPrefix(key, x.prefix+internalDir) || strings.HasSuffix(key, "/")
+	return strings.HasPrefix(key, internalDir) || strings.Contains(key, "/"+internalDir) || strings.HasSuffix(key, "/")
 }
 
 // name turns an object key into the name list prints.
@@ -167,12 +167,13 @@ type listedObject struct {
 
 func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) error {
 	var objs []*listedObject
-	byName := map[string]*listedObject{}
+	receipts := map[string]bool{} // keys of the receipts under the prefix
 	if err := x.store.List(ctx, x.prefix, func(o transfer.ObjectInfo) error {
-		if !x.isInternal(o.Key) {
-			lo := &listedObject{info: o}
-			objs = append(objs, lo)
-			byName[x.name(o.Key)] = lo
+		switch {
+		case !x.isInternal(o.Key):
+			objs = append(objs, &listedObject{info: o})
+		case isReceiptKey(o.Key):
+			receipts[o.Key] = true
 		}
 		return nil
 	}); err != nil {
@@ -194,30 +195,19 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 			return nil
 		})
 	}
-	// Receipts: what was pulled, by whom, when. Only those of listed
-	// objects are read.
-	var receiptKeys []string
-	if err := x.store.List(ctx, x.receiptKey(""), func(o transfer.ObjectInfo) error {
-		name := strings.TrimSuffix(strings.TrimPrefix(o.Key, x.receiptKey("")), ".json")
-		if byName[name] != nil && strings.HasSuffix(o.Key, ".json") {
-			receiptKeys = append(receiptKeys, o.Key)
+	// Receipts: what was pulled, by whom, when. Each lies beside its
+	// object; only those of listed objects are read.
+	for _, lo := range objs {
+		key := receiptKey(lo.info.Key)
+		if !receipts[key] {
+			continue
 		}
-		return nil
-	}); err != nil && !errors.Is(err, transfer.ErrAccessDenied) {
-		return err
-	}
-	var mu sync.Mutex
-	for _, key := range receiptKeys {
 		g.Go(func() error {
 			r, err := readReceipt(gctx, x.store, key)
 			if err != nil {
 				return nil // a receipt is a courtesy: an unreadable one is no reason to fail
 			}
-			mu.Lock()
-			if lo := byName[r.Name]; lo != nil && key == x.receiptKey(r.Name) {
-				lo.receipt = r
-			}
-			mu.Unlock()
+			lo.receipt = r
 			return nil
 		})
 	}
@@ -396,14 +386,22 @@ type receipt struct {
 	Tool         string    `json:"tool"`
 }
 
-// receiptKey is where the receipt of name lives; receiptKey("") is the
-// folder of all receipts.
-func (x *exchange) receiptKey(name string) string {
-	k := x.prefix + internalDir + "receipts/"
-	if name != "" {
-		k += name + ".json"
-	}
-	return k
+// receiptKey is where the receipt of the object at key lives: beside it,
+// so that the sender, listing its own prefix, finds the receipts of its
+// files whatever prefix the receiver pulled them under.
+func receiptKey(key string) string {
+	dir, base := path.Split(key)
+	return dir + internalDir + receiptsDir + base + ".json"
+}
+
+// receiptsDir is the folder of receipts inside internalDir.
+const receiptsDir = "receipts/"
+
+// isReceiptKey reports a key where receiptKey puts receipts.
+func isReceiptKey(key string) bool {
+	dir, base := path.Split(key)
+	return strings.HasSuffix(dir, internalDir+receiptsDir) && strings.HasSuffix(base, ".json") &&
+		(dir == internalDir+receiptsDir || strings.HasSuffix(dir, "/"+internalDir+receiptsDir))
 }
 
 // maxReceipt bounds what is read of a receipt: they are small.

@@ -48,9 +48,9 @@ others go on. The exit code of the run is the worst of its files.
 not pulled before: xfer remembers what it pulled (by bucket, name and ETag) in
 a state file in the cache directory, so a cron job running 'xfer pull --all'
 again pulls nothing and says so; a file replaced by a new upload is pulled
-again. Each pull also leaves a receipt in the exchange (under .xfer/receipts/,
-with the time and who pulled, never anything from the file) that 'xfer list'
-shows the sender.
+again. Each pull also leaves a receipt in the exchange, beside the file under
+.xfer/receipts/, with the time and who pulled (never anything from the file),
+that 'xfer list' shows the sender.
 
 --shred-after shreds each file (see 'xfer shred') once its CSV is safely on
 disk.
@@ -288,7 +288,7 @@ func (a *app) putReceipt(ctx context.Context, x *exchange, name string, d *trans
 	if err != nil {
 		return err
 	}
-	_, err = x.store.Put(ctx, x.receiptKey(name), bytes.NewReader(b), int64(len(b)), transfer.PutOptions{
+	_, err = x.store.Put(ctx, receiptKey(x.key(name)), bytes.NewReader(b), int64(len(b)), transfer.PutOptions{
 		CreateOptions: transfer.CreateOptions{ContentType: "application/json", Metadata: map[string]string{"xfer-kind": "receipt"}},
 		Overwrite:     true,
 	})
