@@ -161,7 +161,8 @@ func timeOrDash(t time.Time, layout string) string {
 // listedObject is one row of list.
 type listedObject struct {
 	info    transfer.ObjectInfo
-	gone    bool // deleted between the listing and its HEAD
+	rkey    string // where its receipt would be
+	gone    bool   // deleted between the listing and its HEAD
 	receipt *receipt
 }
 
@@ -171,7 +172,7 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 	if err := x.store.List(ctx, x.prefix, func(o transfer.ObjectInfo) error {
 		switch {
 		case !x.isInternal(o.Key):
-			objs = append(objs, &listedObject{info: o})
+			objs = append(objs, &listedObject{info: o, rkey: receiptKey(o.Key)})
 		case isReceiptKey(o.Key):
 			receipts[o.Key] = true
 		}
@@ -198,7 +199,7 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 	// Receipts: what was pulled, by whom, when. Each lies beside its
 	// object; only those of listed objects are read.
 	for _, lo := range objs {
-		key := receiptKey(lo.info.Key)
+		key := lo.rkey // not lo.info: the HEADs above may be filling it in
 		if !receipts[key] {
 			continue
 		}

@@ -270,10 +270,29 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 	if err != nil {
 		return fmt.Errorf("pulled, but not shredded: %w", err)
 	}
+	// Shred only what was pulled: if the sender has uploaded a new version
+	// since, it is kept (the next pull --all takes it), and so is an upload
+	// still in progress.
+	if !latestIs(plan.versions, etag) {
+		return withHint(fmt.Errorf("pulled, but not shredded: %s was replaced in the exchange while it was being pulled", name),
+			"pull it again to get the new version, then shred")
+	}
+	plan.uploads = nil
 	if err := a.shred(ctx, p.x, plan); err != nil {
 		return fmt.Errorf("pulled, but not shredded completely: %w", err)
 	}
 	return nil
+}
+
+// latestIs reports whether the current version among versions is an
+// object (not a delete marker) with the given ETag.
+func latestIs(versions []transfer.Version, etag string) bool {
+	for _, v := range versions {
+		if v.IsLatest {
+			return !v.DeleteMarker && strings.Trim(v.ETag, `"`) == strings.Trim(etag, `"`)
+		}
+	}
+	return false
 }
 
 // isIntegrity reports damaged or altered content (exit code 4).

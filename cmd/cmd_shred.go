@@ -206,7 +206,7 @@ func plural(n int, one, many string) string {
 // shred removes what the plan lists and reports each item. Uploads go
 // first, so none can become a new version behind our back; then the
 // versions; then the local files. It carries on past failures and returns
-// the first, with a hint when Object Lock may be the cause.
+// the worst, with a hint when Object Lock may be the cause.
 func (a *app) shred(ctx context.Context, x *exchange, p *shredPlan) error {
 	var failed []error
 	removed := map[string]int{}
@@ -294,9 +294,17 @@ func (a *app) shred(ctx context.Context, x *exchange, p *shredPlan) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	err := failed[0]
+	// The exit code is the worst of the failures (an Object Lock refusal,
+	// 3, is not hidden behind a transient error that came first).
+	worst := failed[0]
+	for _, f := range failed[1:] {
+		if exitCode(ctx, f) > exitCode(ctx, worst) {
+			worst = f
+		}
+	}
+	err := worst
 	if len(failed) > 1 {
-		err = fmt.Errorf("%w (and %d more failures)", failed[0], len(failed)-1)
+		err = fmt.Errorf("%w (and %d more failures)", worst, len(failed)-1)
 	}
 	if len(locked) > 0 {
 		return withHint(fmt.Errorf("%s not deleted: %w", plural(len(locked), "version was", "versions were"), err),

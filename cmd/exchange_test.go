@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/transfer"
 )
 
 func TestExchangeIdent(t *testing.T) {
@@ -81,6 +82,30 @@ func TestProfile(t *testing.T) {
 		}
 		if strings.Contains(string(out), srv.SecretKey) {
 			t.Errorf("%s: the secret key is in the output", c.name)
+		}
+	}
+}
+
+// TestLatestIs: pull --shred-after shreds only when the current version
+// is still the one pulled.
+func TestLatestIs(t *testing.T) {
+	pulled := transfer.Version{VersionID: "1", ETag: `"aaa"`}
+	newer := transfer.Version{VersionID: "2", ETag: `"bbb"`, IsLatest: true}
+	marker := transfer.Version{VersionID: "3", DeleteMarker: true, IsLatest: true}
+	cur := pulled
+	cur.IsLatest = true
+	for _, c := range []struct {
+		name     string
+		versions []transfer.Version
+		want     bool
+	}{
+		{"unchanged", []transfer.Version{cur}, true},
+		{"replaced since", []transfer.Version{newer, pulled}, false},
+		{"deleted since", []transfer.Version{marker, pulled}, false},
+		{"gone", nil, false},
+	} {
+		if got := latestIs(c.versions, "aaa"); got != c.want {
+			t.Errorf("%s: latestIs = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -161,7 +161,9 @@ const maxRestarts = 3
 //
 // A download whose bytes do not match the checksum fails with an error
 // wrapping ErrChecksumMismatch and leaves nothing behind (when part of it
-// came from an earlier run, it is first fetched once more from scratch).
+// came from an earlier run, it is first fetched once more from scratch);
+// so does one of an object or bucket that does not exist, or one refused
+// before any byte arrived.
 // One that stops for a reason that may go away (network, server,
 // cancellation) keeps spool and journal and wraps ErrInterrupted. The
 // spool is created 0600 and locked: a second Download of the same path
@@ -186,10 +188,23 @@ func Download(ctx context.Context, store Store, path string, opts DownloadOption
 	d := &downloader{store: store, opts: opts, path: path, f: sp.f}
 	res, err := d.run(ctx)
 	if err != nil {
+		// Nothing worth keeping: damaged bytes, an object (or bucket) that
+		// is gone, or an empty spool the first request was refused for.
+		// Removed while still locked, where the system allows it, so that
+		// no other process writes into a file about to be unlinked.
+		drop := errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoSuchBucket)
+		if fi, serr := sp.f.Stat(); serr == nil && fi.Size() == 0 && !IsTransient(err) && ctx.Err() == nil {
+			drop = true
+		}
+		if drop && canRemoveOpenFile {
+			_ = errors.Join(removeIfExists(path), removeIfExists(path+".journal"))
+		}
 		sp.unlock()
 		sp.f.Close()
-		if errors.Is(err, ErrChecksumMismatch) {
+		if drop && !canRemoveOpenFile {
 			_ = errors.Join(removeIfExists(path), removeIfExists(path+".journal"))
+		}
+		if errors.Is(err, ErrChecksumMismatch) {
 			return nil, err
 		}
 		if ctx.Err() != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -130,11 +131,21 @@ func (s *Store) ProbeEndpoint(ctx context.Context) (*EndpointProbe, error) {
 		addr = net.JoinHostPort(u.Hostname(), port)
 	}
 	p := &EndpointProbe{URL: u.Scheme + "://" + u.Host + "/", Addr: addr}
-	var connected, handshook bool
+	// Atomic: the transport may still call these from its dial goroutine
+	// after Do has returned (a timeout).
+	var connected, handshook atomic.Bool
 	trace := &httptrace.ClientTrace{
-		ConnectDone:       func(_, _ string, err error) { connected = connected || err == nil },
-		TLSHandshakeStart: func() { connected = true },
-		TLSHandshakeDone:  func(_ tls.ConnectionState, err error) { handshook = handshook || err == nil },
+		ConnectDone: func(_, _ string, err error) {
+			if err == nil {
+				connected.Store(true)
+			}
+		},
+		TLSHandshakeStart: func() { connected.Store(true) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err == nil {
+				handshook.Store(true)
+			}
+		},
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, p.URL, nil)
 	if err != nil {
@@ -152,9 +163,9 @@ func (s *Store) ProbeEndpoint(ctx context.Context) (*EndpointProbe, error) {
 		var dnsErr *net.DNSError
 		var recErr tls.RecordHeaderError
 		switch {
-		case errors.As(err, &dnsErr) || !connected:
+		case errors.As(err, &dnsErr) || !connected.Load():
 			perr.Stage = StageConnect
-		case isCertError(err) || errors.As(err, &recErr) || (u.Scheme == "https" && !handshook):
+		case isCertError(err) || errors.As(err, &recErr) || (u.Scheme == "https" && !handshook.Load()):
 			perr.Stage = StageTLS
 		default:
 			perr.Stage = StageHTTP

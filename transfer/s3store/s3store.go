@@ -811,7 +811,8 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 	if e.Kind == nil && !isCertError(err) {
 		var maxErr *retry.MaxAttemptsError
 		e.Temporary = errors.As(err, &maxErr) || retryable.IsErrorRetryable(err).Bool() ||
-			status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+			status >= 500 && status != http.StatusNotImplemented || // 501: the server lacks the feature
+			status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
 	}
 	return e
 }
@@ -833,7 +834,13 @@ func (m markCredentialErrors) Retrieve(ctx context.Context) (aws.Credentials, er
 type credentialsError struct{ err error }
 
 func (e *credentialsError) Error() string {
-	return "no usable AWS credentials (" + e.err.Error() + ")"
+	msg := e.err.Error()
+	// A credential_process helper's error can quote the helper's whole
+	// output, keys included: never pass that on.
+	if i := strings.Index(msg, "parse failed of process output"); i >= 0 {
+		msg = msg[:i] + "credential_process printed something that is not valid credentials (its output is not shown)"
+	}
+	return "no usable AWS credentials (" + msg + ")"
 }
 func (e *credentialsError) Unwrap() error { return e.err }
 
