@@ -86,7 +86,7 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 		defer file.Abort()
 		dst = file
 	}
-	n, err := opened.WriteTo(dst)
+	n, err := opened.WriteTo(ctxWriter{c.Context(), dst})
 	if err != nil {
 		return err
 	}

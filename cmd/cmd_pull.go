@@ -235,7 +235,7 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 		return withHint(err, "%s is never overwritten: move it away and pull %s again", out, name)
 	}
 	defer f.Abort()
-	n, err := opened.WriteTo(f)
+	n, err := opened.WriteTo(ctxWriter{ctx, f})
 	if err != nil {
 		keep = !isIntegrity(err)
 		return err

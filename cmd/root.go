@@ -20,6 +20,23 @@ import (
 	"github.com/xfer-dev/xfer/config"
 )
 
+// ctxWriter stops a long write (decrypting into a CSV) at the first
+// signal: its Write fails once ctx is cancelled, so the caller aborts the
+// temporary output instead of finishing it, and no impatient second
+// Ctrl-C is needed (which would kill the process before it could remove
+// the temporary file).
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := context.Cause(c.ctx); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
 // Main runs xfer with the process's arguments and streams and returns the
 // exit code. SIGINT and SIGTERM cancel the work in progress.
 func Main() int {
