@@ -53,7 +53,9 @@ again. Each pull also leaves a receipt in the exchange, beside the file under
 that 'xfer list' shows the sender.
 
 --shred-after shreds each file (see 'xfer shred') once its CSV is safely on
-disk.
+disk, and only if the sender has not replaced it meanwhile. With --all it also
+finishes an earlier --shred-after that was interrupted or failed after its
+CSV was written.
 
 After a failure that a re-run can fix (a wrong key or password, an existing
 CSV, an interruption) the verified download stays in the cache, so the re-run
@@ -135,9 +137,9 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	p.state = &pullState{path: filepath.Join(a.stateDir(p.spoolDir), pulledStateFile), ident: p.x.ident}
 	ctx := c.Context()
 	type item struct{ name, etag string }
-	var items []item
+	var items, unshredded []item
 	if o.all {
-		pulled, err := p.state.load()
+		pulled, pending, err := p.state.load()
 		if err != nil {
 			return err
 		}
@@ -149,6 +151,11 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 				others++
 			case pulled[stateKey(p.x.ident, obj.Key, obj.ETag)]:
 				already++
+				if p.shredAfter && pending[stateKey(p.x.ident, obj.Key, obj.ETag)] {
+					// Pulled with --shred-after, but still here: that
+					// shred was interrupted or failed. Finish it.
+					unshredded = append(unshredded, item{p.x.name(obj.Key), obj.ETag})
+				}
 			default:
 				items = append(items, item{p.x.name(obj.Key), obj.ETag})
 			}
@@ -159,7 +166,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		if others > 0 {
 			a.warn("%s under %s not ending in .zip.age or .zip.aes: not pulled by --all", plural(others, "object", "objects"), p.x.where())
 		}
-		if len(items) == 0 {
+		if len(items) == 0 && len(unshredded) == 0 {
 			a.result(map[string]any{"event": "nothing_new", "already_pulled": already, "prefix": p.x.prefix},
 				"nothing new to pull under %s (%s pulled before)", p.x.where(), plural(already, "file", "files"))
 			return nil
@@ -175,7 +182,19 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		if err == nil {
 			continue
 		}
-		if len(items) == 1 {
+		if len(items)+len(unshredded) == 1 {
+			return err
+		}
+		worst = a.reportFailure(ctx, "name", it.name, err, worst)
+	}
+	for _, it := range unshredded {
+		a.result(map[string]any{"event": "shred_pending", "name": it.name},
+			"%s was pulled before but is still in the exchange: shredding it now", it.name)
+		err := a.shredPulled(ctx, p, it.name, it.etag)
+		if err == nil {
+			continue
+		}
+		if len(items)+len(unshredded) == 1 {
 			return err
 		}
 		worst = a.reportFailure(ctx, "name", it.name, err, worst)
@@ -223,7 +242,7 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 	}
 	out := filepath.Join(p.dir, opened.Name())
 	if p.all {
-		if pulled, err := p.state.load(); err == nil && pulled[stateKey(p.x.ident, key, etag)] {
+		if pulled, _, err := p.state.load(); err == nil && pulled[stateKey(p.x.ident, key, etag)] {
 			keep = false
 			a.result(map[string]any{"event": "skipped", "name": name, "reason": errPulledMeanwhile.Error()},
 				"skipped %s: %v", name, errPulledMeanwhile)
@@ -248,7 +267,7 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 	}
 	keep = false
 	now := time.Now().UTC()
-	if err := p.state.add(pulledEntry{Ident: p.x.ident, Key: key, ETag: etag, PulledAt: now, File: out}); err != nil {
+	if err := p.state.add(pulledEntry{Ident: p.x.ident, Key: key, ETag: etag, PulledAt: now, File: out, ShredPending: p.shredAfter}); err != nil {
 		a.warn("%s: could not record the pull in %s (a later pull --all will try it again): %v", name, p.state.path, err)
 	}
 	if err := a.putReceipt(ctx, p.x, name, d, now); err != nil {
@@ -266,6 +285,13 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 	}
 	// The CSV is safe on disk: only now may the exchange forget the file.
 	d.Remove()
+	return a.shredPulled(ctx, p, name, etag)
+}
+
+// shredPulled shreds name after its version etag was pulled and its CSV
+// written. A failure here leaves the pull recorded; the next
+// 'pull --all --shred-after' finds the file still there and finishes.
+func (a *app) shredPulled(ctx context.Context, p pullPlan, name, etag string) (err error) {
 	plan, err := a.planShred(ctx, p.x, p.spoolDir, name)
 	if err != nil {
 		return fmt.Errorf("pulled, but not shredded: %w", err)
@@ -278,6 +304,13 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 			"pull it again to get the new version, then shred")
 	}
 	plan.uploads = nil
+	defer func() {
+		if err == nil {
+			if serr := p.state.add(pulledEntry{Ident: p.x.ident, Key: p.x.key(name), ETag: etag, Shredded: true}); serr != nil {
+				a.warn("%s: could not record the shred in %s: %v", name, p.state.path, serr)
+			}
+		}
+	}()
 	if err := a.shred(ctx, p.x, plan); err != nil {
 		return fmt.Errorf("pulled, but not shredded completely: %w", err)
 	}
@@ -340,30 +373,44 @@ type pulledEntry struct {
 	ETag     string    `json:"etag"`
 	PulledAt time.Time `json:"pulled_at"`
 	File     string    `json:"file"`
+	// ShredPending: pulled with --shred-after, not yet shredded; a later
+	// entry with Shredded set closes it.
+	ShredPending bool `json:"shred_pending,omitempty"`
+	Shredded     bool `json:"shredded,omitempty"`
 }
 
 func stateKey(ident, key, etag string) string { return ident + "\x00" + key + "\x00" + etag }
 
-// load returns the set of stateKeys pulled.
-func (s *pullState) load() (map[string]bool, error) {
+// load returns the set of stateKeys pulled, and of those whose
+// --shred-after has not been done yet.
+func (s *pullState) load() (pulled, pending map[string]bool, err error) {
+	pulled, pending = map[string]bool{}, map[string]bool{}
 	f, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]bool{}, nil
+		return pulled, pending, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	set := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		var e pulledEntry
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Ident == s.ident {
-			set[stateKey(e.Ident, e.Key, e.ETag)] = true
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Ident != s.ident {
+			continue
+		}
+		k := stateKey(e.Ident, e.Key, e.ETag)
+		switch {
+		case e.Shredded:
+			delete(pending, k)
+		case e.ShredPending:
+			pulled[k], pending[k] = true, true
+		default:
+			pulled[k] = true
 		}
 	}
-	return set, sc.Err()
+	return pulled, pending, sc.Err()
 }
 
 func (s *pullState) add(e pulledEntry) error {

@@ -109,3 +109,33 @@ func TestLatestIs(t *testing.T) {
 		}
 	}
 }
+
+// TestPullStatePending: an entry pulled with --shred-after stays pending
+// until a later entry records the shred; other entries are only pulled.
+func TestPullStatePending(t *testing.T) {
+	s := &pullState{path: filepath.Join(t.TempDir(), "pulled.jsonl"), ident: "x"}
+	for _, e := range []pulledEntry{
+		{Ident: "x", Key: "a", ETag: "1"},
+		{Ident: "x", Key: "b", ETag: "1", ShredPending: true},
+		{Ident: "x", Key: "c", ETag: "1", ShredPending: true},
+		{Ident: "x", Key: "c", ETag: "1", Shredded: true},
+		{Ident: "y", Key: "d", ETag: "1", ShredPending: true},
+	} {
+		if err := s.add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pulled, pending, err := s.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key             string
+		pulled, pending bool
+	}{{"a", true, false}, {"b", true, true}, {"c", true, false}, {"d", false, false}} {
+		k := stateKey("x", c.key, "1")
+		if pulled[k] != c.pulled || pending[k] != c.pending {
+			t.Errorf("%s: pulled %v pending %v, want %v %v", c.key, pulled[k], pending[k], c.pulled, c.pending)
+		}
+	}
+}
