@@ -23,6 +23,12 @@ var ErrInvalid = errors.New("invalid CSV")
 // row-level stage bounded.
 const DefaultMaxField = 1 << 20
 
+// MaxColumns limits the header row to this many fields, and MaxField (its
+// default DefaultMaxField) limits its length: the header is the one record
+// a Checker keeps (to check its names), so without limits a hostile first
+// line could hold millions of names in memory.
+const MaxColumns = 1 << 14
+
 // Error is a validation error at a line of the input (1-based, counting
 // physical lines, so that it matches what an editor shows).
 type Error struct {
@@ -71,6 +77,7 @@ type Checker struct {
 	offset      int64
 	header      []string // header names, kept only until the header is checked
 	headerField []byte
+	headerBytes int    // names in header so far, in bytes
 	carry       []byte // an incomplete UTF-8 sequence from the last Write
 	err         error
 }
@@ -279,6 +286,12 @@ func (c *Checker) scan(p []byte) error {
 func (c *Checker) endField() error {
 	c.fields++
 	if c.columns == 0 {
+		if len(c.header) == MaxColumns {
+			return c.fail(c.recordLine, "header row has more than %d columns", MaxColumns)
+		}
+		if c.headerBytes += len(c.headerField); c.headerBytes > c.maxField() {
+			return c.fail(c.recordLine, "header row longer than %d bytes", c.maxField())
+		}
 		c.header = append(c.header, string(c.headerField))
 		c.headerField = c.headerField[:0]
 	}
