@@ -22,6 +22,10 @@ import (
 // DefaultChunkSize is the size of one ranged GET of a download.
 const DefaultChunkSize = 8 << 20
 
+// minResumeChunk is the smallest chunk size a journal may name and still
+// be resumed from.
+const minResumeChunk = 64 << 10
+
 // DownloadOptions configure Download.
 type DownloadOptions struct {
 	// Key is the object's full key (prefix included).
@@ -324,7 +328,9 @@ func (d *downloader) prepare() (fresh bool, err error) {
 	j, jerr := loadDownloadJournal(d.path + ".journal")
 	fi, serr := d.f.Stat()
 	same := jerr == nil && serr == nil && j.Bucket == d.store.Bucket() && j.Key == d.opts.Key && j.ETag != ""
-	if same && j.ETag == d.info.ETag && j.Size == size && j.ChunkSize > 0 && fi.Size() == size {
+	// A chunk size far from any xfer writes (a damaged or hostile journal)
+	// is not resumed from: its bitmap of chunks would grow with the object.
+	if same && j.ETag == d.info.ETag && j.Size == size && j.ChunkSize >= minResumeChunk && fi.Size() == size {
 		d.opts.ChunkSize = j.ChunkSize
 		d.chunks = 0
 		if size > 0 {
