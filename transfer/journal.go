@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -124,6 +125,22 @@ func writeJSONAtomic(path string, v any, sync bool) error {
 	}
 	ok = true
 	return nil
+}
+
+// removeJournalTemps removes the temporary files writeJSONAtomic made for
+// path in runs that died before renaming them. The caller must be the only
+// writer of path.
+func removeJournalTemps(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".tmp") {
+			_ = os.Remove(filepath.Join(dir, n))
+		}
+	}
 }
 
 func removeIfExists(path string) error {

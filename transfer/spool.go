@@ -159,6 +159,9 @@ func lockSpool(path string, flag int) (*Spool, error) {
 			f.Close()
 			return nil, err
 		}
+		// Only the lock's holder writes the journal: a temporary journal
+		// found now was left by a run killed while writing it.
+		removeJournalTemps(path + ".journal")
 		return &Spool{path: path, journalPath: path + ".journal", f: f, unlock: unlock, changed: make(chan struct{})}, nil
 	}
 	return nil, fmt.Errorf("%s: %w", path, ErrSpoolBusy)
