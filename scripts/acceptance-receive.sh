@@ -185,27 +185,11 @@ key=all/in.csv.zip.age
 # Slow enough that half way is easy to hit: about 40 s for the whole object.
 [ -n "$LINK_KBPS" ] || LINK_KBPS=$(awk -v o="$obj" 'BEGIN { r = int(o / 40 / 1000); print (r < 1000) ? 1000 : r }')
 rate=$((LINK_KBPS / CONC))
-toxi serve -upstream "${XFER_ENDPOINT#http://}" -rate "$rate" -stream downstream -env toxi.env 2>>toxi.log &
-toxipid=$!
-bgpids+=("$toxipid")
-for _ in $(seq 100); do [ -f toxi.env ] && break; sleep 0.1; done
-# shellcheck source=/dev/null
-source toxi.env
+start_toxi downstream "$rate"
 echo "   toxiproxy $LISTEN -> MinIO, bandwidth toxic on downstream (server to client): $rate KB/s a connection × $CONC ranges = $LINK_KBPS KB/s"
 # proxy_bytes: toxiproxy's downstream counters, "received sent" (bytes
-# taken from MinIO, bytes delivered to xfer), once they stand still (it
-# counts a connection when the connection ends).
-proxy_bytes() {
-	local a b
-	a=$(toxi bytes -api "$API" -direction downstream)
-	for _ in $(seq 120); do
-		sleep 1
-		b=$(toxi bytes -api "$API" -direction downstream)
-		[ "$a" != "$b" ] || break
-		a=$b
-	done
-	echo "$a"
-}
+# taken from MinIO, bytes delivered to xfer).
+proxy_bytes() { toxi_settled downstream; }
 fetch_cmd=(xfer fetch --json --prefix all/ --concurrency "$CONC" in.csv.zip.age -o fetched.age)
 proxied=(env XFER_ENDPOINT="http://$LISTEN")
 # fetch_killed NDJSON: runs fetch_cmd through the proxy and kills it with

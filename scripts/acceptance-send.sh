@@ -163,24 +163,13 @@ kill "${srvpid[versitygw]}" # versitygw is done
 step "2. kill -9 half way over a $((LINK_KBPS / 1000)) MB/s link, then the same command again"
 use_server minio
 rate=$((LINK_KBPS / CONC))
-toxi serve -upstream "${XFER_ENDPOINT#http://}" -rate "$rate" -env toxi.env 2>>toxi.log &
-toxipid=$!
-bgpids+=("$toxipid")
-for _ in $(seq 100); do [ -f toxi.env ] && break; sleep 0.1; done
-source toxi.env
+start_toxi upstream "$rate"
 echo "   toxiproxy $LISTEN -> MinIO, bandwidth toxic on upstream: $rate KB/s a connection × $CONC upload slots = $LINK_KBPS KB/s"
-# proxy_bytes: toxiproxy's upstream received count once it stands still
-# (it counts a connection when the connection ends).
+# proxy_bytes: the bytes toxiproxy took from xfer (upstream, received).
 proxy_bytes() {
-	local a b
-	a=$(toxi bytes -api "$API")
-	for _ in $(seq 120); do
-		sleep 1
-		b=$(toxi bytes -api "$API")
-		[ "$a" != "$b" ] || break
-		a=$b
-	done
-	echo "${a%% *}"
+	local c
+	c=$(toxi_settled upstream)
+	echo "${c%% *}"
 }
 resume_cmd=(env XFER_ENDPOINT="http://$LISTEN" "$bin/xfer" send --json --prefix resume/ --concurrency "$CONC" in.csv -R r.txt)
 quiet_machine

@@ -209,3 +209,32 @@ check_snapshot() {
 		[ "$got" = "${arch#*:}" ] || { echo "windows/${arch%:*} machine is 0x$got, want 0x${arch#*:}"; return 1; }
 	done
 }
+
+# start_toxi STREAM RATE: runs toxi (on PATH) in front of the server at
+# XFER_ENDPOINT with a bandwidth toxic of RATE KB/s a connection on STREAM
+# (upstream: client to server; downstream: server to client), waits for
+# toxi.env in the current directory and sources it (LISTEN, API). Sets
+# toxipid and adds it to bgpids.
+start_toxi() {
+	toxi serve -upstream "${XFER_ENDPOINT#http://}" -rate "$2" -stream "$1" -env toxi.env 2>>toxi.log &
+	toxipid=$!
+	bgpids+=("$toxipid")
+	for _ in $(seq 100); do [ -f toxi.env ] && break; sleep 0.1; done
+	# shellcheck source=/dev/null
+	source toxi.env
+}
+
+# toxi_settled DIRECTION: toxiproxy's "received sent" byte counters for
+# DIRECTION once they stand still (it counts a connection when the
+# connection ends).
+toxi_settled() {
+	local a b
+	a=$(toxi bytes -api "$API" -direction "$1")
+	for _ in $(seq 120); do
+		sleep 1
+		b=$(toxi bytes -api "$API" -direction "$1")
+		[ "$a" != "$b" ] || break
+		a=$b
+	done
+	echo "$a"
+}
