@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -370,24 +368,10 @@ func TestDoctor(t *testing.T) {
 // skewedProxy forwards to srv and moves the Date header of every answer by
 // skew: a server whose clock is off.
 func skewedProxy(t *testing.T, srv *s3test.Server, skew time.Duration) string {
-	t.Helper()
-	u, err := url.Parse(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ModifyResponse = func(resp *http.Response) error {
+	return rewritingProxy(t, srv, func(resp *http.Response) error {
 		resp.Header.Set("Date", time.Now().Add(skew).UTC().Format(http.TimeFormat))
 		return nil
-	}
-	ts := http.Server{Handler: rp}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ts.Serve(l)
-	t.Cleanup(func() { ts.Close() })
-	return "http://" + l.Addr().String()
+	})
 }
 
 // TestDoctorTLS checks the certificate check against MinIO over TLS with a

@@ -126,24 +126,14 @@ func TestFetchResumesAfterKill(t *testing.T) {
 		t.Fatal("a killed fetch left its output")
 	}
 
-	second := xferCmd(env, args...)
-	var out2 bytes.Buffer
-	second.Stdout, second.Stderr = &out2, &out2
-	if err := second.Run(); err != nil {
-		t.Fatalf("second run: %v\n%s", err, out2.String())
-	}
 	var fetched struct {
 		Bytes        int64
 		ResumedBytes int64 `json:"resumed_bytes"`
 		Verified     bool
 	}
-	for _, line := range strings.Split(out2.String(), "\n") {
-		if strings.Contains(line, `"event":"fetched"`) {
-			json.Unmarshal([]byte(line), &fetched)
-		}
-	}
+	out2 := runForEvent(t, env, args, "fetched", &fetched)
 	if fetched.Bytes != size || !fetched.Verified {
-		t.Fatalf("no verified fetched event for %d bytes:\n%s", size, out2.String())
+		t.Fatalf("no verified fetched event for %d bytes:\n%s", size, out2)
 	}
 	downloaded := fetched.Bytes - fetched.ResumedBytes
 	t.Logf("object %d bytes; killed at %d; second run downloaded %d (%.0f%%)",
@@ -167,18 +157,24 @@ func TestFetchResumesAfterKill(t *testing.T) {
 // GET's body: damage on the way or in storage that the server does not
 // notice. Requests keep their Host, so their signatures stay valid.
 func corruptingProxy(t *testing.T, srv *s3test.Server) string {
+	return rewritingProxy(t, srv, func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodGet && resp.Request.Header.Get("Range") != "" && resp.StatusCode == http.StatusPartialContent {
+			resp.Body = &flipFirst{rc: resp.Body}
+		}
+		return nil
+	})
+}
+
+// rewritingProxy starts a reverse proxy to srv on loopback that passes
+// every answer through modify, and returns its URL.
+func rewritingProxy(t *testing.T, srv *s3test.Server, modify func(*http.Response) error) string {
 	t.Helper()
 	u, err := url.Parse(srv.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if resp.Request.Method == http.MethodGet && resp.Request.Header.Get("Range") != "" && resp.StatusCode == http.StatusPartialContent {
-			resp.Body = &flipFirst{rc: resp.Body}
-		}
-		return nil
-	}
+	rp.ModifyResponse = modify
 	ts := http.Server{Handler: rp}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -150,25 +150,15 @@ wait:
 	}
 
 	// Second run: the same command.
-	second := xferCmd(env, args...)
-	var out2 bytes.Buffer
-	second.Stdout, second.Stderr = &out2, &out2
-	if err := second.Run(); err != nil {
-		t.Fatalf("second run: %v\n%s", err, out2.String())
-	}
 	var sent struct {
 		Event        string
 		Bytes        int64
 		ResumedBytes int64 `json:"resumed_bytes"`
 		Name         string
 	}
-	for _, line := range strings.Split(out2.String(), "\n") {
-		if strings.Contains(line, `"event":"sent"`) {
-			json.Unmarshal([]byte(line), &sent)
-		}
-	}
+	out2 := runForEvent(t, env, args, "sent", &sent)
 	if sent.Bytes == 0 {
-		t.Fatalf("no sent event:\n%s", out2.String())
+		t.Fatalf("no sent event:\n%s", out2)
 	}
 	uploaded := sent.Bytes - sent.ResumedBytes
 	limit := sent.Bytes*6/10 + concurrency*partSize
@@ -266,6 +256,25 @@ func TestSendInterruptedBySignal(t *testing.T) {
 	if len(spools) != 0 {
 		t.Errorf("spool left after success: %v", spools)
 	}
+}
+
+// runForEvent runs xfer with args to success and decodes the last NDJSON
+// event named event (stdout and stderr together) into v; it returns the
+// output for messages.
+func runForEvent(t *testing.T, env, args []string, event string, v any) string {
+	t.Helper()
+	c := xferCmd(env, args...)
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, `"event":"`+event+`"`) {
+			json.Unmarshal([]byte(line), v)
+		}
+	}
+	return out.String()
 }
 
 // interruptKeepingState runs xfer with args, sends it SIGINT after wait,

@@ -194,20 +194,17 @@ func Download(ctx context.Context, store Store, path string, opts DownloadOption
 	if err != nil {
 		// Nothing worth keeping: damaged bytes, an object (or bucket) that
 		// is gone, or an empty spool the first request was refused for.
-		// Removed while still locked, where the system allows it, so that
-		// no other process writes into a file about to be unlinked.
+		// Spool.remove deletes while still locked, where the system
+		// allows it, so that no other process writes into a file about
+		// to be unlinked.
 		drop := errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoSuchBucket)
 		if fi, serr := sp.f.Stat(); serr == nil && fi.Size() == 0 && !IsTransient(err) && ctx.Err() == nil {
 			drop = true
 		}
-		if drop && canRemoveOpenFile {
-			_ = errors.Join(removeIfExists(path), removeIfExists(path+".journal"))
+		if drop {
+			_ = sp.remove()
 		}
-		sp.unlock()
-		sp.f.Close()
-		if drop && !canRemoveOpenFile {
-			_ = errors.Join(removeIfExists(path), removeIfExists(path+".journal"))
-		}
+		sp.Release()
 		if errors.Is(err, ErrChecksumMismatch) {
 			return nil, err
 		}
