@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -95,7 +97,28 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 			return err
 		}
 	}
-	a.result(map[string]any{"event": "decrypted", "input": input, "output": out, "bytes": n},
-		"opened %s into %s (%s)", input, out, humanBytes(n))
+	event := map[string]any{"event": "decrypted", "input": input, "output": out, "bytes": n}
+	a.result(event, "opened %s into %s (%s%s)", input, out, humanBytes(n), manifestNote(opened, event))
 	return nil
+}
+
+// manifestNote adds what the sealed file's manifest vouched for to an
+// opened file's event, and returns it for the human line. Opened.WriteTo
+// has already checked the CSV against the manifest.
+func manifestNote(o *seal.Opened, event map[string]any) string {
+	m, err := o.Manifest()
+	if err != nil || m == nil {
+		event["manifest"] = false
+		return ", no manifest to check against"
+	}
+	event["manifest"], event["rows"], event["csv_sha256"] = true, m.Rows, m.CSVSHA256
+	note := fmt.Sprintf(", %d rows as its manifest says", m.Rows)
+	if len(m.Suppressed) > 0 || len(m.Dropped) > 0 {
+		event["suppressed"], event["dropped_columns"] = m.Suppressed, m.Dropped
+	}
+	if m.Expires != nil {
+		event["expires"] = m.Expires.Format(time.RFC3339)
+		note += ", keep until " + m.Expires.Format(time.DateOnly)
+	}
+	return note
 }

@@ -101,6 +101,7 @@ func (a *app) runEncrypt(c *cobra.Command, o encryptOptions, input string) error
 		Outer:       outer,
 		Name:        filepath.Base(input),
 		Modified:    fi.ModTime(),
+		Manifest:    seal.ManifestInfo{Sender: a.sender()},
 		Progress:    m.Add,
 	})
 	m.Finish()

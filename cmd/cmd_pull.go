@@ -276,6 +276,7 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 	event := map[string]any{"event": "pulled", "name": name, "key": key, "output": out, "bytes": n, "object_bytes": d.Size(),
 		"resumed_bytes": d.Resumed, "etag": etag, "verified": d.Verified}
 	human := fmt.Sprintf("pulled %s into %s (%s", name, out, humanBytes(n))
+	human += manifestNote(opened, event)
 	if d.Resumed > 0 {
 		human += fmt.Sprintf(", %s resumed from an earlier run", humanBytes(d.Resumed))
 	}

@@ -177,3 +177,13 @@ func startXfer(t *testing.T, env, args []string) (*exec.Cmd, *bytes.Buffer, <-ch
 	go func() { exited <- c.Wait() }()
 	return c, out, exited
 }
+
+// keygen makes an age identity at idPath and returns its recipient.
+func keygen(t *testing.T, env []string, idPath string) string {
+	t.Helper()
+	out, err := xferCmd(env, "keygen", "-o", idPath).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}

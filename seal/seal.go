@@ -76,6 +76,8 @@ type Options struct {
 	Name        string    // the CSV's file name inside the zip
 	Modified    time.Time // its modification time
 	MaxField    int       // largest CSV field in bytes; 0 means csvcheck's default
+	// Manifest is recorded in the manifest entry beside the CSV.
+	Manifest ManifestInfo
 	// Progress, if set, is called from Seal's goroutine with the number of
 	// input bytes just consumed.
 	Progress func(n int64)
@@ -88,6 +90,8 @@ type Result struct {
 	InputBytes  int64  // size of the CSV
 	OutputBytes int64  // size of the sealed file
 	SHA256      []byte // SHA-256 of the sealed file
+	// Manifest is what the manifest entry records.
+	Manifest *Manifest
 }
 
 // readSize is the unit in which input is checked and handed to the
@@ -99,7 +103,7 @@ const readSize = 1 << 20
 // any error dst holds an unusable prefix, which the caller discards. A
 // cancelled ctx stops Seal between two reads.
 func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
-	if opts.Name == "" || strings.ContainsAny(opts.Name, "/\\") {
+	if opts.Name == "" || strings.ContainsAny(opts.Name, "/\\") || opts.Name == ManifestName {
 		return nil, fmt.Errorf("seal: bad entry name %q", opts.Name)
 	}
 	out := &countingHash{w: dst, h: sha256.New()}
@@ -112,8 +116,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 	if err != nil {
 		return nil, err
 	}
-	check := csvcheck.New()
-	check.MaxField = opts.MaxField
+	digest := newCSVDigest(opts.MaxField)
 	res := &Result{}
 	buf := make([]byte, readSize)
 	for {
@@ -122,7 +125,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 		}
 		n, rerr := io.ReadFull(src, buf)
 		if n > 0 {
-			if _, err := check.Write(buf[:n]); err != nil {
+			if _, err := digest.Write(buf[:n]); err != nil {
 				return nil, err
 			}
 			if _, err := entry.Write(buf[:n]); err != nil {
@@ -140,7 +143,11 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 			return nil, rerr
 		}
 	}
-	if err := check.Close(); err != nil {
+	if err := digest.close(); err != nil {
+		return nil, err
+	}
+	res.Manifest = digest.manifest(opts.Name, opts.Manifest)
+	if err := writeManifest(zw, res.Manifest, opts.Modified); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
@@ -149,7 +156,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 	if err := outer.Close(); err != nil {
 		return nil, err
 	}
-	res.Rows, res.Columns = check.Rows(), check.Columns()
+	res.Rows, res.Columns = digest.check.Rows(), digest.check.Columns()
 	res.OutputBytes, res.SHA256 = out.n, out.h.Sum(nil)
 	return res, nil
 }
@@ -169,9 +176,11 @@ func (c *countingHash) Write(p []byte) (int, error) {
 
 // Opened is a sealed file whose outer layer has been opened.
 type Opened struct {
-	Format   crypt.Format
-	entry    *zipenc.File
-	password []byte
+	Format        crypt.Format
+	entry         *zipenc.File
+	manifestEntry *zipenc.File // nil in files sealed before manifests, or by other tools
+	manifest      *Manifest
+	password      []byte
 }
 
 // Open opens the outer layer of the sealed file in src and finds its CSV
@@ -185,17 +194,24 @@ func Open(src io.ReaderAt, size int64, ids crypt.Identities, zipPassword []byte)
 	if err != nil {
 		return nil, err
 	}
-	var csv *zipenc.File
+	var csv, manifest *zipenc.File
 	for _, f := range zr.Files() {
-		if csv != nil {
-			return nil, fmt.Errorf("%w: more than one entry in the zip", ErrContent)
+		switch {
+		case f.Name == ManifestName && manifest == nil:
+			manifest = f
+		case csv != nil:
+			return nil, fmt.Errorf("%w: more than one CSV entry in the zip", ErrContent)
+		default:
+			csv = f
 		}
-		csv = f
 	}
 	if csv == nil {
-		return nil, fmt.Errorf("%w: the zip is empty", ErrContent)
+		return nil, fmt.Errorf("%w: the zip holds no CSV", ErrContent)
 	}
-	return &Opened{Format: format, entry: csv, password: zipPassword}, nil
+	if manifest != nil && manifest.Size > maxManifest {
+		return nil, fmt.Errorf("%w: manifest larger than %d bytes", ErrContent, maxManifest)
+	}
+	return &Opened{Format: format, entry: csv, manifestEntry: manifest, password: zipPassword}, nil
 }
 
 // Name is the CSV's file name as the sender gave it, reduced to a plain
@@ -214,10 +230,45 @@ func (o *Opened) Modified() time.Time { return o.entry.Modified }
 // Size is the CSV's size as the zip declares it.
 func (o *Opened) Size() uint64 { return o.entry.Size }
 
+// Manifest reads and authenticates the manifest entry. It returns nil and
+// no error for a file that has none (sealed by an older xfer, or zipped by
+// another tool).
+func (o *Opened) Manifest() (*Manifest, error) {
+	if o.manifestEntry == nil || o.manifest != nil {
+		return o.manifest, nil
+	}
+	buf := &limitedBuffer{max: maxManifest}
+	if _, err := o.manifestEntry.Extract(buf, o.password); err != nil {
+		return nil, err
+	}
+	m, err := decodeManifest(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	o.manifest = m
+	return m, nil
+}
+
 // WriteTo authenticates the whole zip entry and then writes the CSV to dst.
 // Nothing reaches dst unless the entry's MAC verified; an error after that
-// (a size mismatch, a failing writer) leaves dst with a prefix the caller
-// must discard.
+// (a size mismatch, a failing writer, a CSV that does not match the
+// manifest) leaves dst with a prefix or a whole CSV the caller must
+// discard.
 func (o *Opened) WriteTo(dst io.Writer) (int64, error) {
-	return o.entry.Extract(dst, o.password)
+	m, err := o.Manifest()
+	if err != nil || m == nil {
+		if err != nil {
+			return 0, err
+		}
+		return o.entry.Extract(dst, o.password)
+	}
+	digest := newCSVDigest(0)
+	n, err := o.entry.Extract(io.MultiWriter(dst, digest), o.password)
+	if err != nil {
+		if errors.Is(err, csvcheck.ErrInvalid) {
+			return n, fmt.Errorf("%w (the extracted CSV is not valid: %v)", ErrManifest, err)
+		}
+		return n, err
+	}
+	return n, m.check(digest)
 }

@@ -1,0 +1,209 @@
+package seal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"time"
+
+	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/zipenc"
+)
+
+// ManifestName is the name of the manifest entry inside the zip. It sits
+// after the CSV entry, encrypted with the same zip password, so a recipient
+// with 7-Zip or bsdtar sees it as a second, small file.
+const ManifestName = "xfer-manifest.json"
+
+// ManifestFormat names the manifest's version; a reader refuses others.
+const ManifestFormat = "xfer-manifest/1"
+
+// maxManifest bounds the manifest entry a reader accepts: it holds column
+// names and a few counters, never rows.
+const maxManifest = 1 << 20
+
+// Manifest describes the CSV a sealed file holds. It never holds anything
+// from the rows themselves: only counts, column names and a digest.
+type Manifest struct {
+	Format    string   `json:"format"`
+	File      string   `json:"file"`
+	Rows      int64    `json:"rows"`
+	Columns   []string `json:"columns"`
+	CSVBytes  int64    `json:"csv_bytes"`
+	CSVSHA256 string   `json:"csv_sha256"`
+	// Suppressed counts the rows each suppression list removed before
+	// sealing; Dropped names the columns removed.
+	Suppressed map[string]int64 `json:"suppressed,omitempty"`
+	Dropped    []string         `json:"dropped_columns,omitempty"`
+	Sender     string           `json:"sender,omitempty"`
+	Created    time.Time        `json:"created"`
+	Expires    *time.Time       `json:"expires,omitempty"`
+}
+
+// ManifestInfo is what the caller of Seal knows about a file beyond its
+// content: who sends it, when, until when it may be kept, and what
+// screening removed.
+type ManifestInfo struct {
+	Sender     string
+	Created    time.Time // zero means now
+	Expires    time.Time // zero means no expiry recorded
+	Suppressed map[string]int64
+	Dropped    []string
+}
+
+// csvDigest follows the CSV on its way into the zip: its SHA-256, its size,
+// its header's column names and, through a checker, its row count.
+type csvDigest struct {
+	h       hash.Hash
+	n       int64
+	check   *csvcheck.Checker
+	header  []byte // the first bytes, until the header is parsed
+	columns []string
+	parsed  bool
+}
+
+func newCSVDigest(maxField int) *csvDigest {
+	c := csvcheck.New()
+	c.MaxField = maxField
+	return &csvDigest{h: sha256.New(), check: c}
+}
+
+// headerBytes bounds what csvDigest keeps to find the column names; a
+// header longer than this is recorded without them.
+const headerBytes = 1 << 20
+
+func (d *csvDigest) Write(p []byte) (int, error) {
+	if _, err := d.check.Write(p); err != nil {
+		return 0, err
+	}
+	d.h.Write(p)
+	d.n += int64(len(p))
+	if !d.parsed {
+		d.header = append(d.header, p[:min(len(p), headerBytes-len(d.header))]...)
+		if cols, ok := parseHeader(d.header, len(d.header) == headerBytes); ok {
+			d.columns, d.parsed, d.header = cols, true, nil
+		}
+	}
+	return len(p), nil
+}
+
+// parseHeader reads the column names from the start of a CSV. ok is false
+// while more bytes could still complete the header; full says none will
+// come (the header is too long to keep), and gives up without names.
+func parseHeader(b []byte, full bool) (cols []string, ok bool) {
+	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	rec, err := r.Read()
+	// The header is complete once the reader has moved past its line
+	// ending: more input follows it, or the input ends with a newline.
+	if err == nil && (r.InputOffset() < int64(len(b)) || bytes.HasSuffix(b, []byte("\n"))) {
+		return rec, true
+	}
+	if full {
+		return nil, true
+	}
+	return nil, false
+}
+
+func (d *csvDigest) close() error {
+	if err := d.check.Close(); err != nil {
+		return err
+	}
+	if !d.parsed {
+		d.columns, _ = parseHeader(d.header, true)
+		d.parsed = true
+	}
+	return nil
+}
+
+func (d *csvDigest) manifest(file string, info ManifestInfo) *Manifest {
+	m := &Manifest{
+		Format: ManifestFormat, File: file, Rows: d.check.Rows(), Columns: d.columns,
+		CSVBytes: d.n, CSVSHA256: hex.EncodeToString(d.h.Sum(nil)),
+		Suppressed: info.Suppressed, Dropped: info.Dropped, Sender: info.Sender, Created: info.Created.UTC(),
+	}
+	if m.Columns == nil {
+		m.Columns = []string{}
+	}
+	if m.Created.IsZero() {
+		m.Created = time.Now().UTC()
+	}
+	if !info.Expires.IsZero() {
+		e := info.Expires.UTC()
+		m.Expires = &e
+	}
+	return m
+}
+
+// ErrManifest is wrapped when the CSV does not match its manifest, or the
+// manifest cannot be read (exit code 4: the content is not what was sealed).
+var ErrManifest = fmt.Errorf("%w: the CSV does not match its manifest", ErrContent)
+
+// decodeManifest parses a manifest entry's content.
+func decodeManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: unreadable manifest: %v", ErrContent, err)
+	}
+	if m.Format != ManifestFormat {
+		return nil, fmt.Errorf("%w: manifest format %q is not %q", ErrContent, m.Format, ManifestFormat)
+	}
+	if _, err := hex.DecodeString(m.CSVSHA256); err != nil || len(m.CSVSHA256) != 2*sha256.Size {
+		return nil, fmt.Errorf("%w: manifest has no valid csv_sha256", ErrContent)
+	}
+	return &m, nil
+}
+
+// check compares what was extracted with the manifest.
+func (m *Manifest) check(d *csvDigest) error {
+	if err := d.close(); err != nil {
+		if errors.Is(err, csvcheck.ErrInvalid) {
+			return fmt.Errorf("%w (the extracted CSV is not valid: %v)", ErrManifest, err)
+		}
+		return err
+	}
+	got := hex.EncodeToString(d.h.Sum(nil))
+	switch {
+	case d.n != m.CSVBytes:
+		return fmt.Errorf("%w: %d bytes, the manifest says %d", ErrManifest, d.n, m.CSVBytes)
+	case got != m.CSVSHA256:
+		return fmt.Errorf("%w: its SHA-256 differs", ErrManifest)
+	case d.check.Rows() != m.Rows:
+		return fmt.Errorf("%w: %d rows, the manifest says %d", ErrManifest, d.check.Rows(), m.Rows)
+	}
+	return nil
+}
+
+// limitedBuffer is a bytes.Buffer that refuses to grow past max.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("%w: manifest larger than %d bytes", ErrContent, b.max)
+	}
+	return b.Buffer.Write(p)
+}
+
+// writeManifest adds m as the zip's manifest entry.
+func writeManifest(zw *zipenc.Writer, m *Manifest, modified time.Time) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	w, err := zw.Create(ManifestName, modified)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
