@@ -167,6 +167,17 @@ type listedObject struct {
 }
 
 func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) error {
+	objs, err := a.collectObjects(ctx, x, concurrency, true)
+	if err != nil {
+		return err
+	}
+	return a.printObjects(x, objs)
+}
+
+// collectObjects lists the objects under the exchange's prefix and HEADs
+// each for its metadata, concurrency at a time; with receipts it reads
+// the receipt of each object that has one.
+func (a *app) collectObjects(ctx context.Context, x *exchange, concurrency int, withReceipts bool) ([]*listedObject, error) {
 	var objs []*listedObject
 	receipts := map[string]bool{} // keys of the receipts under the prefix
 	if err := x.store.List(ctx, x.prefix, func(o transfer.ObjectInfo) error {
@@ -178,7 +189,7 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 		}
 		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
@@ -200,7 +211,7 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 	// object; only those of listed objects are read.
 	for _, lo := range objs {
 		key := lo.rkey // not lo.info: the HEADs above may be filling it in
-		if !receipts[key] {
+		if !withReceipts || !receipts[key] {
 			continue
 		}
 		g.Go(func() error {
@@ -213,8 +224,13 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
+	return objs, nil
+}
+
+// printObjects writes list's table.
+func (a *app) printObjects(x *exchange, objs []*listedObject) error {
 
 	now := time.Now()
 	t := a.newTable("NAME", "SIZE", "UPLOADED", "CIPHER", "EXPIRES", "SENDER", "PULLED")
@@ -229,7 +245,7 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 		total += info.Size
 		name := x.name(info.Key)
 		meta := info.Metadata
-		expires, _ := time.Parse(time.RFC3339, meta["xfer-expires"])
+		expires := lo.expires()
 		expired := !expires.IsZero() && now.After(expires)
 		event := map[string]any{"event": "object", "name": name, "key": info.Key, "size": info.Size, "uploaded": info.LastModified,
 			"etag": info.ETag, "cipher": meta["xfer-cipher"], "sender": meta["xfer-sender"], "expired": expired}

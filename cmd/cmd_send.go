@@ -65,7 +65,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only)")
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", transfer.DefaultConcurrency))
-	f.StringVar(&o.expires, "expires", "", "expiry recorded with the file and shown by list, e.g. 30d (default from config, else 30d); nothing deletes it by itself yet")
+	f.StringVar(&o.expires, "expires", "", "expiry recorded with the file, shown by list; xfer sweep shreds the file after it, e.g. 30d (default from config, else 30d)")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing object of the same name")
 	f.BoolVar(&o.restart, "restart", false, "seal again and start a new upload instead of resuming an interrupted one")
 	f.IntVar(&o.level, "level", 0, "compression level 1 (fastest) to 9 (smallest); default from config or 5")
@@ -239,6 +239,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 				Outer:       p.outer,
 				Name:        name,
 				Modified:    fi.ModTime(),
+				Manifest:    seal.ManifestInfo{Sender: p.sender, Created: now, Expires: now.Add(p.expires)},
 			})
 			if sealErr != nil {
 				sp.CloseWithError(sealErr)

@@ -163,6 +163,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		a.newFetchCommand(),
 		a.newPullCommand(),
 		a.newShredCommand(),
+		a.newSweepCommand(),
 		a.newDoctorCommand(),
 		a.newVersionCommand(),
 	)

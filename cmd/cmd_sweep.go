@@ -1,0 +1,114 @@
+package cmd
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type sweepOptions struct {
+	exchangeFlags
+	dryRun bool
+}
+
+func (a *app) newSweepCommand() *cobra.Command {
+	var o sweepOptions
+	c := &cobra.Command{
+		Use:   "sweep [--dry-run]",
+		Short: "Shred every file in the exchange whose expiry has passed",
+		Long: `Shred, as 'xfer shred' does, every file under the prefix whose expiry has
+passed: every version and delete marker of it, and the local spool and journal
+of an interrupted fetch. The expiry is the one 'xfer send --expires' recorded
+with the file (default from the config's expires, else 30 days); 'xfer list'
+shows it.
+
+Made for cron: it asks nothing. Files without an xfer expiry (not sent by
+xfer) are left alone and counted. A file replaced by a newer upload since the
+listing is left for the next sweep, and so is an upload still in progress
+under an expired name. Use --dry-run to see what would go.
+
+Versions that an earlier delete made noncurrent are not visible to the
+listing; the lifecycle rule 'xfer bucket init' sets expires them.
+
+Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials, XFER_CONFIG.`,
+		Example: `  xfer sweep --dry-run
+  15 3 * * *  xfer sweep --json >>/var/log/xfer-sweep.ndjson`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return a.runSweep(c, o) },
+	}
+	o.exchangeFlags.add(c)
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "only print what would be shredded")
+	return c
+}
+
+func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
+	x, err := a.openExchange(c, &o.exchangeFlags)
+	if err != nil {
+		return err
+	}
+	spoolDir, err := a.spoolDir()
+	if err != nil {
+		return err
+	}
+	ctx := c.Context()
+	objs, err := a.collectObjects(ctx, x, defaultListConcurrency, false)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var expired, kept, noExpiry, shredded, skipped int
+	var worst error
+	for _, lo := range objs {
+		exp := lo.expires()
+		switch {
+		case lo.gone:
+			continue
+		case exp.IsZero():
+			noExpiry++
+			continue
+		case !now.After(exp):
+			kept++
+			continue
+		}
+		expired++
+		name := x.name(lo.info.Key)
+		event := map[string]any{"event": "expired", "name": name, "key": lo.info.Key, "expires": exp, "size": lo.info.Size}
+		if o.dryRun {
+			a.result(event, "would shred %s (expired %s)", name, exp.Local().Format(timeLayout))
+			continue
+		}
+		plan, err := a.planShred(ctx, x, spoolDir, name)
+		if err == nil && !latestIs(plan.versions, lo.info.ETag) {
+			skipped++
+			a.result(map[string]any{"event": "skipped", "name": name, "reason": "replaced since the listing"},
+				"skipped %s: replaced by a newer upload since the listing; the next sweep looks at it again", name)
+			continue
+		}
+		if err == nil {
+			plan.uploads = nil // an upload in progress is a new file, not an expired one
+			err = a.shred(ctx, x, plan)
+		}
+		if err != nil {
+			worst = a.reportFailure(ctx, "name", name, err, worst)
+			continue
+		}
+		shredded++
+	}
+	verb, done := "shredded", shredded
+	if o.dryRun {
+		verb, done = "would shred", expired
+	}
+	a.result(map[string]any{"event": "swept", "expired": expired, "shredded": shredded, "skipped": skipped,
+		"unexpired": kept, "no_expiry": noExpiry, "dry_run": o.dryRun},
+		"sweep: %d expired (%s %d), %d not yet expired, %d without an xfer expiry left alone", expired, verb, done, kept, noExpiry)
+	if worst != nil {
+		return reported{worst}
+	}
+	return nil
+}
+
+// expires is the expiry xfer send recorded with the object, or zero.
+func (lo *listedObject) expires() time.Time {
+	t, _ := time.Parse(time.RFC3339, lo.info.Metadata["xfer-expires"])
+	return t
+}
