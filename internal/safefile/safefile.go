@@ -1,8 +1,14 @@
 // Package safefile writes output files so that a reader never sees half of
 // one: the data goes to a temporary file (mode 0600) beside the target, which
 // is moved into place only when the writer commits. An aborted or crashed
-// write leaves at most a temporary file, never a partial target, and a
-// committed write never replaces a file that already exists.
+// write never leaves a partial target, and a committed write never replaces
+// a file that already exists.
+//
+// On Linux the temporary file has no name at all (O_TMPFILE) and is linked
+// to its target on commit, so a process killed while writing leaves
+// nothing behind: the kernel frees the file. Elsewhere, or on a file system
+// without O_TMPFILE, it is a named file starting with TempPrefix, which a
+// crash can leave behind.
 package safefile
 
 import (
@@ -26,6 +32,7 @@ type File struct {
 	*os.File
 	target string
 	done   bool
+	anon   bool // an O_TMPFILE: nameless until Commit links it
 }
 
 // Create starts writing target. It fails with an error wrapping ErrExists
@@ -35,16 +42,16 @@ func Create(target string) (*File, error) {
 	if _, err := os.Lstat(target); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrExists, target)
 	}
-	f, err := os.CreateTemp(filepath.Dir(target), TempPrefix+"*")
-	if err != nil {
+	sf := &File{target: target}
+	var err error
+	if sf.File, sf.anon, err = createTemp(filepath.Dir(target)); err != nil {
 		return nil, err
 	}
-	if err := f.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		f.Close()
-		os.Remove(f.Name())
+	if err := sf.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		sf.Abort()
 		return nil, err
 	}
-	return &File{File: f, target: target}, nil
+	return sf, nil
 }
 
 // Commit flushes the data to stable storage, closes the file and moves it to
@@ -56,14 +63,19 @@ func (f *File) Commit() error {
 	f.done = true
 	tmp := f.Name()
 	err := f.Sync()
+	if err == nil && f.anon {
+		err = linkAnon(f.File, f.target)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && !f.anon {
 		err = renameNoReplace(tmp, f.target)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		if !f.anon {
+			os.Remove(tmp)
+		}
 		return err
 	}
 	syncDir(filepath.Dir(f.target))
@@ -78,7 +90,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.Close()
-	os.Remove(f.Name())
+	if !f.anon {
+		os.Remove(f.Name())
+	}
 }
 
 // renameNoReplace moves tmp to target unless target exists. A hard link is

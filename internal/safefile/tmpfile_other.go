@@ -1,0 +1,17 @@
+//go:build !linux
+
+package safefile
+
+import (
+	"errors"
+	"os"
+)
+
+// createTemp opens a named temporary file in dir: only Linux has nameless
+// ones.
+func createTemp(dir string) (*os.File, bool, error) {
+	f, err := os.CreateTemp(dir, TempPrefix+"*")
+	return f, false, err
+}
+
+func linkAnon(*os.File, string) error { return errors.ErrUnsupported }
