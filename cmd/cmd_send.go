@@ -173,6 +173,14 @@ func fingerprint(path string, fi os.FileInfo, name string, p sendPlan) string {
 	return hex.EncodeToString(h[:])
 }
 
+// sourceTag is the xfer-source metadata of an object: it tells a re-run
+// that the object was sealed from the same file (path, size, time, keys)
+// without saying anything about the file's content.
+func sourceTag(fp, key string) string {
+	h := sha256.Sum256([]byte("xfer-source\x00" + fp + "\x00" + key))
+	return hex.EncodeToString(h[:16])
+}
+
 func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error {
 	in, err := os.Open(file)
 	if err != nil {
@@ -220,6 +228,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 		"xfer-sender":  p.sender,
 		"xfer-created": now.Format(time.RFC3339),
 		"xfer-expires": now.Add(p.expires).Format(time.RFC3339),
+		"xfer-source":  sourceTag(fp, key),
 	}
 
 	var (
@@ -275,6 +284,14 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 		if errors.Is(err, transfer.ErrPreconditionFailed) {
 			sp.Release()
 			transfer.RemoveSpool(spoolPath)
+			if info, herr := p.x.store.Head(ctx, key); herr == nil && info.Metadata["xfer-source"] == sourceTag(fp, key) {
+				// A run killed between completing the upload and saying
+				// so: the object there was sealed from this very file.
+				a.result(map[string]any{"event": "sent", "file": file, "name": objName, "key": key, "bucket": p.x.store.Bucket(),
+					"bytes": info.Size, "already": true, "etag": info.ETag},
+					"%s is already in the exchange as %s, sent from this same file by an earlier run (%s)", file, objName, humanBytes(info.Size))
+				return nil
+			}
 			return withHint(err, "%s is already in the exchange: send under another name (--as) or replace it (--overwrite)", objName)
 		}
 		if errors.Is(err, transfer.ErrInterrupted) {
