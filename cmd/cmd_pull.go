@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -249,21 +252,30 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 			return nil
 		}
 	}
+	var n int64
+	already := false
 	f, err := safefile.Create(out)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrExist) && matchesManifest(out, opened):
+		// The CSV this file holds is there already, byte for byte: a
+		// run killed after writing it and before recording it.
+		already = true
+		fi, _ := os.Stat(out)
+		n = fi.Size()
+	case err != nil:
 		return withHint(err, "%s is never overwritten: move it away and pull %s again", out, name)
-	}
-	defer f.Abort()
-	n, err := opened.WriteTo(ctxWriter{ctx, f})
-	if err != nil {
-		keep = !isIntegrity(err)
-		return err
-	}
-	if err := f.Commit(); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return withHint(err, "%s is never overwritten: move it away and pull %s again", out, name)
+	default:
+		defer f.Abort()
+		if n, err = opened.WriteTo(ctxWriter{ctx, f}); err != nil {
+			keep = !isIntegrity(err)
+			return err
 		}
-		return err
+		if err := f.Commit(); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return withHint(err, "%s is never overwritten: move it away and pull %s again", out, name)
+			}
+			return err
+		}
 	}
 	keep = false
 	now := time.Now().UTC()
@@ -276,6 +288,10 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 	event := map[string]any{"event": "pulled", "name": name, "key": key, "output": out, "bytes": n, "object_bytes": d.Size(),
 		"resumed_bytes": d.Resumed, "etag": etag, "verified": d.Verified}
 	human := fmt.Sprintf("pulled %s into %s (%s", name, out, humanBytes(n))
+	if already {
+		event["already"] = true
+		human = fmt.Sprintf("%s already holds %s, byte for byte (%s", out, name, humanBytes(n))
+	}
 	human += manifestNote(opened, event)
 	if d.Resumed > 0 {
 		human += fmt.Sprintf(", %s resumed from an earlier run", humanBytes(d.Resumed))
@@ -432,4 +448,27 @@ func (s *pullState) add(e pulledEntry) error {
 		return err
 	}
 	return f.Close()
+}
+
+// matchesManifest reports whether the file at path is the CSV the opened
+// file's manifest describes: same size and SHA-256. Without a manifest
+// nothing can be said, and an existing file stays a refusal.
+func matchesManifest(path string, o *seal.Opened) bool {
+	m, err := o.Manifest()
+	if err != nil || m == nil {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != m.CSVBytes {
+		return false
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == m.CSVSHA256
 }

@@ -55,7 +55,7 @@ type killRecord struct {
 // killAfter runs xfer with args and kills it with SIGKILL after d, unless
 // it ended before; phase names what it is doing just before the kill. A
 // run that ends by itself must succeed.
-func killAfter(t *testing.T, env, args []string, d time.Duration, phase func() string) string {
+func killAfter(t *testing.T, env, args []string, d time.Duration, phase func(pid int) string) string {
 	t.Helper()
 	c, out, exited := startXfer(t, env, args)
 	select {
@@ -66,7 +66,7 @@ func killAfter(t *testing.T, env, args []string, d time.Duration, phase func() s
 		return "ended"
 	case <-time.After(d):
 	}
-	p := phase()
+	p := phase(c.Process.Pid)
 	c.Process.Kill()
 	if err := <-exited; err == nil {
 		return "ended" // it won the race with the kill
@@ -165,15 +165,15 @@ func TestSendSurvivesKillAnywhere(t *testing.T) {
 	}, func(t *testing.T, i int, d time.Duration) string {
 		name := fmt.Sprintf("k%02d.csv", i)
 		e, spoolDir := envFor(i)
-		p := killAfter(t, e, args(name), d, func() string { return sendPhase(spoolDir) })
+		p := killAfter(t, e, args(name), d, func(int) string { return sendPhase(spoolDir) })
 		out, err := xferCmd(e, args(name)...).CombinedOutput()
 		switch {
-		case exitCodeOf(err) == exitUsage && strings.Contains(string(out), "is already in the exchange"):
-			// Killed after the upload completed and its journal was
-			// removed: nothing records that this run sent it.
-			p += ", re-run: already sent"
 		case err != nil:
 			t.Fatalf("killed while %s after %v; re-run: %v\n%s", p, d, err, out)
+		case strings.Contains(string(out), "sent from this same file by an earlier run"):
+			// Killed after the upload completed and its journal was
+			// removed: the object's xfer-source tells the re-run.
+			p += ", re-run: already sent"
 		}
 		ft.checkObject(t, name+".zip.age", want)
 		checkNoLeftovers(t, spoolDir)
@@ -241,54 +241,38 @@ func TestPullSurvivesKillAnywhere(t *testing.T) {
 		checkNoLeftovers(t, out)
 		checkNoLeftovers(t, spoolDir)
 	}
-	// Known gaps of pull (reported on issue 6), logged rather than failed
-	// until fixed: a kill while the CSV is written leaves its temporary
-	// file in the output directory for good, and a kill between renaming
-	// the CSV into place and removing the spool leaves the spool, which
-	// the re-run (refusing to overwrite the CSV) keeps.
-	knownGaps := func(t *testing.T, out, spoolDir string, refused bool) (gaps []string) {
-		for _, n := range leftovers(t, out) {
-			if strings.HasPrefix(n, safefile.TempPrefix) {
-				gaps = append(gaps, "temp CSV left")
-				os.Remove(filepath.Join(out, n))
-			}
-		}
-		if refused {
-			for _, n := range leftovers(t, spoolDir) {
-				gaps = append(gaps, "spool left: "+n)
-				os.Remove(filepath.Join(spoolDir, n))
-			}
-		}
-		return gaps
-	}
 	killEach(t, "pull", func(t *testing.T, i int) {
 		args, e, out, spoolDir := pull(t, 100+i)
 		timedRun(t, e, args)
 		check(t, out, spoolDir)
 	}, func(t *testing.T, i int, d time.Duration) string {
 		args, e, out, spoolDir := pull(t, i)
-		p := killAfter(t, e, args, d, func() string { return pullPhase(out, spoolDir) })
+		p := killAfter(t, e, args, d, func(pid int) string { return pullPhase(out, spoolDir, pid) })
 		res, err := xferCmd(e, args...).CombinedOutput()
-		refused := exitCodeOf(err) == exitUsage && strings.Contains(string(res), "is never overwritten")
 		switch {
-		case refused:
-			// Killed after the CSV was in place: nothing records that
-			// this run pulled it.
-			p += ", re-run: CSV exists"
 		case err != nil:
 			t.Fatalf("killed while %s after %v; re-run: %v\n%s", p, d, err, res)
-		}
-		if gaps := knownGaps(t, out, spoolDir, refused); len(gaps) > 0 {
-			t.Logf("known gap after a kill while %s: %s", p, strings.Join(gaps, "; "))
-			p += " [known gap: " + strings.Join(gaps, "; ") + "]"
+		case strings.Contains(string(res), "already holds"):
+			// Killed after the CSV was in place and before the pull was
+			// recorded: the re-run recognises it from the manifest.
+			p += ", re-run: CSV already there"
 		}
 		check(t, out, spoolDir)
 		return p
 	})
 }
 
-// pullPhase names what a pull into out using spoolDir is doing.
-func pullPhase(out, spoolDir string) string {
+// pullPhase names what a pull (process pid) into out using spoolDir is
+// doing. Its CSV being written is a file without a name on Linux
+// (O_TMPFILE), seen only among the process's open files.
+func pullPhase(out, spoolDir string, pid int) string {
+	if fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); fds != nil {
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); strings.HasPrefix(l, out+"/") {
+				return "writing"
+			}
+		}
+	}
 	ents, _ := os.ReadDir(out)
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), safefile.TempPrefix) {
