@@ -90,6 +90,12 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error
 		if opts.SSE != s3store.SSENone {
 			return nil, usagef("--sse and --sse-c-key-file exclude each other")
 		}
+		if strings.HasPrefix(strings.ToLower(opts.Endpoint), "http://") {
+			// S3 refuses customer keys over plain http (MinIO with a bare
+			// "Bad Request"): say why before sending the key anywhere.
+			return nil, withHint(usagef("--sse-c-key-file needs an https endpoint: the key travels with every request"),
+				"use https (with --ca-file for a private CA), or drop --sse-c-key-file")
+		}
 		key, err := os.ReadFile(path)
 		if err != nil {
 			return nil, usagef("SSE-C key file: %w", err)
