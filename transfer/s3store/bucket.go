@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,9 @@ type BucketSetup struct {
 	// ForceTLSPolicy sets the TLS-only bucket policy even though the
 	// endpoint is plain http, which the policy then refuses.
 	ForceTLSPolicy bool
+	// Skip names settings (of Settings, but not SettingBucket) to leave
+	// alone: reported as StatusSkipped, neither read nor written.
+	Skip []string
 	// DryRun reads the current settings and reports what would change,
 	// writing nothing.
 	DryRun bool
@@ -49,6 +53,10 @@ const (
 	SettingNoncurrentExpiry  = "lifecycle-noncurrent-versions"
 	SettingTLSPolicy         = "tls-only-policy"
 )
+
+// Settings are the settings InitBucket reports on, in its order.
+var Settings = []string{SettingBucket, SettingVersioning, SettingEncryption, SettingPublicAccessBlock,
+	SettingAbortUploads, SettingNoncurrentExpiry, SettingTLSPolicy}
 
 // SettingStatus is the outcome of one setting.
 type SettingStatus string
@@ -112,6 +120,11 @@ func (s *Store) InitBucket(ctx context.Context, setup BucketSetup) ([]SettingRes
 	}
 	if setup.Encryption != SSES3 && setup.Encryption != SSEKMS {
 		return nil, fmt.Errorf("s3store: default bucket encryption must be %s or %s, not %s", SSES3, SSEKMS, setup.Encryption)
+	}
+	for _, name := range setup.Skip {
+		if !slices.Contains(Settings[1:], name) {
+			return nil, fmt.Errorf("s3store: no setting %q to skip", name)
+		}
 	}
 	if setup.AbortUploadsAfterDays < 0 || setup.NoncurrentExpiryDays < 0 {
 		return nil, errors.New("s3store: lifecycle days must not be negative")
@@ -186,6 +199,10 @@ type setting struct {
 
 func (b *bucketInit) run(ctx context.Context, st setting) SettingResult {
 	r := SettingResult{Setting: st.name, Want: st.want}
+	if slices.Contains(b.setup.Skip, st.name) {
+		r.Status, r.Detail = StatusSkipped, "left alone as asked"
+		return r
+	}
 	var readErr error
 	if b.exists {
 		got, ok, err := st.read(ctx)
