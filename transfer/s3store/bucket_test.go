@@ -3,6 +3,8 @@ package s3store_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -202,4 +204,78 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// Over https the TLS-only policy is set without being forced. This MinIO
+// has no KMS, and then refuses even SSE-S3 as a bucket default.
+func TestInitBucketMinIOTLS(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{TLS: true})
+	s := freshStore(t, srv)
+	m := byName(t, must(s.InitBucket(t.Context(), defaultSetup())))
+	wantStatus(t, m, map[string]s3store.SettingStatus{
+		s3store.SettingBucket:     s3store.StatusCreated,
+		s3store.SettingTLSPolicy:  s3store.StatusApplied,
+		s3store.SettingEncryption: s3store.StatusRefused,
+	})
+	if r := m[s3store.SettingEncryption]; r.Code != "NotImplemented" {
+		t.Errorf("encryption without KMS: code %q", r.Code)
+	}
+}
+
+// How answers are classed, on a fake server: a store that takes a write
+// and then reads back something else has failed, not applied; access
+// denied is failed; a 501 without a body is refused as NotImplemented; a
+// server error is failed. None of them stops the other settings.
+func TestInitBucketClassifies(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		xmlErr := func(status int, code string) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>m</Message></Error>`, code)
+		}
+		switch {
+		case r.Method == http.MethodHead:
+			w.WriteHeader(http.StatusOK)
+		case q.Has("versioning") && r.Method == http.MethodGet:
+			fmt.Fprint(w, `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status></VersioningConfiguration>`)
+		case q.Has("versioning"):
+			w.WriteHeader(http.StatusOK) // takes it, but keeps reading Suspended
+		case q.Has("encryption"):
+			xmlErr(http.StatusForbidden, "AccessDenied")
+		case q.Has("publicAccessBlock"):
+			w.WriteHeader(http.StatusNotImplemented)
+		case q.Has("lifecycle"):
+			xmlErr(http.StatusInternalServerError, "InternalError")
+		default:
+			xmlErr(http.StatusBadRequest, "InvalidRequest")
+		}
+	}))
+	defer srv.Close()
+	s := newStore(t, s3store.Options{Bucket: "b", Endpoint: srv.URL, PathStyle: true, AccessKeyID: "a", SecretAccessKey: "b",
+		MaxAttempts: 1})
+	setup := defaultSetup()
+	setup.ForceTLSPolicy = true
+	m := byName(t, must(s.InitBucket(t.Context(), setup)))
+	wantStatus(t, m, map[string]s3store.SettingStatus{
+		s3store.SettingBucket:            s3store.StatusAlready,
+		s3store.SettingVersioning:        s3store.StatusFailed,
+		s3store.SettingEncryption:        s3store.StatusFailed,
+		s3store.SettingPublicAccessBlock: s3store.StatusRefused,
+		s3store.SettingAbortUploads:      s3store.StatusFailed,
+		s3store.SettingNoncurrentExpiry:  s3store.StatusFailed,
+		s3store.SettingTLSPolicy:         s3store.StatusRefused,
+	})
+	if r := m[s3store.SettingVersioning]; r.Got != "Suspended" {
+		t.Errorf("versioning read back %q", r.Got)
+	}
+	if r := m[s3store.SettingEncryption]; r.Code != "AccessDenied" {
+		t.Errorf("encryption code %q", r.Code)
+	}
+	if r := m[s3store.SettingPublicAccessBlock]; r.Code != "NotImplemented" {
+		t.Errorf("public access block code %q", r.Code)
+	}
+	if r := m[s3store.SettingTLSPolicy]; r.Code != "InvalidRequest" {
+		t.Errorf("policy code %q", r.Code)
+	}
 }
