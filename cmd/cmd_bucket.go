@@ -230,10 +230,9 @@ role, which confines its key to <prefix><client>/ of the exchange bucket:
 
   - list the bucket only under that prefix (s3:ListBucket and
     s3:ListBucketVersions with an s3:prefix condition);
-  - list unfinished multipart uploads (s3:ListBucketMultipartUploads, with
-    the same condition where the store supplies s3:prefix for it: AWS does
-    not, so there the key can see the names, never the content, of other
-    clients' unfinished uploads);
+  - list unfinished multipart uploads (s3:ListBucketMultipartUploads, which
+    send and shred need; S3 has no prefix condition for it, so the key can
+    see the names, never the content, of other clients' unfinished uploads);
   - get, put and delete objects and their versions, abort uploads and list
     their parts, under that prefix only;
   - nothing over plain http (a Deny on aws:SecureTransport false);

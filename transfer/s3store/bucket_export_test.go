@@ -65,3 +65,13 @@ func CheckTestBucketExtras(ctx context.Context, s *Store) error {
 	}
 	return fmt.Errorf("the other policy statement is gone: %v", doc)
 }
+
+// PutTestPolicy sets the bucket's policy as given.
+func PutTestPolicy(ctx context.Context, s *Store, p *Policy) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &s.bucket, Policy: aws.String(string(b))})
+	return err
+}

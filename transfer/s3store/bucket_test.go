@@ -279,3 +279,25 @@ func TestInitBucketClassifies(t *testing.T) {
 		t.Errorf("policy code %q", r.Code)
 	}
 }
+
+// A real policy parser takes the client policy: MinIO, as a bucket policy
+// for everyone (MinIO's bucket policies name no other principal). versitygw
+// v1.8.0 refuses it (MalformedPolicy: conditions on these actions, and IAM
+// ARNs as principals), which docs/bucket-setup.md says.
+func TestClientPolicyOnMinIO(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	s := newStore(t, options(srv))
+	p, err := s3store.ClientPolicy(s3store.ClientPolicyOptions{
+		Bucket: srv.Bucket, Prefix: "clients/", Client: "acme", SourceCIDRs: []string{"127.0.0.1", "::1"},
+		Principal: "arn:aws:iam::123456789012:user/acme",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Statement {
+		p.Statement[i].Principal = "*"
+	}
+	if err := s3store.PutTestPolicy(t.Context(), s, p); err != nil {
+		t.Fatalf("MinIO refuses the client policy: %v", err)
+	}
+}

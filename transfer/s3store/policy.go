@@ -115,10 +115,11 @@ func ParseSourceCIDR(s string) (string, error) {
 // nothing from other networks.
 //
 // Listing unfinished uploads (s3:ListBucketMultipartUploads, which send's
-// resume and shred need) is limited by s3:prefix where the store supplies
-// that key for the request; AWS supplies it only for ListBucket and
-// ListBucketVersions, so on AWS the client may list the names (never the
-// content) of other clients' unfinished uploads.
+// resume and shred need) cannot be limited to the prefix: neither AWS nor
+// MinIO has the s3:prefix condition key for it (MinIO refuses such a
+// policy: "unsupported condition keys", and StringLikeIfExists: "invalid
+// condition name"). So the client may list the names, never the content,
+// of other clients' unfinished uploads.
 func ClientPolicy(o ClientPolicyOptions) (*Policy, error) {
 	if err := CheckClientName(o.Client); err != nil {
 		return nil, err
@@ -157,19 +158,17 @@ func ClientPolicy(o ClientPolicyOptions) (*Policy, error) {
 
 	bucket := bucketARN(partition, o.Bucket)
 	own := o.Prefix + o.Client + "/"
-	prefixCond := map[string]any{"s3:prefix": []string{own + "*"}}
 	stmts := []PolicyStatement{{
 		Sid:       "XferListOwnPrefix",
 		Effect:    "Allow",
 		Action:    []string{"s3:ListBucket", "s3:ListBucketVersions"},
 		Resource:  []string{bucket},
-		Condition: map[string]map[string]any{"StringLike": prefixCond},
+		Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string{own + "*"}}},
 	}, {
-		Sid:       "XferListOwnUploads",
-		Effect:    "Allow",
-		Action:    []string{"s3:ListBucketMultipartUploads"},
-		Resource:  []string{bucket},
-		Condition: map[string]map[string]any{"StringLikeIfExists": prefixCond},
+		Sid:      "XferListUploads",
+		Effect:   "Allow",
+		Action:   []string{"s3:ListBucketMultipartUploads"},
+		Resource: []string{bucket},
 	}, {
 		Sid:    "XferObjectsUnderOwnPrefix",
 		Effect: "Allow",

@@ -60,8 +60,10 @@ func TestClientPolicy(t *testing.T) {
 	if got := toStrings(list["Resource"]); !slices.Equal(got, []string{"arn:aws:s3:::exchange"}) {
 		t.Errorf("list resource %v", got)
 	}
-	uploads := stmt(t, doc, "XferListOwnUploads")
-	if !slices.Contains(toStrings(uploads["Action"]), "s3:ListBucketMultipartUploads") || uploads["Condition"].(map[string]any)["StringLikeIfExists"] == nil {
+	// No condition: s3:prefix is no condition key of this action (MinIO
+	// refuses the policy with one).
+	uploads := stmt(t, doc, "XferListUploads")
+	if !slices.Contains(toStrings(uploads["Action"]), "s3:ListBucketMultipartUploads") || uploads["Condition"] != nil {
 		t.Errorf("uploads statement %v", uploads)
 	}
 	objs := stmt(t, doc, "XferObjectsUnderOwnPrefix")
