@@ -199,14 +199,9 @@ func settingText(r s3store.SettingResult) string {
 	case s3store.StatusAlready:
 		return r.Got
 	case s3store.StatusRefused, s3store.StatusUnverified, s3store.StatusFailed:
-		text := r.Detail
-		if r.Code != "" && !strings.Contains(text, r.Code) {
-			text = r.Code + ": " + text
+		if r.Code != "" && !strings.Contains(r.Detail, r.Code) {
+			return r.Code + ": " + r.Detail
 		}
-		if r.Got != "" && r.Got != "none" && r.Status == s3store.StatusFailed {
-			text += " (reads " + r.Got + ")"
-		}
-		return text
 	}
 	return r.Detail
 }

@@ -68,7 +68,7 @@ const (
 	StatusWouldApply SettingStatus = "would-apply" // DryRun: would be written
 	StatusSkipped    SettingStatus = "skipped"     // left out on purpose; Detail says why
 	StatusRefused    SettingStatus = "refused"     // the store answered the write with an error; Code is its code
-	StatusUnverified SettingStatus = "unverified"  // the store took the write but would not tell it back
+	StatusUnverified SettingStatus = "unverified"  // the store took the write, but reading it back failed; Code is the read's
 	StatusFailed     SettingStatus = "failed"      // anything else: no answer, access denied, read back otherwise
 )
 
@@ -186,9 +186,8 @@ type bucketInit struct {
 	exists bool // false only in a dry run for a bucket not yet created
 }
 
-// setting runs read, compare, write, read back for one setting. read
-// returns the current value in words and whether it is as wanted; a read
-// that fails with notSet's code counts as nothing set.
+// setting is one setting for run: read returns the current value in words
+// ("none" when nothing is set) and whether it is as wanted; write sets it.
 type setting struct {
 	name, want string
 	read       func(context.Context) (got string, ok bool, err error)
@@ -227,12 +226,10 @@ func (b *bucketInit) run(ctx context.Context, st setting) SettingResult {
 	}
 	got, ok, err := st.read(ctx)
 	if err != nil {
-		r.Got = ""
+		// Taken but not told back, whatever the reason: never "applied".
 		res := b.failure(ctx, r, st.readOp, err)
-		if res.Status == StatusRefused {
-			res.Status = StatusUnverified
-			res.Detail = "the store took " + st.writeOp + " but refused " + st.readOp + ": " + res.Detail
-		}
+		res.Status, res.Got = StatusUnverified, ""
+		res.Detail = "the store took " + st.writeOp + ", but reading it back failed: " + res.Detail
 		return res
 	}
 	r.Got = got

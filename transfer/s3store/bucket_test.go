@@ -224,8 +224,9 @@ func TestInitBucketMinIOTLS(t *testing.T) {
 
 // How answers are classed, on a fake server: a store that takes a write
 // and then reads back something else has failed, not applied; access
-// denied is failed; a 501 without a body is refused as NotImplemented; a
-// server error is failed. None of them stops the other settings.
+// denied is failed; a write taken that cannot be read back is unverified;
+// a 501 without a body is refused as NotImplemented; a server error is
+// failed. None of them stops the other settings.
 func TestInitBucketClassifies(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -234,21 +235,26 @@ func TestInitBucketClassifies(t *testing.T) {
 			w.WriteHeader(status)
 			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>m</Message></Error>`, code)
 		}
+		get := r.Method == http.MethodGet
 		switch {
 		case r.Method == http.MethodHead:
 			w.WriteHeader(http.StatusOK)
-		case q.Has("versioning") && r.Method == http.MethodGet:
+		case q.Has("versioning") && get:
 			fmt.Fprint(w, `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status></VersioningConfiguration>`)
 		case q.Has("versioning"):
 			w.WriteHeader(http.StatusOK) // takes it, but keeps reading Suspended
 		case q.Has("encryption"):
 			xmlErr(http.StatusForbidden, "AccessDenied")
-		case q.Has("publicAccessBlock"):
+		case q.Has("publicAccessBlock") && get:
 			w.WriteHeader(http.StatusNotImplemented)
+		case q.Has("publicAccessBlock"):
+			w.WriteHeader(http.StatusOK)
+		case q.Has("lifecycle") && get:
+			xmlErr(http.StatusNotFound, "NoSuchLifecycleConfiguration")
 		case q.Has("lifecycle"):
-			xmlErr(http.StatusInternalServerError, "InternalError")
+			w.WriteHeader(http.StatusNotImplemented)
 		default:
-			xmlErr(http.StatusBadRequest, "InvalidRequest")
+			xmlErr(http.StatusInternalServerError, "InternalError")
 		}
 	}))
 	defer srv.Close()
@@ -261,22 +267,23 @@ func TestInitBucketClassifies(t *testing.T) {
 		s3store.SettingBucket:            s3store.StatusAlready,
 		s3store.SettingVersioning:        s3store.StatusFailed,
 		s3store.SettingEncryption:        s3store.StatusFailed,
-		s3store.SettingPublicAccessBlock: s3store.StatusRefused,
-		s3store.SettingAbortUploads:      s3store.StatusFailed,
-		s3store.SettingNoncurrentExpiry:  s3store.StatusFailed,
-		s3store.SettingTLSPolicy:         s3store.StatusRefused,
+		s3store.SettingPublicAccessBlock: s3store.StatusUnverified,
+		s3store.SettingAbortUploads:      s3store.StatusRefused,
+		s3store.SettingNoncurrentExpiry:  s3store.StatusRefused,
+		s3store.SettingTLSPolicy:         s3store.StatusFailed,
 	})
+	for name, code := range map[string]string{
+		s3store.SettingEncryption:        "AccessDenied",
+		s3store.SettingPublicAccessBlock: "NotImplemented",
+		s3store.SettingAbortUploads:      "NotImplemented",
+		s3store.SettingTLSPolicy:         "InternalError",
+	} {
+		if got := m[name].Code; got != code {
+			t.Errorf("%s: code %q, want %q", name, got, code)
+		}
+	}
 	if r := m[s3store.SettingVersioning]; r.Got != "Suspended" {
 		t.Errorf("versioning read back %q", r.Got)
-	}
-	if r := m[s3store.SettingEncryption]; r.Code != "AccessDenied" {
-		t.Errorf("encryption code %q", r.Code)
-	}
-	if r := m[s3store.SettingPublicAccessBlock]; r.Code != "NotImplemented" {
-		t.Errorf("public access block code %q", r.Code)
-	}
-	if r := m[s3store.SettingTLSPolicy]; r.Code != "InvalidRequest" {
-		t.Errorf("policy code %q", r.Code)
 	}
 }
 
