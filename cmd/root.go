@@ -165,6 +165,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		a.newShredCommand(),
 		a.newSweepCommand(),
 		a.newDoctorCommand(),
+		a.newBucketCommand(),
 		a.newVersionCommand(),
 	)
 	return root
