@@ -69,70 +69,99 @@ func (k KeySpec) String() string {
 // keySep separates key parts, so that ("ab", "c") and ("a", "bc") differ.
 const keySep = 0x1f
 
+// folder normalises key text. It keeps the decomposition state, so that
+// normalising allocates nothing; it is not safe for concurrent use.
+type folder struct{ it norm.Iter }
+
 // appendKeyPart appends the normalised form of v under transform t.
-func appendKeyPart(dst, v []byte, t string) []byte {
+func (f *folder) appendKeyPart(dst, v []byte, t string) []byte {
 	switch t {
 	case "initial":
 		start := len(dst)
-		dst = appendText(dst, v)
+		dst = f.appendText(dst, v)
 		if len(dst) > start {
 			_, size := utf8.DecodeRune(dst[start:])
 			dst = dst[:start+size]
 		}
 		return dst
 	case "digits":
-		return appendDigits(dst, v)
+		return f.appendDigits(dst, v)
 	case "email":
-		return appendEmail(dst, v)
+		return f.appendEmail(dst, v)
 	}
-	return appendText(dst, v)
+	return f.appendText(dst, v)
 }
 
 // appendText appends v folded for matching: compatibility-decomposed
 // (NFKD), accents and other combining marks removed, lower case, and only
 // letters and digits kept, so case, spacing, punctuation and accents never
-// decide a match. ASCII takes a fast path.
-func appendText(dst, v []byte) []byte {
-	i := 0
-	for ; i < len(v); i++ {
+// decide a match. ASCII and Latin letters take a table-driven fast path.
+func (f *folder) appendText(dst, v []byte) []byte {
+	for i := 0; i < len(v); {
 		c := v[i]
-		if c >= utf8.RuneSelf {
-			break
+		if c < utf8.RuneSelf {
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				dst = append(dst, c)
+			case 'A' <= c && c <= 'Z':
+				dst = append(dst, c+'a'-'A')
+			}
+			i++
+			continue
 		}
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			dst = append(dst, c)
-		case 'A' <= c && c <= 'Z':
-			dst = append(dst, c+'a'-'A')
+		r, size := utf8.DecodeRune(v[i:])
+		if r < latinEnd {
+			dst = append(dst, latinFolds[r-utf8.RuneSelf]...)
+			i += size
+			continue
 		}
+		// Other scripts are rare in address data: decompose the rest
+		// of the field with the full tables.
+		return f.appendFolded(dst, v[i:])
 	}
-	if i == len(v) {
-		return dst
-	}
-	var buf [256]byte
-	d := norm.NFKD.Append(buf[:0], v[i:]...)
-	for len(d) > 0 {
-		r, size := utf8.DecodeRune(d)
-		d = d[size:]
-		if r < utf8.RuneSelf {
+	return dst
+}
+
+// appendFolded is appendText's general path: NFKD, then marks dropped and
+// letters and digits folded one by one. Decomposition maps each character
+// on its own and only reorders combining marks, which are dropped, so
+// folding rune by rune (as the Latin table does) gives the same result.
+func (f *folder) appendFolded(dst, v []byte) []byte {
+	f.it.Init(norm.NFKD, v)
+	for !f.it.Done() {
+		for d := f.it.Next(); len(d) > 0; {
+			r, size := utf8.DecodeRune(d)
+			d = d[size:]
 			switch {
 			case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
 				dst = append(dst, byte(r))
 			case 'A' <= r && r <= 'Z':
 				dst = append(dst, byte(r)+'a'-'A')
+			case r < utf8.RuneSelf:
+			default:
+				if s, ok := letterFolds[r]; ok {
+					dst = append(dst, s...)
+				} else if unicode.IsLetter(r) || unicode.IsDigit(r) {
+					dst = utf8.AppendRune(dst, unicode.ToLower(r))
+				}
 			}
-			continue
-		}
-		if s, ok := letterFolds[r]; ok {
-			dst = append(dst, s...)
-			continue
-		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			dst = utf8.AppendRune(dst, unicode.ToLower(r))
 		}
 	}
 	return dst
 }
+
+// latinEnd ends the runes whose folded form latinFolds holds: Latin-1
+// Supplement and Latin Extended-A and -B, nearly every accented letter in
+// UK address data, folded without decomposing at run time.
+const latinEnd = 0x250
+
+var latinFolds = func() (t [latinEnd - utf8.RuneSelf]string) {
+	var f folder
+	for r := rune(utf8.RuneSelf); r < latinEnd; r++ {
+		t[r-utf8.RuneSelf] = string(f.appendFolded(nil, utf8.AppendRune(nil, r)))
+	}
+	return t
+}()
 
 // letterFolds maps letters that NFKD leaves alone to the ASCII that people
 // type for them, so "Łukasz", "Søren" and "Straße" match "Lukasz",
@@ -146,47 +175,38 @@ var letterFolds = map[rune]string{
 // appendDigits keeps the ASCII digits only, after compatibility
 // decomposition (so full-width digits count): for telephone numbers and
 // numeric IDs.
-func appendDigits(dst, v []byte) []byte {
-	if hasNonASCII(v) {
-		v = norm.NFKD.Bytes(v)
-	}
-	for _, c := range v {
-		if '0' <= c && c <= '9' {
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
-
-// appendEmail trims, removes white space and lower-cases, but keeps
-// punctuation: in an address "j.smith" and "jsmith" may be two people.
-func appendEmail(dst, v []byte) []byte {
-	if hasNonASCII(v) {
-		v = norm.NFKC.Bytes(v)
-	}
-	for _, r := range string(v) {
-		if unicode.IsSpace(r) {
-			continue
-		}
-		if r < utf8.RuneSelf {
-			if 'A' <= r && r <= 'Z' {
-				r += 'a' - 'A'
+func (f *folder) appendDigits(dst, v []byte) []byte {
+	f.it.Init(norm.NFKD, v)
+	for !f.it.Done() {
+		for _, c := range f.it.Next() {
+			if '0' <= c && c <= '9' {
+				dst = append(dst, c)
 			}
-			dst = append(dst, byte(r))
-			continue
 		}
-		dst = utf8.AppendRune(dst, unicode.ToLower(r))
 	}
 	return dst
 }
 
-func hasNonASCII(v []byte) bool {
-	for _, c := range v {
-		if c >= utf8.RuneSelf {
-			return true
+// appendEmail trims, removes white space and lower-cases (after NFKC), but
+// keeps punctuation: in an address "j.smith" and "jsmith" may be two people.
+func (f *folder) appendEmail(dst, v []byte) []byte {
+	f.it.Init(norm.NFKC, v)
+	for !f.it.Done() {
+		for d := f.it.Next(); len(d) > 0; {
+			r, size := utf8.DecodeRune(d)
+			d = d[size:]
+			switch {
+			case unicode.IsSpace(r):
+			case 'A' <= r && r <= 'Z':
+				dst = append(dst, byte(r)+'a'-'A')
+			case r < utf8.RuneSelf:
+				dst = append(dst, byte(r))
+			default:
+				dst = utf8.AppendRune(dst, unicode.ToLower(r))
+			}
 		}
 	}
-	return false
+	return dst
 }
 
 // headerName is how header names compare: trimmed, lower case, without a
@@ -200,13 +220,14 @@ func headerName(s string) string {
 // never suppressed. It is what both plain and hashed lists match on.
 func NormaliseKey(k KeySpec, values []string) ([]byte, bool) {
 	var dst []byte
+	var f folder
 	empty := true
 	for i, p := range k {
 		if i > 0 {
 			dst = append(dst, keySep)
 		}
 		n := len(dst)
-		dst = appendKeyPart(dst, []byte(values[i]), p.Transform)
+		dst = f.appendKeyPart(dst, []byte(values[i]), p.Transform)
 		empty = empty && len(dst) == n
 	}
 	return dst, !empty

@@ -154,6 +154,7 @@ func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) ([]h128, Li
 	}
 	var hs []h128
 	var buf []byte
+	var f folder
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -169,7 +170,7 @@ func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) ([]h128, Li
 				buf = append(buf, keySep)
 			}
 			n := len(buf)
-			buf = appendKeyPart(buf, []byte(rec[idx[i]]), p.Transform)
+			buf = f.appendKeyPart(buf, []byte(rec[idx[i]]), p.Transform)
 			empty = empty && len(buf) == n
 		}
 		if empty {

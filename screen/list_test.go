@@ -62,8 +62,9 @@ func TestNormalise(t *testing.T) {
 		{"email", " J.Smith@Example.COM ", "j.smith@example.com", true},
 		{"email", "j.smith@example.com", "jsmith@example.com", false},
 	} {
-		a := string(appendKeyPart(nil, []byte(c.a), c.transform))
-		b := string(appendKeyPart(nil, []byte(c.b), c.transform))
+		var f folder
+		a := string(f.appendKeyPart(nil, []byte(c.a), c.transform))
+		b := string(f.appendKeyPart(nil, []byte(c.b), c.transform))
 		if (a == b) != c.same {
 			t.Errorf("%s: %q → %q, %q → %q", c.transform, c.a, a, c.b, b)
 		}
@@ -75,6 +76,23 @@ func TestNormalise(t *testing.T) {
 	k2, _ := NormaliseKey(KeySpec{{Column: "a"}, {Column: "b"}}, []string{"a", "bc"})
 	if bytes.Equal(k1, k2) {
 		t.Error("key parts run together")
+	}
+}
+
+// TestFoldFastPath: the ASCII and Latin table paths of appendText agree
+// with full NFKD folding, for single runes and for runs of mixed text.
+func TestFoldFastPath(t *testing.T) {
+	var f folder
+	for r := rune(0); r < 0x3000; r++ {
+		in := []byte("x" + string(r) + "\u0301y")
+		if got, want := f.appendText(nil, in), f.appendFolded(nil, in); !bytes.Equal(got, want) {
+			t.Fatalf("%U: %q, want %q", r, got, want)
+		}
+	}
+	for _, s := range []string{"Nguyễn Ó Súilleabháin", "Ǆemal", "ﬀ Ⅻ ¼", "Gwenllïan Øster"} {
+		if got, want := f.appendText(nil, []byte(s)), f.appendFolded(nil, []byte(s)); !bytes.Equal(got, want) {
+			t.Errorf("%q: %q, want %q", s, got, want)
+		}
 	}
 }
 

@@ -191,6 +191,7 @@ type Screen struct {
 	issues  [4]*Issue // indexed by issue slot
 	reqIss  []*Issue  // per required column
 	report  Report
+	fold    folder
 	scratch []byte
 	keybuf  []byte
 	out     []byte
@@ -597,7 +598,7 @@ func (s *Screen) suppressed(rec []byte) bool {
 				s.keybuf = append(s.keybuf, keySep)
 			}
 			n := len(s.keybuf)
-			s.keybuf = appendKeyPart(s.keybuf, s.value(rec, c), grp.spec[k].Transform)
+			s.keybuf = s.fold.appendKeyPart(s.keybuf, s.value(rec, c), grp.spec[k].Transform)
 			empty = empty && len(s.keybuf) == n
 		}
 		if empty {
@@ -619,7 +620,7 @@ func (s *Screen) duplicate(rec []byte, line int64) bool {
 	s.keybuf = s.keybuf[:0]
 	for c := range s.fields {
 		if s.keepCol[c] {
-			s.keybuf = appendText(s.keybuf, s.value(rec, c))
+			s.keybuf = s.fold.appendText(s.keybuf, s.value(rec, c))
 			s.keybuf = append(s.keybuf, keySep)
 		}
 	}
