@@ -321,6 +321,9 @@ func (s *Screen) write(p []byte) (int, error) {
 			}
 		}
 		s.carry = s.carry[:0]
+		if cap(s.carry) > 4<<20 {
+			s.carry = nil // do not keep an outsize record's buffer
+		}
 		i = j
 	}
 	run := i // start of a run of kept records passed through unchanged
@@ -543,7 +546,7 @@ func (s *Screen) record(rec []byte) (bool, error) {
 		return s.header, nil
 	}
 	if !s.header {
-		return true, s.plan(rec)
+		return true, s.plan(rec, line)
 	}
 	if len(s.fields) != s.ncol {
 		return false, s.fail("line %d: %d fields, but the header has %d", line, len(s.fields), s.ncol)
@@ -637,7 +640,7 @@ func (s *Screen) duplicate(rec []byte, line int64) bool {
 
 // plan reads the header and decides, before any output, what the file may
 // hold and what to do with each column.
-func (s *Screen) plan(rec []byte) error {
+func (s *Screen) plan(rec []byte, line int64) error {
 	s.header = true
 	s.ncol = len(s.fields)
 	names := make([]string, s.ncol)
@@ -646,10 +649,10 @@ func (s *Screen) plan(rec []byte) error {
 		names[c] = strings.TrimSpace(string(s.value(rec, c)))
 		key := headerName(names[c])
 		if key == "" {
-			return s.fail("line %d: header column %d has no name", s.recLine-1, c+1)
+			return s.fail("line %d: header column %d has no name", line, c+1)
 		}
 		if _, dup := index[key]; dup {
-			return s.fail("line %d: header names column %q twice", s.recLine-1, names[c])
+			return s.fail("line %d: header names column %q twice", line, names[c])
 		}
 		index[key] = c
 	}

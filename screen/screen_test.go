@@ -223,6 +223,21 @@ func TestMalformedInput(t *testing.T) {
 	}
 }
 
+func TestErrorsNameTheLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"\n\r\nName,name\n1,2\n": `line 3: header names column "name" twice`,
+		"a,b\n\"1\n2\",3\n4\n":   "line 4: 1 fields, but the header has 2",
+		"a,b\n1,2\n\"x\ny,z\n":   "line 3: a quoted field is never closed",
+	} {
+		for _, c := range chunks {
+			_, _, err := run(t, Rules{Duplicate: Warn}, []byte(in), c)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%q chunk %d: %v, want %q", in, c, err, want)
+			}
+		}
+	}
+}
+
 func TestDuplicateLimit(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("id\n")
