@@ -2,6 +2,7 @@ package screen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -97,14 +98,12 @@ func (f *folder) appendKeyPart(dst, v []byte, t string) []byte {
 // letters and digits kept, so case, spacing, punctuation and accents never
 // decide a match. ASCII and Latin letters take a table-driven fast path.
 func (f *folder) appendText(dst, v []byte) []byte {
+	dst = slices.Grow(dst, len(v))
 	for i := 0; i < len(v); {
 		c := v[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			if c = asciiFold[c]; c != 0 {
 				dst = append(dst, c)
-			case 'A' <= c && c <= 'Z':
-				dst = append(dst, c+'a'-'A')
 			}
 			i++
 			continue
@@ -149,6 +148,18 @@ func (f *folder) appendFolded(dst, v []byte) []byte {
 	}
 	return dst
 }
+
+// asciiFold maps ASCII letters and digits to their lower-case form and
+// everything else to 0 (left out).
+var asciiFold = func() (t [utf8.RuneSelf]byte) {
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c
+	}
+	for c := byte('a'); c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = c, c
+	}
+	return t
+}()
 
 // latinEnd ends the runes whose folded form latinFolds holds: Latin-1
 // Supplement and Latin Extended-A and -B, nearly every accented letter in
