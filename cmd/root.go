@@ -166,6 +166,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		a.newSweepCommand(),
 		a.newDoctorCommand(),
 		a.newBucketCommand(),
+		a.newSuppressCommand(),
 		a.newVersionCommand(),
 	)
 	return root

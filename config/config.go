@@ -55,6 +55,11 @@ type File struct {
 	ZipPasswordMinLength int `toml:"zip_password_min_length"`
 	CompressionLevel     int `toml:"compression_level"`
 
+	// Address-data controls (package screen): the [schema] and [suppress]
+	// tables, validated in screen.go.
+	Schema   Schema   `toml:"schema"`
+	Suppress Suppress `toml:"suppress"`
+
 	PartSize    string `toml:"part_size"`
 	Concurrency int    `toml:"concurrency"`
 	Expires     string `toml:"expires"`
@@ -100,6 +105,9 @@ func Load(path string, optional bool) (*File, error) {
 			keys[i] = k.String()
 		}
 		return nil, fmt.Errorf("config %s: unknown setting %s", path, strings.Join(keys, ", "))
+	}
+	if err := f.checkScreen(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return &f, nil
 }
