@@ -15,6 +15,7 @@ import (
 
 type encryptOptions struct {
 	keyFlags
+	screenFlags
 	output string
 	level  int
 }
@@ -39,6 +40,7 @@ Environment: XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFE
 		RunE: func(c *cobra.Command, args []string) error { return a.runEncrypt(c, o, args[0]) },
 	}
 	o.addSealFlags(c)
+	o.screenFlags.add(c)
 	c.Flags().StringVarP(&o.output, "output", "o", "", "write the sealed file to OUT (- for stdout)")
 	c.Flags().IntVar(&o.level, "level", 0, "compression level 1 (fastest) to 9 (smallest); default from config or 5")
 	return c
@@ -55,6 +57,10 @@ func (a *app) runEncrypt(c *cobra.Command, o encryptOptions, input string) error
 	}
 	if level < 0 || level > 9 {
 		return usagef("--level %d: use 1 to 9", level)
+	}
+	rules, _, err := a.screenRules(cfg, o.screenFlags)
+	if err != nil {
+		return err
 	}
 	outer, err := a.encryptOptions(c, &o.keyFlags, cfg)
 	if err != nil {
@@ -102,6 +108,7 @@ func (a *app) runEncrypt(c *cobra.Command, o encryptOptions, input string) error
 		Name:        filepath.Base(input),
 		Modified:    fi.ModTime(),
 		Manifest:    seal.ManifestInfo{Sender: a.sender()},
+		Screen:      rules,
 		Progress:    m.Add,
 	})
 	m.Finish()
@@ -113,11 +120,13 @@ func (a *app) runEncrypt(c *cobra.Command, o encryptOptions, input string) error
 			return err
 		}
 	}
-	a.result(map[string]any{
+	event := map[string]any{
 		"event": "encrypted", "input": input, "output": out, "cipher": string(outer.Cipher),
 		"rows": res.Rows, "columns": res.Columns, "input_bytes": res.InputBytes,
 		"output_bytes": res.OutputBytes, "sha256": hex.EncodeToString(res.SHA256),
-	}, "sealed %s (%d rows, %s) into %s (%s)", input, res.Rows, humanBytes(res.InputBytes), out, humanBytes(res.OutputBytes))
+	}
+	screened := a.reportScreen(input, res.Screen, event)
+	a.result(event, "sealed %s (%d rows, %s%s) into %s (%s)", input, res.Rows, humanBytes(res.InputBytes), screened, out, humanBytes(res.OutputBytes))
 	return nil
 }
 

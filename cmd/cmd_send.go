@@ -17,6 +17,7 @@ import (
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -28,6 +29,7 @@ const formatVersion = "1"
 type sendOptions struct {
 	keyFlags
 	exchangeFlags
+	screenFlags
 	as          string
 	partSize    string
 	concurrency int
@@ -61,6 +63,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 	}
 	o.addSealFlags(c)
 	o.exchangeFlags.add(c)
+	o.screenFlags.add(c)
 	f := c.Flags()
 	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only)")
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
@@ -85,6 +88,8 @@ type sendPlan struct {
 	overwrite   bool
 	restart     bool
 	sender      string
+	screen      screen.Rules
+	screenTag   string // changes with the rules and list files: part of the spool fingerprint
 }
 
 func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
@@ -118,6 +123,9 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	}
 	if p.expires, err = config.ParseDuration(a.setting(c, "expires", "", cfg.Expires, "30d")); err != nil {
 		return usagef("--expires: %w", err)
+	}
+	if p.screen, p.screenTag, err = a.screenRules(cfg, o.screenFlags); err != nil {
+		return err
 	}
 	if p.x, err = a.openExchange(c, &o.exchangeFlags); err != nil {
 		return err
@@ -168,7 +176,7 @@ func fingerprint(path string, fi os.FileInfo, name string, p sendPlan) string {
 		recips = append(recips, fmt.Sprint(r))
 	}
 	parts := []string{abs, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(fi.ModTime().UnixNano(), 10),
-		name, string(p.outer.Cipher), strings.Join(recips, ","), strconv.Itoa(p.level), strconv.FormatBool(p.outer.AESKey != nil)}
+		name, string(p.outer.Cipher), strings.Join(recips, ","), strconv.Itoa(p.level), strconv.FormatBool(p.outer.AESKey != nil), p.screenTag}
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:])
 }
@@ -249,6 +257,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 				Name:        name,
 				Modified:    fi.ModTime(),
 				Manifest:    seal.ManifestInfo{Sender: p.sender, Created: now, Expires: now.Add(p.expires)},
+				Screen:      p.screen,
 			})
 			if sealErr != nil {
 				sp.CloseWithError(sealErr)
@@ -307,6 +316,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 	if sealRes != nil {
 		event["rows"], event["sha256"] = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
 		human += fmt.Sprintf(", %d rows", sealRes.Rows)
+		human += a.reportScreen(file, sealRes.Screen, event)
 	}
 	if res.Resumed > 0 {
 		human += fmt.Sprintf(", %s resumed from an earlier run", humanBytes(res.Resumed))

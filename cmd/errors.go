@@ -11,6 +11,7 @@ import (
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/zipenc"
@@ -99,6 +100,8 @@ func hintFor(err error) string {
 		return "check the zip password (--zip-password-file or XFER_ZIP_PASSWORD)"
 	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, zipenc.ErrIntegrity):
 		return "the file was damaged or altered after sealing: fetch it again or ask the sender to resend"
+	case errors.Is(err, screen.ErrRejected):
+		return "the exchange's schema (the config's [schema] table) refuses this file: change the export, or drop the column with --drop-columns"
 	case errors.Is(err, csvcheck.ErrInvalid):
 		return "fix the CSV (UTF-8, a header row, the same number of fields on every row) and run again"
 	case errors.As(err, new(*tls.CertificateVerificationError)):

@@ -263,8 +263,14 @@ func (s *Screen) allIssues() []*Issue {
 	return all
 }
 
+// ErrRejected is wrapped by every refusal of the screen: a column the
+// schema does not allow, a check whose action is reject. It wraps
+// csvcheck.ErrInvalid, so callers that only know the CSV's checks treat it
+// as rejected input.
+var ErrRejected = fmt.Errorf("%w: refused by the schema", csvcheck.ErrInvalid)
+
 func (s *Screen) fail(format string, args ...any) error {
-	s.err = fmt.Errorf("%w: %s", csvcheck.ErrInvalid, fmt.Sprintf(format, args...))
+	s.err = fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
 	return s.err
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/zipenc"
 )
 
@@ -46,18 +47,17 @@ type Manifest struct {
 }
 
 // ManifestInfo is what the caller of Seal knows about a file beyond its
-// content: who sends it, when, until when it may be kept, and what
-// screening removed.
+// content: who sends it, when, and until when it may be kept.
 type ManifestInfo struct {
-	Sender     string
-	Created    time.Time // zero means now
-	Expires    time.Time // zero means no expiry recorded
-	Suppressed map[string]int64
-	Dropped    []string
+	Sender  string
+	Created time.Time // zero means now
+	Expires time.Time // zero means no expiry recorded
 }
 
 // csvDigest follows the CSV on its way into the zip: its SHA-256, its size,
-// its header's column names and, through a checker, its row count.
+// its header's column names and, through a checker, its row count. After
+// screening, the screen's report gives rows and columns instead (check is
+// nil): its output is valid CSV by construction.
 type csvDigest struct {
 	h       hash.Hash
 	n       int64
@@ -65,6 +65,7 @@ type csvDigest struct {
 	header  []byte // the first bytes, until the header is parsed
 	columns []string
 	parsed  bool
+	screen  *screen.Report
 }
 
 func newCSVDigest(maxField int) *csvDigest {
@@ -78,12 +79,14 @@ func newCSVDigest(maxField int) *csvDigest {
 const headerBytes = 1 << 20
 
 func (d *csvDigest) Write(p []byte) (int, error) {
-	if _, err := d.check.Write(p); err != nil {
-		return 0, err
+	if d.check != nil {
+		if _, err := d.check.Write(p); err != nil {
+			return 0, err
+		}
 	}
 	d.h.Write(p)
 	d.n += int64(len(p))
-	if !d.parsed {
+	if !d.parsed && d.check != nil {
 		d.header = append(d.header, p[:min(len(p), headerBytes-len(d.header))]...)
 		if cols, ok := parseHeader(d.header, len(d.header) == headerBytes); ok {
 			d.columns, d.parsed, d.header = cols, true, nil
@@ -111,7 +114,22 @@ func parseHeader(b []byte, full bool) (cols []string, ok bool) {
 	return nil, false
 }
 
+// screened hands the digest what the screen reports of its output.
+func (d *csvDigest) screened(rep screen.Report) {
+	d.screen, d.columns, d.parsed = &rep, rep.Columns, true
+}
+
+func (d *csvDigest) rows() int64 {
+	if d.check == nil {
+		return d.screen.RowsOut
+	}
+	return d.check.Rows()
+}
+
 func (d *csvDigest) close() error {
+	if d.check == nil {
+		return nil
+	}
 	if err := d.check.Close(); err != nil {
 		return err
 	}
@@ -124,9 +142,12 @@ func (d *csvDigest) close() error {
 
 func (d *csvDigest) manifest(file string, info ManifestInfo) *Manifest {
 	m := &Manifest{
-		Format: ManifestFormat, File: file, Rows: d.check.Rows(), Columns: d.columns,
+		Format: ManifestFormat, File: file, Rows: d.rows(), Columns: d.columns,
 		CSVBytes: d.n, CSVSHA256: hex.EncodeToString(d.h.Sum(nil)),
-		Suppressed: info.Suppressed, Dropped: info.Dropped, Sender: info.Sender, Created: info.Created.UTC(),
+		Sender: info.Sender, Created: info.Created.UTC(),
+	}
+	if d.screen != nil {
+		m.Suppressed, m.Dropped = d.screen.Suppressed, d.screen.Dropped
 	}
 	if m.Columns == nil {
 		m.Columns = []string{}
@@ -175,8 +196,8 @@ func (m *Manifest) check(d *csvDigest) error {
 		return fmt.Errorf("%w: %d bytes, the manifest says %d", ErrManifest, d.n, m.CSVBytes)
 	case got != m.CSVSHA256:
 		return fmt.Errorf("%w: its SHA-256 differs", ErrManifest)
-	case d.check.Rows() != m.Rows:
-		return fmt.Errorf("%w: %d rows, the manifest says %d", ErrManifest, d.check.Rows(), m.Rows)
+	case d.rows() != m.Rows:
+		return fmt.Errorf("%w: %d rows, the manifest says %d", ErrManifest, d.rows(), m.Rows)
 	}
 	return nil
 }

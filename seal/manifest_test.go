@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/zipenc"
 )
 
@@ -25,7 +26,7 @@ func TestManifestRecordsTheCSV(t *testing.T) {
 	res, err := Seal(t.Context(), &out, bytes.NewReader(csv), Options{
 		ZipPassword: []byte(testPassword), Outer: crypt.EncryptOptions{Recipients: []age.Recipient{id.Recipient()}},
 		Name: "a.csv", Modified: time.Now(),
-		Manifest: ManifestInfo{Sender: "it@client", Expires: expires, Suppressed: map[string]int64{"optout.csv": 3}},
+		Manifest: ManifestInfo{Sender: "it@client", Expires: expires},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestManifestRecordsTheCSV(t *testing.T) {
 	sum := sha256.Sum256(csv)
 	want := &Manifest{
 		Format: ManifestFormat, File: "a.csv", Rows: 2, Columns: []string{"name", "street, no", "postcode"},
-		CSVBytes: int64(len(csv)), CSVSHA256: hex.EncodeToString(sum[:]), Suppressed: map[string]int64{"optout.csv": 3},
+		CSVBytes: int64(len(csv)), CSVSHA256: hex.EncodeToString(sum[:]),
 		Sender: "it@client", Created: res.Manifest.Created, Expires: &expires,
 	}
 	gotJSON, _ := json.Marshal(res.Manifest)
@@ -169,5 +170,45 @@ func TestSealRefusesTheManifestName(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("a CSV named like the manifest was sealed")
+	}
+}
+
+// TestSealScreens: screening drops suppressed rows and a column before the
+// zip; the manifest records the screened CSV and the counts, and the file
+// opens to exactly the kept rows.
+func TestSealScreens(t *testing.T) {
+	id := newIdentity(t)
+	csv := "first_name,surname,postcode,date_of_birth\r\n" +
+		"Ada,Lovelace,SW1A 1AA,1815-12-10\r\n" +
+		"Bob,\"O'Brien\",EC1A 1BB,1970-01-01\r\n" +
+		"Cy,Young,\"W1A\n0AX\",1980-02-02\r\n"
+	key, err := screen.ParseKeySpec([]string{"surname", "postcode"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := screen.ReadList(strings.NewReader("surname,postcode\nOBRIEN,ec1a1bb\n"), "optouts.csv", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := Seal(t.Context(), &out, strings.NewReader(csv), Options{
+		ZipPassword: []byte(testPassword), Outer: crypt.EncryptOptions{Recipients: []age.Recipient{id.Recipient()}},
+		Name: "a.csv", Screen: screen.Rules{Drop: []string{"date_of_birth"}, Lists: []*screen.List{list}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "first_name,surname,postcode\r\nAda,Lovelace,SW1A 1AA\r\nCy,Young,\"W1A\n0AX\"\r\n"
+	got, err := openBytes(out.Bytes(), crypt.Identities{Age: []age.Identity{id}}, testPassword)
+	if err != nil || string(got) != want {
+		t.Fatalf("opened %q, %v; want %q", got, err, want)
+	}
+	m := res.Manifest
+	if m.Rows != 2 || res.Rows != 2 || res.Columns != 3 || !slices.Equal(m.Columns, []string{"first_name", "surname", "postcode"}) ||
+		m.Suppressed["optouts.csv"] != 1 || !slices.Equal(m.Dropped, []string{"date_of_birth"}) || m.CSVBytes != int64(len(want)) {
+		t.Fatalf("manifest %+v, result rows %d columns %d", m, res.Rows, res.Columns)
+	}
+	if res.Screen == nil || res.Screen.RowsIn != 3 || res.Screen.SuppressedRows != 1 {
+		t.Fatalf("screen report %+v", res.Screen)
 	}
 }

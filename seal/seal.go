@@ -22,6 +22,7 @@ import (
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/zipenc"
 )
 
@@ -78,6 +79,9 @@ type Options struct {
 	MaxField    int       // largest CSV field in bytes; 0 means csvcheck's default
 	// Manifest is recorded in the manifest entry beside the CSV.
 	Manifest ManifestInfo
+	// Screen checks, suppresses and minimises the CSV on its way into the
+	// zip; the zero Rules leaves it as it is.
+	Screen screen.Rules
 	// Progress, if set, is called from Seal's goroutine with the number of
 	// input bytes just consumed.
 	Progress func(n int64)
@@ -92,6 +96,9 @@ type Result struct {
 	SHA256      []byte // SHA-256 of the sealed file
 	// Manifest is what the manifest entry records.
 	Manifest *Manifest
+	// Screen is what screening did, nil when Options.Screen was inactive.
+	// Rows and Columns then count the CSV as sealed, after screening.
+	Screen *screen.Report
 }
 
 // readSize is the unit in which input is checked and handed to the
@@ -116,7 +123,20 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 	if err != nil {
 		return nil, err
 	}
+	// Without screening the CSV goes into the zip as it is, and the
+	// digest's checker is the input's. With it, the input has a checker
+	// of its own and the screen's output goes on to the digest.
 	digest := newCSVDigest(opts.MaxField)
+	var sink io.Writer = io.MultiWriter(digest, entry)
+	var check *csvcheck.Checker
+	var sc *screen.Screen
+	if opts.Screen.Active() {
+		check = csvcheck.New()
+		check.MaxField = opts.MaxField
+		digest.check = nil // the screen counts the rows it keeps
+		sc = screen.New(opts.Screen, sink)
+		sink = sc
+	}
 	res := &Result{}
 	buf := make([]byte, readSize)
 	for {
@@ -125,10 +145,12 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 		}
 		n, rerr := io.ReadFull(src, buf)
 		if n > 0 {
-			if _, err := digest.Write(buf[:n]); err != nil {
-				return nil, err
+			if check != nil {
+				if _, err := check.Write(buf[:n]); err != nil {
+					return nil, err
+				}
 			}
-			if _, err := entry.Write(buf[:n]); err != nil {
+			if _, err := sink.Write(buf[:n]); err != nil {
 				return nil, err
 			}
 			res.InputBytes += int64(n)
@@ -143,6 +165,17 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 			return nil, rerr
 		}
 	}
+	if check != nil {
+		if err := check.Close(); err != nil {
+			return nil, err
+		}
+		if err := sc.Close(); err != nil {
+			return nil, err
+		}
+		rep := sc.Report()
+		res.Screen = &rep
+		digest.screened(rep)
+	}
 	if err := digest.close(); err != nil {
 		return nil, err
 	}
@@ -156,7 +189,10 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 	if err := outer.Close(); err != nil {
 		return nil, err
 	}
-	res.Rows, res.Columns = digest.check.Rows(), digest.check.Columns()
+	res.Rows, res.Columns = res.Manifest.Rows, len(res.Manifest.Columns)
+	if digest.check != nil {
+		res.Columns = digest.check.Columns()
+	}
 	res.OutputBytes, res.SHA256 = out.n, out.h.Sum(nil)
 	return res, nil
 }
