@@ -414,11 +414,12 @@ func mirrorName(t time.Time, line []byte) string {
 	return t.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(sum[:8]) + ".json"
 }
 
-// head is the anchor file's content.
+// head is the anchor file's content: the last line's seq and the SHA-256
+// of its bytes (what the next line's prev will hold).
 type head struct {
 	V    int    `json:"v"`
 	Seq  int64  `json:"seq"`
-	Hash string `json:"hash"`
+	Hash string `json:"line_sha256"`
 }
 
 func headPath(path string) string { return path + ".head" }

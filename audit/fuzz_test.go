@@ -25,7 +25,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(log, []byte(nil))
 	f.Add(log[:len(log)/2], headFile)
 	f.Add(bytes.Replace(log, []byte(`"seq":2`), []byte(`"seq":3`), 1), headFile)
-	f.Add([]byte("{}\n"), []byte(`{"v":1,"seq":1,"hash":""}`))
+	f.Add([]byte("{}\n"), []byte(`{"v":1,"seq":1,"line_sha256":""}`))
 	f.Add(bytes.Repeat([]byte("x"), MaxLineSize+10), headFile)
 	f.Fuzz(func(t *testing.T, log, hb []byte) {
 		var h *head
