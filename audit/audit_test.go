@@ -572,13 +572,13 @@ func TestExport(t *testing.T) {
 		t.Fatalf("Export of a broken log: %v", err)
 	}
 	rows = parseCSV(t, out.Bytes())
-	if res.Exported != 5 || len(rows) != 1+5+1 { // the edited line is unreadable
+	if res.Exported != 6 || len(rows) != 1+6+1 {
 		t.Fatalf("exported %d:\n%s", res.Exported, out.Bytes())
 	}
-	if col(rows[1], "verified") != "yes" || col(rows[2], "verified") != "no" || col(rows[2], "seq") != "3" {
+	if col(rows[1], "verified") != "yes" || col(rows[2], "verified") != "no" || col(rows[2], "rows") != "10" || col(rows[3], "verified") != "no" {
 		t.Errorf("rows around the break: %v / %v", rows[1], rows[2])
 	}
-	last = rows[6]
+	last = rows[7]
 	if col(last, "outcome") != "error" || !strings.Contains(col(last, "error"), "line 2") || col(last, "verified") != "no" {
 		t.Errorf("summary row of a broken log %v", last)
 	}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +31,7 @@ var ExportHeader = []string{"seq", "time", "user", "host", "action", "exchange",
 //
 // It writes the record even when the log does not verify, so that a
 // controller can file what is there: the "verified" column is "no" from
-// the first bad line on (lines that are no longer readable are left out),
+// the first bad line on (lines that are not JSON at all are left out),
 // and the error wraps the *BreakError. Cells that a spreadsheet would take
 // for a formula (starting with =, +, -, @) are prefixed with a quote.
 func Export(ctx context.Context, path string, w io.Writer, since time.Time) (*Result, error) {
@@ -75,10 +77,14 @@ func exportRows(ctx context.Context, path string, cw *csv.Writer, since time.Tim
 				return err
 			}
 		}
-		p, _ := parseLine(bytes.TrimSuffix(sc.Bytes(), []byte("\n")))
-		if p == nil || p.rec.Time.Before(since) {
+		// Lines after a break are shown as they read, even edited ones, as
+		// long as they are JSON at all.
+		line := bytes.TrimSuffix(sc.Bytes(), []byte("\n"))
+		var rec record
+		if json.Unmarshal(line, &rec) != nil || rec.Time.Before(since) {
 			continue
 		}
+		p := &parsed{rec: rec, sum: sha256.Sum256(line)}
 		verified := "yes"
 		if brk != nil && i >= brk.Line {
 			verified = "no"
