@@ -164,6 +164,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		a.newPullCommand(),
 		a.newShredCommand(),
 		a.newDoctorCommand(),
+		a.newAuditCommand(),
 		a.newVersionCommand(),
 	)
 	return root
