@@ -37,6 +37,9 @@ Environment: XFER_AUDIT_LOG, XDG_STATE_HOME, XFER_CONFIG.`,
 		Example: `  xfer audit verify
   xfer audit export --since 2026-11-01 -o audit-november.csv`,
 		Args: cobra.NoArgs,
+		// Runnable, so that a mistyped subcommand is a usage error rather
+		// than help and exit 0.
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	c.PersistentFlags().String("log", "", "the audit log `FILE` (env XFER_AUDIT_LOG)")
 	c.AddCommand(a.newAuditVerifyCommand(), a.newAuditExportCommand())
