@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xfer-dev/xfer/internal/flock"
 )
 
 func TestMain(m *testing.M) {
@@ -591,4 +593,36 @@ func parseCSV(t *testing.T, b []byte) [][]string {
 		t.Fatalf("%v\n%s", err, b)
 	}
 	return rows
+}
+
+// An append waits for the lock only as long as its context lasts.
+func TestAppendWaitsForLock(t *testing.T) {
+	if !flock.Supported {
+		t.Skip("no file locks on this platform")
+	}
+	path := newLog(t, 1)
+	lf, err := os.OpenFile(path+".lock", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	unlock, err := flock.TryLock(lf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := Record(ctx, path, event("late")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Record while another process holds the lock: %v", err)
+	}
+	if _, err := Verify(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Verify while an append holds the lock: %v", err)
+	}
+	unlock()
+	if err := Record(context.Background(), path, event("now")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Verify(context.Background(), path); err != nil || res.Events != 2 {
+		t.Fatalf("Verify = %+v, %v", res, err)
+	}
 }
