@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
 	"github.com/xfer-dev/xfer/screen"
@@ -74,7 +75,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage // fixed in the configuration: ca_file
 	case errors.Is(err, crypt.ErrNoIdentity), errors.Is(err, zipenc.ErrPassword), errors.Is(err, transfer.ErrAccessDenied):
 		return exitAuth
-	case errors.Is(err, transfer.ErrChecksumMismatch):
+	case errors.Is(err, transfer.ErrChecksumMismatch), errors.As(err, new(*audit.BreakError)):
 		return exitIntegrity
 	case errors.Is(err, transfer.ErrInterrupted):
 		return exitInterrupted
@@ -114,6 +115,8 @@ func hintFor(err error) string {
 		return "see 'xfer list' for the names in the exchange"
 	case errors.Is(err, transfer.ErrChecksumMismatch):
 		return "the stored object is not what was uploaded: nothing was kept; fetch it again, or ask the sender to send it again"
+	case errors.As(err, new(*audit.BreakError)):
+		return "the log was edited, cut or reordered from that line on: keep it and its .head file as evidence, compare them with the copy in the bucket, then move both aside to start a new log"
 	case errors.Is(err, transfer.ErrSpoolBusy):
 		return "another xfer is working on the same file right now; let it finish"
 	case errors.Is(err, fs.ErrExist):

@@ -167,6 +167,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		a.newDoctorCommand(),
 		a.newBucketCommand(),
 		a.newSuppressCommand(),
+		a.newAuditCommand(),
 		a.newVersionCommand(),
 	)
 	return root

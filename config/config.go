@@ -42,6 +42,9 @@ type File struct {
 	// Sender names this side in object metadata and the audit trail;
 	// default user@host.
 	Sender string `toml:"sender"`
+	// AuditLog is the audit trail's file (as XFER_AUDIT_LOG); default
+	// $XDG_STATE_HOME/xfer/audit.jsonl.
+	AuditLog string `toml:"audit_log"`
 
 	Cipher          string   `toml:"cipher"`
 	Recipients      []string `toml:"recipients"`
