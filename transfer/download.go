@@ -54,6 +54,9 @@ type Fetched struct {
 	Verified bool
 	// Parts is the number of parts the checksum was recomputed over.
 	Parts int
+	// SHA256 is the SHA-256 of the whole object as downloaded, computed in
+	// the same pass that checks the server's checksum.
+	SHA256 []byte
 	// Resumed is how many bytes an earlier run had already downloaded.
 	Resumed int64
 	// Restarted says the download started over: an earlier run's spool
@@ -272,7 +275,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 			res.Restarted = true
 			continue
 		}
-		err = d.verify(ctx, layout)
+		sum, err := d.verify(ctx, layout)
 		if errors.Is(err, ErrChecksumMismatch) && d.resumed > 0 && !retried {
 			// Part of the spool came from an earlier run: it may have been
 			// damaged on this disk since. Fetch everything once more.
@@ -286,7 +289,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Info, res.Verified, res.Parts, res.Resumed = d.info, d.info.Checksum != "", len(layout), d.resumed
+		res.Info, res.Verified, res.Parts, res.Resumed, res.SHA256 = d.info, d.info.Checksum != "", len(layout), d.resumed, sum
 		return res, nil
 	}
 }
@@ -616,33 +619,35 @@ func (d *downloader) saveJournal(sync bool) error {
 }
 
 // verify recomputes the server's checksum from the spool: the SHA-256 of
-// each part, and for a composite checksum the SHA-256 of those digests.
-func (d *downloader) verify(ctx context.Context, layout []int64) error {
-	if d.info.Checksum == "" {
-		return nil
-	}
+// each part, and for a composite checksum the SHA-256 of those digests. It
+// returns the SHA-256 of the whole object, from the same read.
+func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error) {
 	r := io.NewSectionReader(d.f, 0, d.info.Size)
 	buf := make([]byte, 1<<20)
+	whole := sha256.New()
 	digests := make([][]byte, 0, len(layout))
 	for _, size := range layout {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		h := sha256.New()
-		if _, err := io.CopyBuffer(h, io.LimitReader(r, size), buf); err != nil {
-			return fmt.Errorf("reading the download spool: %w", err)
+		if _, err := io.CopyBuffer(io.MultiWriter(h, whole), io.LimitReader(r, size), buf); err != nil {
+			return nil, fmt.Errorf("reading the download spool: %w", err)
 		}
 		digests = append(digests, h.Sum(nil))
+	}
+	if d.info.Checksum == "" {
+		return whole.Sum(nil), nil
 	}
 	got := base64.StdEncoding.EncodeToString(digests[0])
 	if strings.Contains(d.info.Checksum, "-") {
 		got = CompositeChecksum(digests)
 	}
 	if got != d.info.Checksum {
-		return &StoreError{Op: "Download", Bucket: d.store.Bucket(), Key: d.opts.Key, Kind: ErrChecksumMismatch,
+		return nil, &StoreError{Op: "Download", Bucket: d.store.Bucket(), Key: d.opts.Key, Kind: ErrChecksumMismatch,
 			Err: fmt.Errorf("the downloaded bytes have SHA-256 %s, the server recorded %s at upload", got, d.info.Checksum)}
 	}
-	return nil
+	return whole.Sum(nil), nil
 }
 
 // CompositeChecksum returns the checksum S3 keeps for a multipart upload

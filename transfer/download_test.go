@@ -124,6 +124,9 @@ func TestDownloadRetriesBrokenBodies(t *testing.T) {
 	if !bytes.Equal(fetchAll(t, d), data) || !d.Verified {
 		t.Fatal("download through broken bodies differs")
 	}
+	if sum := sha256.Sum256(data); !bytes.Equal(d.SHA256, sum[:]) {
+		t.Errorf("Fetched.SHA256 %x, want %x", d.SHA256, sum)
+	}
 	if n := s.Calls(memstore.Get); n != 5 {
 		t.Errorf("%d GETs for 3 ranges and 2 breaks, want 5", n)
 	}
