@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -155,7 +157,14 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	d, err := a.download(c.Context(), x, spoolDir, name, concurrency)
+	return a.audited(c.Context(), audit.ActionFetch, x, name, func(ev *audit.Event) error {
+		return a.fetchTo(c.Context(), x, spoolDir, name, out, concurrency, ev)
+	})
+}
+
+// fetchTo downloads name and writes it, verified, to out (- for stdout).
+func (a *app) fetchTo(ctx context.Context, x *exchange, spoolDir, name, out string, concurrency int, ev *audit.Event) error {
+	d, err := a.download(ctx, x, spoolDir, name, concurrency)
 	if err != nil {
 		return err
 	}
@@ -183,6 +192,7 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 	if err := d.Remove(); err != nil {
 		a.warn("removing the download spool: %v", err)
 	}
+	ev.SHA256, ev.Bytes = hex.EncodeToString(d.SHA256), d.Size()
 	event := map[string]any{"event": "fetched", "name": name, "key": x.key(name), "output": out, "bytes": d.Size(),
 		"resumed_bytes": d.Resumed, "etag": d.Info.ETag, "checksum": d.Info.Checksum, "verified": d.Verified}
 	human := fmt.Sprintf("fetched %s into %s (%s", name, out, humanBytes(d.Size()))

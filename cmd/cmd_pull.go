@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/seal"
@@ -181,7 +182,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	var worst error
 	for _, it := range items {
-		err := a.pullOne(ctx, p, it.name)
+		err := a.audited(ctx, audit.ActionPull, p.x, it.name, func(ev *audit.Event) error { return a.pullOne(ctx, p, it.name, ev) })
 		if err == nil {
 			continue
 		}
@@ -217,7 +218,7 @@ func isSealedName(key string) bool {
 // this one was downloading it.
 var errPulledMeanwhile = errors.New("pulled meanwhile by another run")
 
-func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
+func (a *app) pullOne(ctx context.Context, p pullPlan, name string, ev *audit.Event) error {
 	d, err := a.download(ctx, p.x, p.spoolDir, name, p.concurrency)
 	if errors.Is(err, transfer.ErrSpoolBusy) && p.all {
 		a.warn("%s: skipped: another xfer is pulling it right now", name)
@@ -278,6 +279,10 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string) error {
 		}
 	}
 	keep = false
+	ev.SHA256, ev.Bytes = hex.EncodeToString(d.SHA256), d.Size()
+	if m, _ := opened.Manifest(); m != nil {
+		ev.Rows = m.Rows
+	}
 	now := time.Now().UTC()
 	if err := p.state.add(pulledEntry{Ident: p.x.ident, Key: key, ETag: etag, PulledAt: now, File: out, ShredPending: p.shredAfter}); err != nil {
 		a.warn("%s: could not record the pull in %s (a later pull --all will try it again): %v", name, p.state.path, err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/screen"
@@ -145,7 +146,9 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 		if name == "" {
 			name = filepath.Base(file)
 		}
-		err := a.sendOne(c.Context(), p, file, name)
+		err := a.audited(c.Context(), audit.ActionSend, p.x, name+sealedSuffix(p.outer.Cipher), func(ev *audit.Event) error {
+			return a.sendOne(c.Context(), p, file, name, ev)
+		})
 		if err == nil {
 			continue
 		}
@@ -189,7 +192,7 @@ func sourceTag(fp, key string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error {
+func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *audit.Event) error {
 	in, err := os.Open(file)
 	if err != nil {
 		return usagef("%w", err)
@@ -296,6 +299,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 			if info, herr := p.x.store.Head(ctx, key); herr == nil && info.Metadata["xfer-source"] == sourceTag(fp, key) {
 				// A run killed between completing the upload and saying
 				// so: the object there was sealed from this very file.
+				ev.Bytes, ev.Details = info.Size, map[string]int64{"already_sent": 1}
 				a.result(map[string]any{"event": "sent", "file": file, "name": objName, "key": key, "bucket": p.x.store.Bucket(),
 					"bytes": info.Size, "already": true, "etag": info.ETag},
 					"%s is already in the exchange as %s, sent from this same file by an earlier run (%s)", file, objName, humanBytes(info.Size))
@@ -313,7 +317,15 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string) error 
 		"bytes": res.Size, "parts": res.Parts, "resumed_bytes": res.Resumed, "cipher": string(p.outer.Cipher),
 	}
 	human := fmt.Sprintf("sent %s as %s (%s", file, objName, humanBytes(res.Size))
+	ev.Bytes = res.Size
 	if sealRes != nil {
+		ev.Rows, ev.SHA256 = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
+		if sc := sealRes.Screen; sc != nil {
+			ev.Details = map[string]int64{"rows_in": sc.RowsIn, "suppressed_rows": sc.SuppressedRows, "dropped_columns": int64(len(sc.Dropped))}
+			for list, n := range sc.Suppressed {
+				ev.Details["suppressed:"+list] = n
+			}
+		}
 		event["rows"], event["sha256"] = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
 		human += fmt.Sprintf(", %d rows", sealRes.Rows)
 		human += a.reportScreen(file, sealRes.Screen, event)

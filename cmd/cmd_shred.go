@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/transfer"
 )
 
@@ -105,6 +106,7 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 // shredPlan is what shredding one name removes.
 type shredPlan struct {
 	name, key string
+	action    string // what the audit log calls it: shred, or sweep
 	versions  []transfer.Version
 	uploads   []transfer.UploadInfo
 	spools    []string // spool paths (send and fetch) with files on disk
@@ -120,7 +122,7 @@ func (p *shredPlan) empty() bool {
 // local spools and journals.
 func (a *app) planShred(ctx context.Context, x *exchange, spoolDir, name string) (*shredPlan, error) {
 	key := x.key(name)
-	p := &shredPlan{name: name, key: key}
+	p := &shredPlan{name: name, key: key, action: audit.ActionShred}
 	if err := x.store.ListVersions(ctx, key, func(v transfer.Version) error {
 		if v.Key == key {
 			p.versions = append(p.versions, v)
@@ -208,6 +210,10 @@ func plural(n int, one, many string) string {
 // versions; then the local files. It carries on past failures and returns
 // the worst, with a hint when Object Lock may be the cause.
 func (a *app) shred(ctx context.Context, x *exchange, p *shredPlan) error {
+	return a.audited(ctx, p.action, x, p.name, func(ev *audit.Event) error { return a.shredPlanned(ctx, x, p, ev) })
+}
+
+func (a *app) shredPlanned(ctx context.Context, x *exchange, p *shredPlan, ev *audit.Event) error {
 	var failed []error
 	removed := map[string]int{}
 	item := func(kind, human string, fields map[string]any) {
@@ -278,6 +284,7 @@ func (a *app) shred(ctx context.Context, x *exchange, p *shredPlan) error {
 	}
 
 	v, m := removed["version"], removed["delete_marker"]
+	ev.Details = map[string]int64{"versions": int64(v), "delete_markers": int64(m), "uploads": int64(removed["upload"]), "local_files": int64(removed["local"])}
 	event := map[string]any{"event": "shredded", "name": p.name, "key": p.key, "versions": v, "delete_markers": m,
 		"uploads": removed["upload"], "local_files": removed["local"], "complete": len(failed) == 0}
 	switch {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/xfer-dev/xfer/audit"
 )
 
 type sweepOptions struct {
@@ -86,6 +88,7 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		}
 		if err == nil {
 			plan.uploads = nil // an upload in progress is a new file, not an expired one
+			plan.action = audit.ActionSweep
 			err = a.shred(ctx, x, plan)
 		}
 		if err != nil {

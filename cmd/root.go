@@ -80,6 +80,10 @@ type app struct {
 	cfgErr  error
 
 	outMu sync.Mutex
+
+	// cmd is the command running, for settings read outside its RunE
+	// (the audit log's path).
+	cmd *cobra.Command
 }
 
 // Run executes one xfer command line and returns its exit code.
@@ -93,6 +97,7 @@ func Run(ctx context.Context, args []string, env *Env) int {
 	ran := false
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		ran = true
+		a.cmd = c
 		return refuseSecretFlags(c)
 	}
 	err := root.ExecuteContext(ctx)

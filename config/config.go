@@ -45,6 +45,9 @@ type File struct {
 	// AuditLog is the audit trail's file (as XFER_AUDIT_LOG); default
 	// $XDG_STATE_HOME/xfer/audit.jsonl.
 	AuditLog string `toml:"audit_log"`
+	// AuditMirror also writes each audit line to the exchange, under
+	// <prefix>.xfer/audit/, so both parties hold the same record.
+	AuditMirror bool `toml:"audit_mirror"`
 
 	Cipher          string   `toml:"cipher"`
 	Recipients      []string `toml:"recipients"`

@@ -1,0 +1,70 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/transfer"
+)
+
+// auditPrefix is where audit_mirror puts each line, under the exchange's
+// prefix: one small object per line, named by time and hash.
+const auditPrefix = internalDir + "audit/"
+
+// audited runs one object's work and appends what happened to the audit
+// log, failures included; fn fills in what it learns (hash, rows, bytes,
+// counts). The log is a record, not a gate: when it cannot be written,
+// xfer warns and the work's outcome stands.
+func (a *app) audited(ctx context.Context, action string, x *exchange, key string, fn func(*audit.Event) error) error {
+	ev := audit.Event{Action: action, Key: key}
+	err := fn(&ev)
+	if err != nil {
+		ev.ExitCode, ev.Error = exitCode(ctx, err), err.Error()
+	}
+	a.recordAudit(ctx, x, ev)
+	return err
+}
+
+// recordAudit appends ev to the audit log (and, with audit_mirror, to the
+// exchange), even when ctx was cancelled by a signal: the interruption is
+// worth recording.
+func (a *app) recordAudit(ctx context.Context, x *exchange, ev audit.Event) {
+	if x != nil {
+		ev.Exchange = x.ident + "|" + x.prefix
+	}
+	if a.cmd == nil {
+		return // not run from the command line
+	}
+	path, err := a.auditLogPath(a.cmd)
+	if err != nil {
+		a.warn("not recorded in the audit log: %v", err)
+		return
+	}
+	l := &audit.Log{Path: path}
+	if cfg, err := a.config(); err == nil && cfg.AuditMirror && x != nil {
+		l.Mirror = storeMirror{x}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := l.Append(ctx, ev); err != nil {
+		if errors.Is(err, audit.ErrMirror) {
+			a.warn("%s %s: recorded in %s, but not in the exchange: %v", ev.Action, ev.Key, path, err)
+			return
+		}
+		a.warn("%s %s: not recorded in the audit log %s: %v", ev.Action, ev.Key, path, err)
+	}
+}
+
+// storeMirror writes audit lines to the exchange.
+type storeMirror struct{ x *exchange }
+
+func (m storeMirror) PutAudit(ctx context.Context, name string, line []byte) error {
+	_, err := m.x.store.Put(ctx, m.x.key(auditPrefix+name), bytes.NewReader(line), int64(len(line)), transfer.PutOptions{
+		CreateOptions: transfer.CreateOptions{ContentType: "application/x-ndjson", Metadata: map[string]string{"xfer-kind": "audit"}},
+		Overwrite:     true,
+	})
+	return err
+}
