@@ -126,13 +126,16 @@ type faultMatrix struct {
 	idPath string
 }
 
-// faultLink is one row's way to the server: a relay that counts what
-// reaches and leaves the server, and a toxiproxy in front of it.
+// faultLink is one row's way to the server: xfer → client relay →
+// toxiproxy → server relay → MinIO. The relays count what passes them:
+// what reached the server (upload progress), what reached xfer (download
+// progress; toxiproxy reads ahead of it), and the connections, and those
+// closed from the server's side, that xfer saw.
 type faultLink struct {
-	srv      *s3test.Server
-	relay    *countingRelay
-	proxy    *toxiproxy.Proxy
-	endpoint string // the proxy's
+	srv            *s3test.Server
+	client, server *countingRelay
+	proxy          *toxiproxy.Proxy
+	endpoint       string // the client relay's
 }
 
 func newFaultLink(t *testing.T, srv *s3test.Server) *faultLink {
@@ -141,9 +144,10 @@ func newFaultLink(t *testing.T, srv *s3test.Server) *faultLink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &faultLink{srv: srv, relay: startCountingRelay(t, u.Host)}
-	l.proxy = toxiproxyTo(t, l.relay.addr)
-	l.endpoint = "http://" + l.proxy.Listen
+	l := &faultLink{srv: srv, server: startCountingRelay(t, u.Host)}
+	l.proxy = toxiproxyTo(t, l.server.addr)
+	l.client = startCountingRelay(t, l.proxy.Listen)
+	l.endpoint = "http://" + l.client.addr
 	return l
 }
 
@@ -270,12 +274,12 @@ func (m *faultMatrix) run(t *testing.T, ft *faultTarget, i int, r faultRow) stri
 	}
 	moved := func() int64 {
 		if r.send {
-			return l.relay.up.Load()
+			return l.server.up.Load()
 		}
-		return l.relay.down.Load()
+		return l.client.down.Load()
 	}
 
-	conns := func() int64 { return l.relay.conns.Load() }
+	conns := func() int64 { return l.client.conns.Load() }
 	_, output, exited := startXfer(t, env, args)
 	var heal func()
 	var fired, healed time.Time
@@ -304,7 +308,10 @@ wait:
 		heal()
 	}
 	code := exitCodeOf(err)
-	firstMoved, firstConns := moved(), conns()
+	firstMoved, firstConns, firstCut := moved(), conns(), l.client.cut.Load()
+	if r.fault != nil && r.window > 0 && firstCut == 0 {
+		t.Errorf("no connection was cut while the fault was in place")
+	}
 	if r.fault != nil && fired.IsZero() {
 		t.Fatalf("the run ended (exit %d) before %d bytes had moved: the fault never hit\n%s", code, r.at, output)
 	}
@@ -337,11 +344,11 @@ wait:
 	checkNoLeftovers(t, m.ft.dir)
 	// What crossed the wire in the first run, for a fault that hit.
 	if r.fault != nil {
-		verb := "sent"
+		verb := "xfer received"
 		if r.send {
-			verb = "received"
+			verb = "server received"
 		}
-		outcome += fmt.Sprintf(" (first run: server %s %s over %d connections", verb, humanBytes(firstMoved), firstConns)
+		outcome += fmt.Sprintf(" (first run: %s %s; %d connections, %d closed by the far end", verb, humanBytes(firstMoved), firstConns, firstCut)
 		if r.restarts {
 			outcome += fmt.Sprintf("; server away %v", applied.Round(100*time.Millisecond))
 		}
@@ -428,11 +435,11 @@ func genNoiseCSV(t *testing.T, path string, size int64, seed uint64) [32]byte {
 }
 
 // countingRelay forwards TCP connections to a server and counts, as they
-// pass, the bytes sent to it (up) and received from it (down): how far a
-// transfer has got, seen from the server.
+// pass, the bytes sent to it (up) and received from it (down), the
+// connections, and those the server's side ended first (cut).
 type countingRelay struct {
-	addr            string
-	up, down, conns atomic.Int64
+	addr                 string
+	up, down, conns, cut atomic.Int64
 }
 
 func startCountingRelay(t *testing.T, target string) *countingRelay {
@@ -473,15 +480,21 @@ func startCountingRelay(t *testing.T, target string) *countingRelay {
 				defer track(c, false)
 				defer track(s, false)
 				done := make(chan struct{}, 2)
-				pipe := func(dst, src net.Conn, n *atomic.Int64) {
+				var first sync.Once
+				pipe := func(dst, src net.Conn, n *atomic.Int64, fromServer bool) {
 					io.Copy(countWriter{dst, n}, src)
+					first.Do(func() {
+						if fromServer {
+							r.cut.Add(1)
+						}
+					})
 					// Either side closing ends the connection both ways.
 					dst.Close()
 					src.Close()
 					done <- struct{}{}
 				}
-				go pipe(s, c, &r.up)
-				go pipe(c, s, &r.down)
+				go pipe(s, c, &r.up, false)
+				go pipe(c, s, &r.down, true)
 				<-done
 				<-done
 			})
