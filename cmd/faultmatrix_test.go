@@ -64,6 +64,10 @@ func (e faultExpect) String() string {
 	return [...]string{"completes", "exit 5, state kept; re-run completes", "completes, or exit 5 and re-run completes"}[e]
 }
 
+// faultRunLimit is how long one run of xfer may take before the test
+// calls it hung and kills it: far more than any row needs.
+const faultRunLimit = 4 * time.Minute
+
 // The transfer is capped at this rate (KiB/s per connection) in the rows
 // whose fault must hit part way, so that it does.
 const faultCapKiB = 2048
@@ -280,7 +284,8 @@ func (m *faultMatrix) run(t *testing.T, ft *faultTarget, i int, r faultRow) stri
 	}
 
 	conns := func() int64 { return l.client.conns.Load() }
-	_, output, exited := startXfer(t, env, args)
+	c, output, exited := startXfer(t, env, args)
+	hung := time.After(faultRunLimit)
 	var heal func()
 	var fired, healed time.Time
 	var applied time.Duration // how long applying the fault took
@@ -291,6 +296,10 @@ wait:
 		select {
 		case err = <-exited:
 			break wait
+		case <-hung:
+			c.Process.Kill()
+			<-exited
+			t.Fatalf("xfer still running after %v: hung\n%s", faultRunLimit, output)
 		case <-tick.C:
 		}
 		switch {
@@ -323,8 +332,15 @@ wait:
 		outcome += fmt.Sprintf(" %v after the fault", time.Since(fired).Round(time.Second))
 		m.checkStateKept(t, r.send, spoolDir, out)
 		// The fault is gone (healed above): the same command finishes.
-		_, rout, rexited := startXfer(t, env, args)
-		rerr := <-rexited
+		rc, rout, rexited := startXfer(t, env, args)
+		var rerr error
+		select {
+		case rerr = <-rexited:
+		case <-time.After(faultRunLimit):
+			rc.Process.Kill()
+			<-rexited
+			t.Fatalf("re-run still running after %v: hung\n%s", faultRunLimit, rout)
+		}
 		if rerr != nil {
 			t.Fatalf("re-run: exit %d\n%s", exitCodeOf(rerr), rout)
 		}
