@@ -38,17 +38,19 @@ type faultRow struct {
 	// toxics are in place from the start; {stream} in them becomes the
 	// direction the data flows in ("upstream" for send).
 	toxics []string
-	// After at bytes of the transfer have passed the server, fault
-	// applies the fault (and returns the function that removes it).
-	// window > 0 removes it that long after; otherwise it stays for the
-	// rest of the first run.
-	at     int64
-	fault  func(t *testing.T, l *faultLink, stream string) (heal func())
-	window time.Duration
-	expect faultExpect
+	// Once at bytes have moved (reached the server on a send, xfer on a
+	// pull), fault applies the fault and returns what removes it.
+	at    int64
+	fault func(t *testing.T, l *faultLink, stream string) (heal func())
+	// untilCut removes it as soon as xfer saw a connection cut (at most
+	// after faultCutLimit); otherwise it stays for the rest of the first
+	// run.
+	untilCut bool
+	expect   faultExpect
 	// stall is the run's XFER_STALL_TIMEOUT, when not the default.
 	stall string
-	// restarts says the fault restarts the server: the row runs alone.
+	// restarts says the fault restarts the server: the row runs on a
+	// server of its own.
 	restarts bool
 }
 
@@ -68,6 +70,11 @@ func (e faultExpect) String() string {
 // calls it hung and kills it: far more than any row needs.
 const faultRunLimit = 4 * time.Minute
 
+// faultCutLimit bounds how long connections are cut: the first cut ends
+// the fault, so that it costs a request one or two of its attempts, not
+// all.
+const faultCutLimit = 5 * time.Second
+
 // The transfer is capped at this rate (KiB/s per connection) in the rows
 // whose fault must hit part way, so that it does.
 const faultCapKiB = 2048
@@ -85,8 +92,8 @@ var faultRows = func() []faultRow {
 				`{"name":"lat-down","type":"latency","stream":"downstream","attributes":{"latency":100,"jitter":20}}`,
 			}},
 			faultRow{scenario: "bandwidth 1 MiB/s per connection", send: send, toxics: []string{capToxic(1024)}},
-			faultRow{scenario: "connections cut mid-part (for 0.3s)", send: send, toxics: []string{capToxic(faultCapKiB)},
-				at: 2 << 20, window: 300 * time.Millisecond, fault: cutConnections},
+			faultRow{scenario: "connections cut mid-part", send: send, toxics: []string{capToxic(faultCapKiB)},
+				at: 2 << 20, untilCut: true, fault: cutConnections},
 			faultRow{scenario: "server stops answering", send: send, toxics: []string{capToxic(2 * faultCapKiB)},
 				at: 6 << 20, fault: stopAnswering, stall: "3s", expect: expectInterrupted},
 		)
@@ -307,7 +314,7 @@ wait:
 			fired = time.Now()
 			heal = r.fault(t, l, stream)
 			applied = time.Since(fired)
-		case r.window > 0 && !fired.IsZero() && healed.IsZero() && time.Since(fired) >= r.window:
+		case r.untilCut && !fired.IsZero() && healed.IsZero() && (l.client.cut.Load() > 0 || time.Since(fired) >= faultCutLimit):
 			heal()
 			healed = time.Now()
 		}
@@ -318,7 +325,7 @@ wait:
 	}
 	code := exitCodeOf(err)
 	firstMoved, firstConns, firstCut := moved(), conns(), l.client.cut.Load()
-	if r.fault != nil && r.window > 0 && firstCut == 0 {
+	if r.untilCut && firstCut == 0 {
 		t.Errorf("no connection was cut while the fault was in place")
 	}
 	if r.fault != nil && fired.IsZero() {
