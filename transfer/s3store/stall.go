@@ -16,6 +16,10 @@ import (
 // finishing a large part, far shorter than forever.
 const DefaultStallTimeout = 2 * time.Minute
 
+// stallReadMargin is how much longer than a write the read waiting for the
+// answer to it may go without a byte.
+const stallReadMargin = time.Second
+
 // stallWriteChunk bounds one write on the connection, so that its deadline
 // measures progress rather than the time a large buffer takes to drain.
 const stallWriteChunk = 32 << 10
@@ -76,7 +80,10 @@ func (c *stallConn) Write(p []byte) (int, error) {
 		if err := c.Conn.SetWriteDeadline(deadline); err != nil {
 			return written, err
 		}
-		if err := c.Conn.SetReadDeadline(deadline); err != nil {
+		// A little later than the write's, so that a stalled write fails
+		// here, saying so, rather than as the connection net/http's reader
+		// closed under it.
+		if err := c.Conn.SetReadDeadline(deadline.Add(stallReadMargin)); err != nil {
 			return written, err
 		}
 		n, err := c.Conn.Write(chunk)
