@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
@@ -104,6 +105,13 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error
 			return nil, usagef("SSE-C key file %s must hold exactly 32 bytes", path)
 		}
 		opts.SSE, opts.CustomerKey = s3store.SSEC, key
+	}
+	if v := a.setting(c, "", "XFER_STALL_TIMEOUT", cfg.StallTimeout, ""); v != "" {
+		d, err := config.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, usagef("stall timeout %q: give a duration such as 2m or 30s", v)
+		}
+		opts.StallTimeout = d
 	}
 	prefix := a.setting(c, "prefix", "XFER_PREFIX", cfg.Prefix, "")
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {

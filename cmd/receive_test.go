@@ -21,10 +21,6 @@ import (
 	"testing"
 	"time"
 
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
 	"github.com/xfer-dev/xfer/internal/addrgen"
 	"github.com/xfer-dev/xfer/internal/s3test"
 	"github.com/xfer-dev/xfer/transfer"
@@ -46,12 +42,7 @@ func startCappedProxy(t *testing.T, srv *s3test.Server, stream string, rateKiB i
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(api, "s3", "127.0.0.1:0", u.Host)
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Stop)
+	p := toxiproxyTo(t, u.Host)
 	toxic := `{"type":"bandwidth","stream":"` + stream + `","attributes":{"rate":` + itoa(rateKiB) + `}}`
 	if _, err := p.Toxics.AddToxicJson(strings.NewReader(toxic)); err != nil {
 		t.Fatal(err)

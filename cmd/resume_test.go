@@ -30,21 +30,22 @@ import (
 // bandwidth at rateKiB KiB/s, and returns the proxy's endpoint URL.
 func startProxy(t *testing.T, srv *s3test.Server, rateKiB int) string {
 	t.Helper()
-	u, err := url.Parse(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return startCappedProxy(t, srv, "upstream", rateKiB)
+}
+
+// toxiproxyTo starts an in-process toxiproxy on loopback in front of addr
+// (host:port), stopped when the test ends; toxics go in through p.Toxics.
+func toxiproxyTo(t *testing.T, addr string) *toxiproxy.Proxy {
+	t.Helper()
+	// The toxics log through zerolog's global logger, at trace level.
+	zerolog.SetGlobalLevel(zerolog.ErrorLevel)
 	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(api, "s3", "127.0.0.1:0", u.Host)
+	p := toxiproxy.NewProxy(api, "s3", "127.0.0.1:0", addr)
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Stop)
-	toxic := `{"type":"bandwidth","stream":"upstream","attributes":{"rate":` + itoa(rateKiB) + `}}`
-	if _, err := p.Toxics.AddToxicJson(strings.NewReader(toxic)); err != nil {
-		t.Fatal(err)
-	}
-	return u.Scheme + "://" + p.Listen
+	return p
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
@@ -308,12 +309,7 @@ func interruptKeepingState(t *testing.T, env, args []string, wait time.Duration,
 func TestSendServerOutage(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
 	u, _ := url.Parse(srv.Endpoint)
-	api := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(api, "s3", "127.0.0.1:0", u.Host)
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Stop)
+	p := toxiproxyTo(t, u.Host)
 	p.Toxics.AddToxicJson(strings.NewReader(`{"type":"bandwidth","stream":"upstream","attributes":{"rate":4096}}`))
 	endpoint := "http://" + p.Listen
 	dir := t.TempDir()

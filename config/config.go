@@ -70,6 +70,9 @@ type File struct {
 	Concurrency int    `toml:"concurrency"`
 	Expires     string `toml:"expires"`
 	SpoolDir    string `toml:"spool_dir"`
+	// StallTimeout is how long a connection to the exchange may move no
+	// byte before the request on it is retried ("2m", "30s").
+	StallTimeout string `toml:"stall_timeout"`
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/xfer/config.toml, or the platform's

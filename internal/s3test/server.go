@@ -20,6 +20,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -53,8 +54,12 @@ type Server struct {
 
 	cmd     *exec.Cmd
 	logPath string
-	exited  chan struct{}
-	waitErr error
+	// launch runs the server on the ports given and waits until it is
+	// ready; port and port2 are the ones it was first started on.
+	launch      func(port, port2, attempt int) error
+	port, port2 int
+	exited      chan struct{}
+	waitErr     error
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -201,17 +206,12 @@ func requireBinary(t testing.TB, b Binary) string {
 // port was taken in between, and waits until it answers on readyPath.
 func (s *Server) start(t testing.TB, bin string, env []string, dir, scheme, readyPath string, args func(port, port2 int) []string) {
 	t.Helper()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, port2, err := freePorts()
-		if err != nil {
-			t.Fatal(err)
-		}
+	s.launch = func(port, port2, attempt int) error {
 		s.Endpoint = scheme + "://127.0.0.1:" + strconv.Itoa(port)
 		s.logPath = filepath.Join(dir, fmt.Sprintf("server-%d.log", attempt))
-		logf, err := os.Create(s.logPath)
+		logf, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		cmd := exec.Command(bin, args(port, port2)...)
 		cmd.Env = append(os.Environ(), env...)
@@ -220,24 +220,59 @@ func (s *Server) start(t testing.TB, bin string, env []string, dir, scheme, read
 		cmd.SysProcAttr = sysProcAttr()
 		if err := cmd.Start(); err != nil {
 			logf.Close()
-			testutil.Missing(t, fmt.Sprintf("starting %s: %v", s.Name, err))
+			return errStart{err}
 		}
 		s.cmd = cmd
-		s.exited = make(chan struct{})
-		go func(exited chan struct{}) {
+		exited := make(chan struct{})
+		s.exited = exited
+		go func() {
 			s.waitErr = cmd.Wait()
 			logf.Close()
 			close(exited)
-		}(s.exited)
-		t.Cleanup(s.stop)
-
-		if lastErr = s.waitReady(readyPath); lastErr == nil {
+		}()
+		if err := s.waitReady(readyPath); err != nil {
+			s.stop()
+			return err
+		}
+		return nil
+	}
+	t.Cleanup(s.stop)
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, port2, err := freePorts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.port, s.port2 = port, port2
+		lastErr = s.launch(port, port2, attempt)
+		var es errStart
+		if errors.As(lastErr, &es) {
+			testutil.Missing(t, fmt.Sprintf("starting %s: %v", s.Name, es.err))
+		}
+		if lastErr == nil {
 			return
 		}
-		s.stop()
 	}
 	log, _ := os.ReadFile(s.logPath)
 	testutil.Missing(t, fmt.Sprintf("S3 server %s did not start: %v\n%s", s.Name, lastErr, tail(log, 4000)))
+}
+
+// errStart is a server binary that could not be run at all.
+type errStart struct{ err error }
+
+func (e errStart) Error() string { return e.err.Error() }
+
+// Stop ends the server the way an operator's restart does (SIGTERM, then
+// SIGKILL after 10s), keeping its port and data for Start.
+func (s *Server) Stop() { s.stop() }
+
+// Start starts a stopped server again on the same port and data directory:
+// to a client, the same server back after a restart.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.launch(s.port, s.port2, 0); err != nil {
+		t.Fatalf("%s: starting again on port %d: %v\n%s", s.Name, s.port, err, tail([]byte(s.Log()), 2000))
+	}
 }
 
 func (s *Server) waitReady(path string) error {

@@ -32,3 +32,23 @@ func TestServersStart(t *testing.T) {
 		})
 	}
 }
+
+// TestRestart: a stopped server refuses connections, and started again it
+// is on the same endpoint with its buckets.
+func TestRestart(t *testing.T) {
+	s := StartMinIO(t, MinIOOptions{})
+	endpoint := s.Endpoint
+	s.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.adminRequest(ctx, http.MethodHead, "/"+s.Bucket, "", nil); err == nil {
+		t.Fatal("a stopped server answered")
+	}
+	s.Start(t)
+	if s.Endpoint != endpoint {
+		t.Errorf("endpoint %s after the restart, was %s", s.Endpoint, endpoint)
+	}
+	if err := s.adminRequest(ctx, http.MethodHead, "/"+s.VersionedBucket, "", nil); err != nil {
+		t.Fatalf("bucket after the restart: %v", err)
+	}
+}

@@ -93,6 +93,14 @@ type Options struct {
 	MaxAttempts int
 	MaxBackoff  time.Duration
 
+	// StallTimeout fails a request whose connection moves no byte, either
+	// way, for this long: a server that accepts a request and never
+	// answers, stops reading a part, or stops half way through a
+	// response. The request is then retried like any network failure. A
+	// slow transfer that keeps moving is never cut. Zero means
+	// DefaultStallTimeout, negative turns the detection off.
+	StallTimeout time.Duration
+
 	// OnAttempt, when set, is called after every HTTP attempt with the
 	// operation's name and the attempt's error: for logging and tests.
 	OnAttempt func(op string, err error)
@@ -201,7 +209,16 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if cfg.Credentials != nil {
 		cfg.Credentials = markCredentialErrors{cfg.Credentials}
 	}
+	stall := opts.StallTimeout
+	if stall == 0 {
+		stall = DefaultStallTimeout
+	}
 	s.client = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// Here, after the SDK has set up its client: its own dialer
+		// options would otherwise replace the dialer detectStalls wraps.
+		if b, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
+			o.HTTPClient = b.WithTransportOptions(func(tr *http.Transport) { detectStalls(tr, stall) })
+		}
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
