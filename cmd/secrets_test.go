@@ -19,7 +19,7 @@ import (
 // an age identity, an AES key file, a scrypt passphrase, the S3 secret key
 // (a right and a wrong one) and an SSE-C key. None of them may appear, raw,
 // hex or base64, in stdout, stderr, any file xfer writes (journals, spools,
-// state, receipts, outputs) or the object metadata; and every file xfer
+// state, the audit log, receipts, outputs) or the object metadata; and every file xfer
 // writes is 0600.
 func TestSecretsNeverLeak(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
@@ -84,7 +84,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 			// Outputs of the first run would make the second refuse
 			// (an output is never replaced): remove them in between.
-			for _, f := range []string{"a.age", "a.aes", "a.pp", "a.csv", "b.csv", "f.age"} {
+			for _, f := range []string{"a.age", "a.aes", "a.pp", "a.csv", "b.csv", "f.age", "optouts.hashed", "audit.csv"} {
 				os.Remove(o(f))
 			}
 		}
@@ -134,6 +134,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run(nil, "sweep", "--dry-run")
 	run(nil, "shred", "--yes", "k.csv.zip.aes")
 	run(nil, "version")
+	run(nil, "bucket", "init", "--dry-run")
+	run(nil, "bucket", "policy", "--client", "acme", "--source-ip", "192.0.2.0/24")
+	run([]string{"AWS_SECRET_ACCESS_KEY=" + wrongAWS}, "bucket", "init", "--dry-run")
+	os.WriteFile(filepath.Join(in, "optouts.csv"), []byte("email\nann@example.org\n"), 0o600)
+	run(nil, "suppress", "hash", filepath.Join(in, "optouts.csv"), "--key", "email", "-o", o("optouts.hashed"))
+	run(nil, "audit", "verify")
+	run(nil, "audit", "export", "--since", "2000-01-01", "-o", o("audit.csv"))
 
 	check := func(where string, b []byte) {
 		t.Helper()
