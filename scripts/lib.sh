@@ -114,6 +114,31 @@ install_s5cmd() {
 	fi
 }
 
+# install_rclone builds the pinned rclone (once; cached in TOOLBIN) from a
+# throwaway module, as install_s5cmd does, and sets RCLONE to it. The first
+# build takes several minutes (every backend is compiled in). When it
+# cannot be built, RCLONE is empty and RCLONE_ERR says why.
+RCLONE_VERSION=v1.76.0 # the newest the Go module proxy here serves
+install_rclone() {
+	RCLONE=$TOOLBIN/rclone-$RCLONE_VERSION/rclone RCLONE_ERR=""
+	if [ ! -x "$RCLONE" ]; then
+		local tmp
+		tmp=$(mktemp -d)
+		mkdir -p "$(dirname "$RCLONE")"
+		if ! (cd "$tmp" && export GOFLAGS= GOWORK=off &&
+			go mod init rclonebuild >/dev/null 2>&1 &&
+			go get "github.com/rclone/rclone@$RCLONE_VERSION" &&
+			go build -o "$RCLONE.tmp" github.com/rclone/rclone) >"$tmp.log" 2>&1; then
+			RCLONE_ERR="rclone $RCLONE_VERSION could not be built here: $(grep -v '^go: \(downloading\|added\|finding\)' "$tmp.log" | tail -n 3 | tr '\n' ' ')"
+			RCLONE=""
+			rm -rf "$tmp" "$tmp.log"
+			return 0
+		fi
+		rm -rf "$tmp" "$tmp.log"
+		mv "$RCLONE.tmp" "$RCLONE"
+	fi
+}
+
 # quiet_machine: print the 1-minute load average; wait while it is above
 # LOAD_MAX (default 1.5: the machines are shared), up to LOAD_WAIT seconds
 # (default 300), then measure anyway, saying so.
