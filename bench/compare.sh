@@ -71,13 +71,7 @@ date_start=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 step "installing tools"
 install_debian_tools >/dev/null
-need=()
-[ -x /usr/bin/time ] || need+=(time)
-command -v jq >/dev/null || need+=(jq)
-if [ ${#need[@]} -gt 0 ]; then
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_missing /usr/bin/time:time jq:jq
 install_s5cmd
 install_rclone
 v7zz=$(7zz i | awk '/^7-Zip/ && !v { v = $3 } END { print v }')
@@ -108,7 +102,7 @@ set -a && source "$work/minio.env" && set +a
 bucket=$XFER_BUCKET
 s5() { "$S5CMD" --log error --endpoint-url "$XFER_ENDPOINT" "$@"; }
 # rclone's remote "bench:" from the environment; the secret stays there.
-export RCLONE_CONFIG=$work/rclone.conf.absent RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Minio \
+export RCLONE_CONFIG=$work/rclone.conf.absent RCLONE_LOG_LEVEL=ERROR RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Minio \
 	RCLONE_CONFIG_BENCH_ENV_AUTH=true RCLONE_CONFIG_BENCH_ENDPOINT=$XFER_ENDPOINT \
 	RCLONE_CONFIG_BENCH_REGION=$AWS_REGION RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
 echo "MinIO at $XFER_ENDPOINT, buckets $bucket and $VBUCKET"
@@ -140,6 +134,18 @@ keep_chain() { kept_t=$chain_t kept_m=$chain_m; }
 from_kept() { chain_t=$kept_t chain_m=$kept_m; }
 # same FILE: true when FILE is the input, byte for byte (checked once).
 same() { cmp -s "$1" in.csv || { echo "   $1 differs from the input"; return 1; }; }
+# in_turn ROUND F G: F ROUND then G ROUND in odd rounds, G first in even
+# ones, once the load average has been printed.
+in_turn() {
+	quiet_machine
+	if [ $(($1 % 2)) = 1 ]; then
+		"$2" "$1"
+		"$3" "$1"
+	else
+		"$3" "$1"
+		"$2" "$1"
+	fi
+}
 
 xfer_round() { # ROUND
 	local r=$1
@@ -191,14 +197,7 @@ peer_round() { # ROUND
 step "seal, send, compress-only, pull: $SIZE, $ROUNDS rounds"
 for r in $(seq "$ROUNDS"); do
 	echo "   round $r"
-	quiet_machine
-	if [ $((r % 2)) = 1 ]; then
-		xfer_round "$r"
-		peer_round "$r"
-	else
-		peer_round "$r"
-		xfer_round "$r"
-	fi
+	in_turn "$r" xfer_round peer_round
 done
 
 step "resume: a send killed with SIGKILL half way over a $((LINK_KBPS / 1000)) MB/s link, then finished"
@@ -255,16 +254,7 @@ resume_peer() { # ROUND
 	chain_t=0 chain_m=0
 	s5 rm "s3://$bucket/resume/*" >/dev/null
 }
-for r in $(seq "$ROUNDS"); do
-	quiet_machine
-	if [ $((r % 2)) = 1 ]; then
-		resume_xfer "$r"
-		resume_peer "$r"
-	else
-		resume_peer "$r"
-		resume_xfer "$r"
-	fi
-done
+for r in $(seq "$ROUNDS"); do in_turn "$r" resume_xfer resume_peer; done
 kill "$toxipid"
 rm p.zip.age
 
@@ -286,42 +276,25 @@ versions() { { "$S5CMD" --endpoint-url "$XFER_ENDPOINT" ls --all-versions "s3://
 put_versions() {
 	for _ in $(seq "$SHRED_VERSIONS"); do s5 cp 'sobjs/*' "s3://$VBUCKET/$1" >/dev/null; done
 }
-list_xfer() {
+list_shred_xfer() { # ROUND
 	timed xfer list --prefix list/ >/dev/null
 	record list-xfer
-}
-list_peer() {
-	timed "$S5CMD" --endpoint-url "$XFER_ENDPOINT" ls "s3://$bucket/list/*" >/dev/null
-	record list-s5cmd
-}
-shred_xfer() { # ROUND
 	put_versions "shx$1/"
 	[ "$1" != 1 ] || echo "   before xfer shred: $(versions "shx$1/") versions under shx$1/"
 	timed xfer shred --yes --bucket "$VBUCKET" --prefix "shx$1/" "${names[@]}" >/dev/null
 	record shred-xfer
 	[ "$1" != 1 ] || echo "   after xfer shred: $(versions "shx$1/") versions"
 }
-shred_peer() { # ROUND
+list_shred_peer() { # ROUND
+	timed "$S5CMD" --endpoint-url "$XFER_ENDPOINT" ls "s3://$bucket/list/*" >/dev/null
+	record list-s5cmd
 	put_versions "shs$1/"
 	[ "$1" != 1 ] || echo "   before s5cmd rm: $(versions "shs$1/") versions under shs$1/"
 	timed "$S5CMD" --endpoint-url "$XFER_ENDPOINT" rm --all-versions "s3://$VBUCKET/shs$1/*" >/dev/null
 	record shred-s5cmd
 	[ "$1" != 1 ] || echo "   after s5cmd rm: $(versions "shs$1/") versions"
 }
-for r in $(seq "$ROUNDS"); do
-	quiet_machine
-	if [ $((r % 2)) = 1 ]; then
-		list_xfer
-		list_peer
-		shred_xfer "$r"
-		shred_peer "$r"
-	else
-		list_peer
-		list_xfer
-		shred_peer "$r"
-		shred_xfer "$r"
-	fi
-done
+for r in $(seq "$ROUNDS"); do in_turn "$r" list_shred_xfer list_shred_peer; done
 
 if [ -n "$PROFILE" ]; then
 	step "CPU profiles of one send and one pull (XFER_CPUPROFILE) in $PROFILE"
