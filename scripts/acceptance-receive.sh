@@ -82,14 +82,7 @@ journal_of() {
 }
 
 step "installing tools"
-need=()
-[ -x /usr/bin/time ] || need+=(time)
-command -v jq >/dev/null || need+=(jq)
-command -v cmp >/dev/null || need+=(diffutils)
-if [ ${#need[@]} -gt 0 ]; then
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_missing /usr/bin/time:time jq:jq cmp:diffutils
 echo "jq $(jq --version), GNU time at /usr/bin/time"
 build_servers "$work/buildservers.log"
 

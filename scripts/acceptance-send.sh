@@ -44,7 +44,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-S5CMD_VERSION=v2.2.2 # the Go module proxy here serves v2.2.2, not v2.3.0
 SIZE=${SIZE:-1GiB}
 BIG=${BIG:-4GiB}
 RUNS=${RUNS:-5}
@@ -54,51 +53,13 @@ LOAD_MAX=${LOAD_MAX:-1.5}
 LOAD_WAIT=${LOAD_WAIT:-300}
 repo=$PWD
 acceptance_begin
-# quiet_machine: print the load average; wait while it is above LOAD_MAX.
-quiet_machine() {
-	local load waited=0
-	while :; do
-		read -r load _ </proc/loadavg
-		if awk -v l="$load" -v m="$LOAD_MAX" 'BEGIN { exit !(l <= m) }'; then
-			break
-		fi
-		if [ "$waited" -ge "$LOAD_WAIT" ]; then
-			echo "   load $load still above $LOAD_MAX after ${waited}s: measuring anyway"
-			return
-		fi
-		[ "$waited" -gt 0 ] || echo "   load $load above $LOAD_MAX: waiting"
-		sleep 10
-		waited=$((waited + 10))
-	done
-	if [ "$waited" -gt 0 ]; then echo "   load $load (after waiting ${waited}s)"; else echo "   load $load"; fi
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # field FILE NAME: NAME of the "sent" event in an NDJSON file.
 field() { jq -r "select(.event == \"sent\") | .$2" "$1"; }
 
 step "installing tools"
 install_debian_tools >/dev/null
-need=()
-[ -x /usr/bin/time ] || need+=(time)
-command -v jq >/dev/null || need+=(jq)
-if [ ${#need[@]} -gt 0 ]; then
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-S5CMD=$TOOLBIN/s5cmd-$S5CMD_VERSION/s5cmd
-if [ ! -x "$S5CMD" ]; then
-	mkdir -p "$(dirname "$S5CMD")"
-	# go install M@V wants the module's version list, which the proxy
-	# here refuses; a throwaway module builds the same pinned version.
-	if ! GOBIN=$(dirname "$S5CMD") GOFLAGS= go install "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null; then
-		tmp=$(mktemp -d)
-		(cd "$tmp" && export GOFLAGS= GOWORK=off &&
-			go mod init s5cmdbuild >/dev/null 2>&1 &&
-			go get "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null &&
-			go build -o "$S5CMD" github.com/peak/s5cmd/v2)
-		rm -rf "$tmp"
-	fi
-fi
+install_missing /usr/bin/time:time jq:jq
+install_s5cmd
 echo "7zz $(7zz i | awk '/^7-Zip/ { print $3; exit }'), age $(age --version), s5cmd $S5CMD_VERSION (module proxy), jq $(jq --version)"
 build_servers "$work/buildservers.log"
 
@@ -173,27 +134,7 @@ proxy_bytes() {
 }
 resume_cmd=(env XFER_ENDPOINT="http://$LISTEN" "$bin/xfer" send --json --prefix resume/ --concurrency "$CONC" in.csv -R r.txt)
 quiet_machine
-# exec: $! is xfer itself, which kill -9 must hit.
-(exec "${resume_cmd[@]}") >run1.ndjson 2>run1.err &
-xpid=$!
-bgpids+=("$xpid")
-killed=""
-# (stderr off: no "Killed" job notice from the shell)
-# Half way is judged from the journal, which records each part the server
-# has acknowledged (the --json progress lines come every few seconds, too
-# coarse at this speed): the kill comes once the parts recorded reach half
-# of the sealed spool.
-{ while kill -0 "$xpid" 2>/dev/null; do
-	sleep 0.1
-	p=$(cat "$XDG_CACHE_HOME"/xfer/spool/*.journal 2>/dev/null |
-		jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null || true)
-	if [ -n "$p" ]; then
-		kill -9 "$xpid"
-		killed=$p
-		break
-	fi
-done
-wait "$xpid" && rc1=0 || rc1=$?; } 2>/dev/null
+kill_send_half_way run1.ndjson run1.err "${resume_cmd[@]}"
 if [ -z "$killed" ]; then
 	cat run1.err
 	echo "   the first run ended (exit $rc1) before it was half way"

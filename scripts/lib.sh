@@ -9,6 +9,25 @@ as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# install_missing CMD:PACKAGE...: installs with apt-get the Debian PACKAGE
+# of each CMD that is missing (a CMD given as a path must be executable).
+install_missing() {
+	local need=() p cmd
+	for p in "$@"; do
+		cmd=${p%%:*}
+		if [[ $cmd == /* ]]; then
+			[ -x "$cmd" ] && continue
+		else
+			command -v "$cmd" >/dev/null && continue
+		fi
+		need+=("${p#*:}")
+	done
+	if [ ${#need[@]} -gt 0 ]; then
+		as_root apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	fi
+}
+
 # install_debian_tools installs the peers the interop tests run: 7-Zip,
 # bsdtar and age.
 install_debian_tools() {
@@ -73,6 +92,108 @@ fuzz_all() {
 			tail -1 /tmp/xfer-fuzz.log
 		done
 	done
+}
+
+# install_s5cmd builds the pinned s5cmd (once; cached in TOOLBIN) and sets
+# S5CMD to it. go install M@V wants the module's version list, which the
+# proxy here may refuse; a throwaway module builds the same pinned version.
+S5CMD_VERSION=v2.2.2 # the Go module proxy here serves v2.2.2, not v2.3.0
+install_s5cmd() {
+	S5CMD=$TOOLBIN/s5cmd-$S5CMD_VERSION/s5cmd
+	if [ ! -x "$S5CMD" ]; then
+		mkdir -p "$(dirname "$S5CMD")"
+		if ! GOBIN=$(dirname "$S5CMD") GOFLAGS= go install "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null; then
+			local tmp
+			tmp=$(mktemp -d)
+			(cd "$tmp" && export GOFLAGS= GOWORK=off &&
+				go mod init s5cmdbuild >/dev/null 2>&1 &&
+				go get "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null &&
+				go build -o "$S5CMD" github.com/peak/s5cmd/v2) || { rm -rf "$tmp"; return 1; }
+			rm -rf "$tmp"
+		fi
+	fi
+}
+
+# install_rclone builds the pinned rclone (once; cached in TOOLBIN) from a
+# throwaway module, as install_s5cmd does, and sets RCLONE to it. The first
+# build takes several minutes (every backend is compiled in). When it
+# cannot be built, RCLONE is empty and RCLONE_ERR says why.
+RCLONE_VERSION=v1.76.0 # the newest the Go module proxy here serves
+install_rclone() {
+	RCLONE=$TOOLBIN/rclone-$RCLONE_VERSION/rclone RCLONE_ERR=""
+	if [ ! -x "$RCLONE" ]; then
+		local tmp
+		tmp=$(mktemp -d)
+		mkdir -p "$(dirname "$RCLONE")"
+		if ! (cd "$tmp" && export GOFLAGS= GOWORK=off &&
+			go mod init rclonebuild >/dev/null 2>&1 &&
+			go get "github.com/rclone/rclone@$RCLONE_VERSION" &&
+			go build -o "$RCLONE.tmp" github.com/rclone/rclone) >"$tmp.log" 2>&1; then
+			RCLONE_ERR="rclone $RCLONE_VERSION could not be built here: $(grep -v '^go: \(downloading\|added\|finding\)' "$tmp.log" | tail -n 3 | tr '\n' ' ')"
+			RCLONE=""
+			rm -rf "$tmp" "$tmp.log"
+			return 0
+		fi
+		rm -rf "$tmp" "$tmp.log"
+		mv "$RCLONE.tmp" "$RCLONE"
+	fi
+}
+
+# quiet_machine: print the 1-minute load average; wait while it is above
+# LOAD_MAX (default 1.5: the machines are shared), up to LOAD_WAIT seconds
+# (default 300), then measure anyway, saying so.
+quiet_machine() {
+	local load waited=0 max=${LOAD_MAX:-1.5} wait=${LOAD_WAIT:-300}
+	while :; do
+		read -r load _ </proc/loadavg
+		if awk -v l="$load" -v m="$max" 'BEGIN { exit !(l <= m) }'; then
+			break
+		fi
+		if [ "$waited" -ge "$wait" ]; then
+			echo "   load $load still above $max after ${waited}s: measuring anyway"
+			return
+		fi
+		[ "$waited" -gt 0 ] || echo "   load $load above $max: waiting"
+		sleep 10
+		waited=$((waited + 10))
+	done
+	if [ "$waited" -gt 0 ]; then echo "   load $load (after waiting ${waited}s)"; else echo "   load $load"; fi
+}
+
+# median X...: the median of the numbers.
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# kill_send_half_way OUT ERR CMD...: runs the xfer send CMD (with --json)
+# in the background, its stdout to OUT and stderr to ERR, and kills it with
+# SIGKILL once its journal (under XDG_CACHE_HOME) records half of the
+# sealed spool acknowledged by the server. A spool is only resumable once
+# sealed, so the kill may come later than half way. Sets killed ("DONE
+# TOTAL" bytes, empty when the run ended first) and rc1; adds the pid to
+# bgpids.
+kill_send_half_way() {
+	local out=$1 err=$2 xpid p
+	shift 2
+	# exec: $! is xfer itself, which kill -9 must hit.
+	(exec "$@") >"$out" 2>"$err" &
+	xpid=$!
+	bgpids+=("$xpid")
+	killed=""
+	# (stderr off: no "Killed" job notice from the shell)
+	# Half way is judged from the journal, which records each part the
+	# server has acknowledged (the --json progress lines come every few
+	# seconds, too coarse): the kill comes once the parts recorded reach
+	# half of the sealed spool.
+	{ while kill -0 "$xpid" 2>/dev/null; do
+		sleep 0.1
+		p=$(cat "$XDG_CACHE_HOME"/xfer/spool/*.journal 2>/dev/null |
+			jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null || true)
+		if [ -n "$p" ]; then
+			kill -9 "$xpid"
+			killed=$p
+			break
+		fi
+	done
+	wait "$xpid" && rc1=0 || rc1=$?; } 2>/dev/null
 }
 
 # build_servers builds (or finds cached) the pinned MinIO and versitygw and

@@ -450,22 +450,26 @@ func (e *entryWriter) start() {
 	e.work = make(chan *block)
 	e.collected = make(chan struct{})
 	for range n {
-		e.workers.Go(func() {
-			fw, err := getFlate(e.level)
-			for b := range e.work {
-				if err != nil {
-					b.err = err
-				} else {
-					compressBlock(b, fw)
-				}
-				b.done <- struct{}{}
-			}
-			if fw != nil {
-				flatePools[e.level].Put(fw)
-			}
-		})
+		e.workers.Go(func() { compressBlocks(e.level, e.work) })
 	}
 	go e.collect()
+}
+
+// compressBlocks is one compression worker: it compresses the blocks from
+// work until work is closed and signals each one's done.
+func compressBlocks(level int, work <-chan *block) {
+	fw, err := getFlate(level)
+	for b := range work {
+		if err != nil {
+			b.err = err
+		} else {
+			compressBlock(b, fw)
+		}
+		b.done <- struct{}{}
+	}
+	if fw != nil {
+		flatePools[level].Put(fw)
+	}
 }
 
 // collect encrypts and writes compressed blocks in order. After an error it
