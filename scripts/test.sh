@@ -39,7 +39,7 @@ step "CLI reference is current"
 go run ./internal/cmd/gendocs -out docs/cli -man docs/man -check
 
 step "go test -race"
-go test -race -count=1 -timeout 30m ./...
+go test -race -count=1 -timeout 60m ./...
 
 step "fuzzing each target for $FUZZTIME"
 fuzz_all "$FUZZTIME"

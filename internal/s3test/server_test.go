@@ -48,6 +48,9 @@ func TestRestart(t *testing.T) {
 	if s.Endpoint != endpoint {
 		t.Errorf("endpoint %s after the restart, was %s", s.Endpoint, endpoint)
 	}
+	// A deadline of its own: starting again may have used up the first's.
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if err := s.adminRequest(ctx, http.MethodHead, "/"+s.VersionedBucket, "", nil); err != nil {
 		t.Fatalf("bucket after the restart: %v", err)
 	}
