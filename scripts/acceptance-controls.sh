@@ -376,7 +376,7 @@ init_check() {
 	*) ok=FAIL ;;
 	esac
 	if grep -q refused "$f.ndjson"; then [ "$rc" = 1 ] || ok=FAIL; fi
-	result "5$row. bucket init: reported / read back" \
+	result "5$row. bucket init, encryption $sse: reported / read back" \
 		"exit $rc; versioning $v/$rv, encryption $e/$re, noncurrent-versions rule $l1/$rl, abort-uploads rule $l2/$ra, public-access-block $p" \
 		"applied ones read back; refused ones named, exit 1" $ok
 }
