@@ -69,7 +69,7 @@
 #
 # Prints what each check ran and saw, then a summary table; exits non-zero
 # when a check fails. Needs Go 1.26, root (or sudo) for apt-get, and about
-# 2 GB of free disk. Takes about 15 minutes on 2 busy cores.
+# 2 GB of free disk. Takes about 8 minutes on 2 cores (load average 20).
 #
 #   ./scripts/acceptance-controls.sh
 #   ROWS=100000 ENTRIES=10000 GENSIZE=16MiB ROUNDS=1 ./scripts/acceptance-controls.sh   # a quicker look

@@ -101,7 +101,7 @@ def makelist(src, n, seed, dst):
     rows = [(rec[fi], rec[li], rec[pi]) for rec in r]
     unmatched = n // 10  # entries that match no row
     picked = rnd.sample(range(len(rows)), n - unmatched)
-    names = list({(f, l) for f, l, _ in rows[:5000]})
+    names = sorted({(f, l) for f, l, _ in rows[:5000]})
     entries, used = [], {}
     for i in picked:
         name = rnd.choice(list(VARIANTS))
