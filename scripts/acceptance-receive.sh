@@ -64,10 +64,6 @@ CONC=${CONC:-4}          # ranges fetched at once in check 3 (xfer's default)
 VBUCKET=${VBUCKET:-xfer-test-versioned}
 repo=$PWD
 acceptance_begin
-# indent FILE...: the files' lines, indented under the step.
-indent() { sed 's/^/      /' "$@"; }
-# event FILE EVENT NAME: field NAME of the last EVENT event in an NDJSON file.
-event() { jq -r "select(.event == \"$2\") | .$3" "$1" | tail -n 1; }
 # files DIR: how many entries DIR holds, hidden ones (temporary files) included.
 files() { find "$1" -mindepth 1 -maxdepth 1 | wc -l; }
 # spools: how many download spool and journal files the cache holds.

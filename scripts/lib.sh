@@ -259,6 +259,10 @@ print_summary() {
 	return "$failed"
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+# indent FILE...: the files' lines, indented under the step.
+indent() { sed 's/^/      /' "$@"; }
+# event FILE EVENT NAME: field NAME of the last EVENT event in an NDJSON file.
+event() { jq -r "select(.event == \"$2\") | .$3" "$1" | tail -n 1; }
 
 # install_goreleaser builds the pinned goreleaser (once; cached in TOOLBIN)
 # and sets GORELEASER to it. It is built from a throwaway module because

@@ -10,32 +10,43 @@
 //	s3tool put KEY FILE       # writes FILE to KEY, replacing what is there, without metadata
 //	s3tool rm KEY             # a plain DELETE of KEY: a delete marker on a versioned bucket
 //	s3tool start KEY          # starts a multipart upload of KEY and leaves it unfinished; prints its ID
+//	s3tool config BUCKET SUB  # GET /BUCKET?SUB (versioning, encryption, lifecycle, policy, publicAccessBlock): status line, then the body
 //
 // The server comes from the environment, as xfer's: XFER_ENDPOINT,
 // XFER_BUCKET, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+// config reads a bucket's configuration with s3test's own request signing,
+// not through transfer/s3store, so that what `xfer bucket init` set is read
+// back by other code than xfer's; it prints the server's raw answer, error
+// or not, and fails only when there is no answer.
 // KEY is the full object key, prefix included: MinIO lists the uploads of
 // an exact key only.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/xfer-dev/xfer/internal/s3test"
 
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
 
-const usageText = "usage: s3tool uploads|head|versions|rm|start KEY\n       s3tool flip KEY OFFSET\n       s3tool put KEY FILE"
+const usageText = "usage: s3tool uploads|head|versions|rm|start KEY\n       s3tool flip KEY OFFSET\n       s3tool put KEY FILE\n       s3tool config BUCKET versioning|encryption|lifecycle|policy|publicAccessBlock"
 
 // nargs is how many arguments each subcommand takes after its name.
-var nargs = map[string]int{"uploads": 1, "head": 1, "versions": 1, "rm": 1, "start": 1, "flip": 2, "put": 2}
+var nargs = map[string]int{"uploads": 1, "head": 1, "versions": 1, "rm": 1, "start": 1, "flip": 2, "put": 2, "config": 2}
 
 func main() {
 	log.SetFlags(0)
@@ -47,6 +58,10 @@ func main() {
 	// flip and put move whole objects: allow for big ones.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	if os.Args[1] == "config" {
+		bucketConfig(ctx, os.Args[2], os.Args[3])
+		return
+	}
 	store, err := s3store.New(ctx, s3store.Options{
 		Endpoint:  os.Getenv("XFER_ENDPOINT"),
 		Bucket:    os.Getenv("XFER_BUCKET"),
@@ -122,6 +137,32 @@ func main() {
 		}
 		fmt.Println(id)
 	}
+}
+
+// subresources are the bucket configurations config reads.
+var subresources = []string{"versioning", "encryption", "lifecycle", "policy", "publicAccessBlock"}
+
+// bucketConfig prints the HTTP status of GET /bucket?sub, then the body.
+func bucketConfig(ctx context.Context, bucket, sub string) {
+	if !slices.Contains(subresources, sub) {
+		log.Fatalf("config %q: use one of %s", sub, strings.Join(subresources, ", "))
+	}
+	s := &s3test.Server{
+		Endpoint:  os.Getenv("XFER_ENDPOINT"),
+		Region:    os.Getenv("AWS_REGION"),
+		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+	}
+	resp, err := s.Do(ctx, http.MethodGet, "/"+bucket, sub, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("HTTP %s\n%s\n", resp.Status, bytes.TrimSpace(body))
 }
 
 // versions prints the counts of versions and delete markers of exactly
