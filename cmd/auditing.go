@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/xfer-dev/xfer/audit"
@@ -33,7 +35,7 @@ func (a *app) audited(ctx context.Context, action string, x *exchange, key strin
 // worth recording.
 func (a *app) recordAudit(ctx context.Context, x *exchange, ev audit.Event) {
 	if x != nil {
-		ev.Exchange = x.ident + "|" + x.prefix
+		ev.Exchange = x.auditName()
 	}
 	if a.cmd == nil {
 		return // not run from the command line
@@ -67,4 +69,15 @@ func (m storeMirror) PutAudit(ctx context.Context, name string, line []byte) err
 		Overwrite:     true,
 	})
 	return err
+}
+
+// auditName names the exchange in the audit log: endpoint host (AWS when
+// none), bucket and prefix, as "host/bucket/prefix".
+func (x *exchange) auditName() string {
+	endpoint, bucket, _ := strings.Cut(x.ident, "|")
+	host := "s3.amazonaws.com"
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		host = u.Host + strings.TrimRight(u.Path, "/")
+	}
+	return host + "/" + bucket + "/" + x.prefix
 }

@@ -184,6 +184,14 @@ func (a *app) runBucketInit(c *cobra.Command, o bucketInitOptions) error {
 		event[string(st)] = n
 	}
 	a.result(event, "%s", summary)
+	if o.dryRun {
+		// A dry run is a drift check: what would change is not as wanted.
+		for _, r := range results {
+			if r.Status == s3store.StatusWouldApply {
+				notOK = append(notOK, r.Setting)
+			}
+		}
+	}
 	if len(notOK) > 0 {
 		return withHint(fmt.Errorf("%d settings not as wanted: %s", len(notOK), strings.Join(notOK, ", ")),
 			"a setting the store refuses is one it does not support or does not allow these credentials; see docs/bucket-setup.md for what each store supports")

@@ -113,8 +113,11 @@ func manifestNote(o *seal.Opened, event map[string]any) string {
 	}
 	event["manifest"], event["rows"], event["csv_sha256"] = true, m.Rows, m.CSVSHA256
 	note := fmt.Sprintf(", %d rows as its manifest says", m.Rows)
-	if len(m.Suppressed) > 0 || len(m.Dropped) > 0 {
-		event["suppressed"], event["dropped_columns"] = m.Suppressed, m.Dropped
+	if len(m.Suppressed) > 0 {
+		event["suppressed"] = m.Suppressed
+	}
+	if len(m.Dropped) > 0 {
+		event["dropped_columns"] = m.Dropped
 	}
 	if m.Expires != nil {
 		event["expires"] = m.Expires.Format(time.RFC3339)
