@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,4 +187,20 @@ func keygen(t *testing.T, env []string, idPath string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// writingInto reports whether process pid is writing an output file in
+// dir: a named temporary file there, or (Linux, O_TMPFILE) an open file
+// of the process's that lives in dir without a name yet.
+func writingInto(pid int, dir string) bool {
+	if tmps, _ := filepath.Glob(filepath.Join(dir, safefile.TempPrefix+"*")); len(tmps) > 0 {
+		return true
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); strings.HasPrefix(l, dir+"/") {
+			return true
+		}
+	}
+	return false
 }

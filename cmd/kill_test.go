@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/xfer-dev/xfer/internal/s3test"
-	"github.com/xfer-dev/xfer/internal/safefile"
 )
 
 // killPoints is how many times each kill test kills xfer.
@@ -266,18 +265,11 @@ func TestPullSurvivesKillAnywhere(t *testing.T) {
 // doing. Its CSV being written is a file without a name on Linux
 // (O_TMPFILE), seen only among the process's open files.
 func pullPhase(out, spoolDir string, pid int) string {
-	if fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); fds != nil {
-		for _, fd := range fds {
-			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); strings.HasPrefix(l, out+"/") {
-				return "writing"
-			}
-		}
+	if writingInto(pid, out) {
+		return "writing"
 	}
 	ents, _ := os.ReadDir(out)
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), safefile.TempPrefix) {
-			return "writing"
-		}
 		if e.Name() == "a.csv" {
 			return "finishing"
 		}

@@ -240,7 +240,7 @@ func sendEnv(dir, endpoint string, srv *s3test.Server) []string {
 // state kept, and the same command then completes the upload.
 func TestSendInterruptedBySignal(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	endpoint := startProxy(t, srv, 2<<10)
+	endpoint := startProxy(t, srv, 512) // 4 connections: about 8 s for the sealed file
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "a.csv")
 	f, _ := os.Create(csvPath)
@@ -249,7 +249,7 @@ func TestSendInterruptedBySignal(t *testing.T) {
 	id, _ := age.GenerateX25519Identity()
 	env := sendEnv(dir, endpoint, srv)
 	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
-	interruptKeepingState(t, env, args, 3*time.Second, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
+	interruptKeepingState(t, env, args, time.Second, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
 	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out)
 	}
@@ -288,6 +288,19 @@ func interruptKeepingState(t *testing.T, env, args []string, wait time.Duration,
 	first.Stderr = &errOut
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
+	}
+	// The signal goes wait after the journal appears, not after a fixed
+	// time from the start: on a fast machine a fixed time can land after
+	// the transfer has finished.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if journals, _ := filepath.Glob(pattern); len(journals) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			first.Process.Kill()
+			first.Wait()
+			t.Fatalf("no journal %s after a minute:\n%s", pattern, errOut.String())
+		}
 	}
 	time.Sleep(wait)
 	first.Process.Signal(os.Interrupt)

@@ -11,7 +11,6 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/internal/addrgen"
-	"github.com/xfer-dev/xfer/internal/safefile"
 )
 
 // TestDecryptStopsAtFirstSignal: a SIGINT while decrypt is writing the CSV
@@ -48,11 +47,10 @@ func TestDecryptStopsAtFirstSignal(t *testing.T) {
 	if err := dec.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the CSV is being written (its temporary file exists).
+	// Wait until the CSV is being written.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		tmps, _ := filepath.Glob(filepath.Join(outDir, safefile.TempPrefix+"*"))
-		if len(tmps) > 0 {
+		if writingInto(dec.Process.Pid, outDir) {
 			break
 		}
 		if time.Now().After(deadline) {
