@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -456,8 +454,9 @@ func (s *pullState) add(e pulledEntry) error {
 }
 
 // matchesManifest reports whether the file at path is the CSV the opened
-// file's manifest describes: same size and SHA-256. Without a manifest
-// nothing can be said, and an existing file stays a refusal.
+// file's manifest describes, checked as an extracted CSV is (size, SHA-256,
+// rows). Without a manifest nothing can be said, and an existing file
+// stays a refusal.
 func matchesManifest(path string, o *seal.Opened) bool {
 	m, err := o.Manifest()
 	if err != nil || m == nil {
@@ -471,9 +470,5 @@ func matchesManifest(path string, o *seal.Opened) bool {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != m.CSVBytes {
 		return false
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false
-	}
-	return hex.EncodeToString(h.Sum(nil)) == m.CSVSHA256
+	return m.Describes(f)
 }

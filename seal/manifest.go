@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"time"
 
 	"github.com/xfer-dev/xfer/csvcheck"
@@ -200,6 +201,17 @@ func (m *Manifest) check(d *csvDigest) error {
 		return fmt.Errorf("%w: %d rows, the manifest says %d", ErrManifest, d.rows(), m.Rows)
 	}
 	return nil
+}
+
+// Describes reports whether r holds exactly the CSV m describes, by the
+// same checks Opened.WriteTo makes of an extracted one: size, SHA-256 and
+// rows.
+func (m *Manifest) Describes(r io.Reader) bool {
+	d := newCSVDigest(0)
+	if _, err := io.Copy(d, r); err != nil {
+		return false
+	}
+	return m.check(d) == nil
 }
 
 // limitedBuffer is a bytes.Buffer that refuses to grow past max.

@@ -212,3 +212,18 @@ func TestSealScreens(t *testing.T) {
 		t.Fatalf("screen report %+v", res.Screen)
 	}
 }
+
+// TestManifestDescribes: a file is the manifest's CSV only when size,
+// SHA-256 and rows all agree.
+func TestManifestDescribes(t *testing.T) {
+	const csv = "a,b\n1,2\n3,4\n"
+	m, err := decodeManifest([]byte(manifestFor(t, csv, func(*Manifest) {})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]bool{csv: true, "a,b\n1,2\n3,5\n": false, csv + "5,6\n": false, "": false} {
+		if got := m.Describes(strings.NewReader(in)); got != want {
+			t.Errorf("Describes(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -124,16 +124,15 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 		return nil, err
 	}
 	// Without screening the CSV goes into the zip as it is, and the
-	// digest's checker is the input's. With it, the input has a checker
-	// of its own and the screen's output goes on to the digest.
+	// digest's checker is the input's. With it, that checker moves to the
+	// input, ahead of the screen, and the digest only hashes the screen's
+	// output (the screen counts the rows it keeps).
 	digest := newCSVDigest(opts.MaxField)
 	var sink io.Writer = io.MultiWriter(digest, entry)
 	var check *csvcheck.Checker
 	var sc *screen.Screen
 	if opts.Screen.Active() {
-		check = csvcheck.New()
-		check.MaxField = opts.MaxField
-		digest.check = nil // the screen counts the rows it keeps
+		check, digest.check = digest.check, nil
 		sc = screen.New(opts.Screen, sink)
 		sink = sc
 	}
@@ -165,7 +164,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 			return nil, rerr
 		}
 	}
-	if check != nil {
+	if sc != nil {
 		if err := check.Close(); err != nil {
 			return nil, err
 		}
