@@ -77,6 +77,10 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 	if out == "" {
 		out = opened.Name()
 	}
+	// Standard output gets nothing before the entry authenticates (two
+	// passes); a file is written in one pass into a 0600 temporary file
+	// that becomes the output only if it does.
+	write := opened.WriteTo
 	var dst io.Writer
 	var file *safefile.File
 	if out == "-" {
@@ -86,9 +90,9 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 			return err
 		}
 		defer file.Abort()
-		dst = file
+		dst, write = file, opened.WriteOnceTo
 	}
-	n, err := opened.WriteTo(ctxWriter{c.Context(), dst})
+	n, err := write(ctxWriter{c.Context(), dst})
 	if err != nil {
 		return err
 	}

@@ -265,7 +265,9 @@ func (a *app) pullOne(ctx context.Context, p pullPlan, name string, ev *audit.Ev
 		return withHint(err, "%s is never overwritten: move it away and pull %s again", out, name)
 	default:
 		defer f.Abort()
-		if n, err = opened.WriteTo(ctxWriter{ctx, f}); err != nil {
+		// One pass: f is a 0600 temporary file (nameless on Linux) that
+		// becomes the CSV only if the whole entry authenticates.
+		if n, err = opened.WriteOnceTo(ctxWriter{ctx, f}); err != nil {
 			keep = !isIntegrity(err)
 			return err
 		}

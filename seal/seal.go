@@ -290,15 +290,28 @@ func (o *Opened) Manifest() (*Manifest, error) {
 // manifest) leaves dst with a prefix or a whole CSV the caller must
 // discard.
 func (o *Opened) WriteTo(dst io.Writer) (int64, error) {
+	return o.writeTo(dst, (*zipenc.File).Extract)
+}
+
+// WriteOnceTo is WriteTo in one pass over the sealed file (see zipenc's
+// ExtractOnce): dst receives the CSV before its MAC is checked, so it must
+// be a destination nobody else can read meanwhile and that is discarded
+// unless WriteOnceTo returns nil, such as an unnamed temporary file. The
+// outer layer authenticates every chunk it decrypts either way.
+func (o *Opened) WriteOnceTo(dst io.Writer) (int64, error) {
+	return o.writeTo(dst, (*zipenc.File).ExtractOnce)
+}
+
+func (o *Opened) writeTo(dst io.Writer, extract func(*zipenc.File, io.Writer, []byte) (int64, error)) (int64, error) {
 	m, err := o.Manifest()
 	if err != nil || m == nil {
 		if err != nil {
 			return 0, err
 		}
-		return o.entry.Extract(dst, o.password)
+		return extract(o.entry, dst, o.password)
 	}
 	digest := newCSVDigest(0)
-	n, err := o.entry.Extract(io.MultiWriter(dst, digest), o.password)
+	n, err := extract(o.entry, io.MultiWriter(dst, digest), o.password)
 	if err != nil {
 		if errors.Is(err, csvcheck.ErrInvalid) {
 			return n, fmt.Errorf("%w (the extracted CSV is not valid: %v)", ErrManifest, err)

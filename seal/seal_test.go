@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -51,14 +52,28 @@ func sealBytes(t testing.TB, csv []byte, outer crypt.EncryptOptions) ([]byte, *R
 }
 
 // openBytes opens a sealed file and returns the CSV, or the error and how
-// many bytes reached the writer before it.
+// many bytes reached the writer before it. It opens it a second time in
+// one pass (WriteOnceTo) and fails unless that ends the same way: the same
+// CSV, or an error too.
 func openBytes(sealed []byte, ids crypt.Identities, pw string) ([]byte, error) {
 	o, err := Open(bytes.NewReader(sealed), int64(len(sealed)), ids, []byte(pw))
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
+	var out, once bytes.Buffer
 	_, err = o.WriteTo(&out)
+	o2, err2 := Open(bytes.NewReader(sealed), int64(len(sealed)), ids, []byte(pw))
+	if err2 == nil {
+		_, err2 = o2.WriteOnceTo(&once)
+	}
+	switch {
+	case (err == nil) != (err2 == nil):
+		return nil, fmt.Errorf("WriteTo: %v, but WriteOnceTo: %v", err, err2)
+	case err == nil && !bytes.Equal(out.Bytes(), once.Bytes()):
+		return nil, fmt.Errorf("WriteOnceTo wrote %d bytes that differ from WriteTo's %d", once.Len(), out.Len())
+	case err != nil && errors.Is(err, ErrManifest) != errors.Is(err2, ErrManifest):
+		return nil, fmt.Errorf("WriteTo: %v, but WriteOnceTo: %v", err, err2)
+	}
 	return out.Bytes(), err
 }
 

@@ -101,6 +101,7 @@ func FuzzReader(f *testing.F) {
 			if err == nil && uint64(n) != f.Size {
 				t.Fatalf("Extract succeeded with %d bytes, declared %d", n, f.Size)
 			}
+			checkOnce(t, f, testPassword, err)
 		}
 	})
 }

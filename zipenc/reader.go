@@ -6,15 +6,11 @@ import (
 	"crypto/hmac"
 	"crypto/subtle"
 	"errors"
-	"hash"
-	"hash/crc32"
 	"io"
 	"math"
 	"slices"
 	"time"
 	"unicode/utf8"
-
-	"github.com/klauspost/compress/flate"
 )
 
 // copyBufSize is the size of the fixed buffers Verify and Extract use.
@@ -507,119 +503,3 @@ func (f *File) verifyMAC(k entryKeys, buf []byte) error {
 
 // writerOnly hides any ReaderFrom so that io.CopyBuffer uses our buffer.
 type writerOnly struct{ io.Writer }
-
-// Extract verifies the entry like Verify and only then decrypts and
-// decompresses it into dst, returning the number of bytes written. It never
-// writes more than the declared Size, and fails with ErrIntegrity when the
-// content does not match it (or, for AE-1, its CRC-32). dst is not written to
-// unless the password and HMAC verified; an error after that point (corrupt
-// deflate data behind a valid MAC, the archive changing between the passes,
-// a dst error) leaves partial output the caller must discard.
-func (f *File) Extract(dst io.Writer, password []byte) (int64, error) {
-	k, err := f.keys(password)
-	if err != nil {
-		return 0, err
-	}
-	buf := make([]byte, copyBufSize)
-	if err := f.verifyMAC(k, buf); err != nil {
-		return 0, err
-	}
-
-	// Pass 2: decrypt, MAC again (the source may have changed since pass
-	// 1), decompress.
-	c, err := newEntryCipher(k)
-	if err != nil {
-		return 0, err
-	}
-	off, n := f.ciphertext()
-	dr := &decryptReader{r: io.NewSectionReader(f.r, off, n), c: c}
-	var (
-		src io.Reader = dr
-		br  *bufio.Reader
-	)
-	if f.Method == methodDeflate {
-		br = bufio.NewReaderSize(dr, 32<<10)
-		fr := flate.NewReader(br)
-		defer fr.Close()
-		src = fr
-	}
-	var crc hash.Hash32
-	if f.AESVersion == vendorVersion1 {
-		crc = crc32.NewIEEE()
-	}
-
-	limit := int64(f.Size)
-	var written int64
-	for {
-		// Ask for at most one byte beyond the declared size: enough to
-		// detect an overrun, never enough to let a bomb go off.
-		want := int64(len(buf))
-		if r := limit - written; r < want {
-			want = r + 1 // no overflow: r < len(buf)
-		}
-		nr, rerr := src.Read(buf[:want])
-		if written+int64(nr) > limit {
-			return written, integrityf("%q: content exceeds the declared size of %d bytes", f.Name, f.Size)
-		}
-		if nr > 0 {
-			if crc != nil {
-				crc.Write(buf[:nr])
-			}
-			nw, werr := dst.Write(buf[:nr])
-			written += int64(nw)
-			if werr == nil && nw < nr {
-				werr = io.ErrShortWrite
-			}
-			if werr != nil {
-				return written, werr
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			if dr.err != nil {
-				return written, dr.err
-			}
-			return written, integrityf("%q: %v", f.Name, rerr)
-		}
-	}
-	if written != limit {
-		return written, integrityf("%q: content is %d bytes, declared %d", f.Name, written, f.Size)
-	}
-	if (br != nil && br.Buffered() > 0) || dr.n != n {
-		return written, integrityf("%q: data after the end of the compressed stream", f.Name)
-	}
-	want, err := f.storedMAC()
-	if err != nil {
-		return written, err
-	}
-	if sum := c.sum(); !hmac.Equal(sum[:], want[:]) {
-		return written, integrityf("%q: archive changed while reading (HMAC mismatch on second pass)", f.Name)
-	}
-	if crc != nil && crc.Sum32() != f.CRC32 {
-		return written, integrityf("%q: CRC-32 mismatch", f.Name)
-	}
-	return written, nil
-}
-
-// decryptReader MACs and decrypts the ciphertext as it reads it.
-type decryptReader struct {
-	r   *io.SectionReader
-	c   *entryCipher
-	n   int64 // bytes read
-	err error // read error other than EOF
-}
-
-func (d *decryptReader) Read(p []byte) (int, error) {
-	n, err := d.r.Read(p)
-	if n > 0 {
-		d.c.mac.Write(p[:n])
-		d.c.ctr.XORKeyStream(p[:n], p[:n])
-		d.n += int64(n)
-	}
-	if err != nil && err != io.EOF {
-		d.err = err
-	}
-	return n, err
-}

@@ -53,7 +53,36 @@ func open(t *testing.T, archive, password []byte) (written int64, err error) {
 	if verr != nil && dst.n != 0 {
 		t.Errorf("Verify failed (%v) but Extract wrote %d bytes", verr, dst.n)
 	}
+	checkOnce(t, f, password, err)
 	return dst.n, err
+}
+
+// checkOnce runs ExtractOnce on f and checks that it ends as Extract did
+// (err): the same class of failure, or the same bytes. What it writes
+// before a failure is unauthenticated and not looked at.
+func checkOnce(t *testing.T, f *File, password []byte, err error) {
+	t.Helper()
+	var want, got bytes.Buffer
+	if err == nil {
+		if _, err := f.Extract(&want, password); err != nil {
+			t.Fatalf("Extract again: %v", err)
+		}
+	}
+	n, oerr := f.ExtractOnce(&got, password)
+	if n != int64(got.Len()) {
+		t.Errorf("ExtractOnce returned %d, wrote %d", n, got.Len())
+	}
+	for _, class := range []error{ErrIntegrity, ErrPassword, ErrUnsupported} {
+		if errors.Is(err, class) != errors.Is(oerr, class) {
+			t.Errorf("Extract: %v, but ExtractOnce: %v", err, oerr)
+		}
+	}
+	if (err == nil) != (oerr == nil) {
+		t.Errorf("Extract: %v, but ExtractOnce: %v", err, oerr)
+	}
+	if err == nil && !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("ExtractOnce wrote %d bytes that differ from Extract's %d", got.Len(), want.Len())
+	}
 }
 
 func TestTampering(t *testing.T) {

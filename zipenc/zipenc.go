@@ -13,11 +13,15 @@
 //     encrypted and authenticated in order. At most 2×Concurrency+3 blocks
 //     (about 2 MiB each with their output) are in memory, whatever the
 //     entry size: about 15 MiB on two cores. The
-//     Reader makes two passes over an entry through the io.ReaderAt (first
-//     the HMAC, then decryption) and never holds an entry in memory.
+//     Reader never holds an entry in memory: it reads it through the
+//     io.ReaderAt, decrypting, inflating and writing in three goroutines
+//     that pass a few 256 KiB buffers along.
 //   - File.Extract writes nothing to its destination unless the entry's
-//     HMAC-SHA1 verified over the whole ciphertext, and never writes more
-//     than the entry's declared size.
+//     HMAC-SHA1 verified over the whole ciphertext (it reads the entry
+//     twice: first the HMAC, then the content), and never writes more than
+//     the entry's declared size. File.ExtractOnce reads it once and checks
+//     the HMAC at the end, for destinations that are discarded unless it
+//     succeeds.
 //   - A hardened Reader: malformed, truncated or hostile archives give an
 //     error matching ErrIntegrity (or ErrUnsupported), never a panic, and no
 //     buffer is ever sized from a length read out of the archive.
