@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -620,24 +622,42 @@ func (d *downloader) saveJournal(sync bool) error {
 
 // verify recomputes the server's checksum from the spool: the SHA-256 of
 // each part, and for a composite checksum the SHA-256 of those digests. It
-// returns the SHA-256 of the whole object, from the same read.
+// returns the SHA-256 of the whole object too. The parts are hashed on all
+// cores while one goroutine hashes the whole; the spool is in the page
+// cache, just written.
 func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error) {
-	r := io.NewSectionReader(d.f, 0, d.info.Size)
-	buf := make([]byte, 1<<20)
-	whole := sha256.New()
-	digests := make([][]byte, 0, len(layout))
-	for _, size := range layout {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	digests := make([][]byte, len(layout))
+	var whole []byte
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(2, runtime.GOMAXPROCS(0)) + 1) // +1: the whole's goroutine
+	g.Go(func() error {
 		h := sha256.New()
-		if _, err := io.CopyBuffer(io.MultiWriter(h, whole), io.LimitReader(r, size), buf); err != nil {
-			return nil, fmt.Errorf("reading the download spool: %w", err)
+		if err := hashRange(gctx, h, d.f, 0, d.info.Size); err != nil {
+			return err
 		}
-		digests = append(digests, h.Sum(nil))
+		whole = h.Sum(nil)
+		return nil
+	})
+	if d.info.Checksum != "" {
+		var off int64
+		for i, size := range layout {
+			at := off
+			g.Go(func() error {
+				h := sha256.New()
+				if err := hashRange(gctx, h, d.f, at, size); err != nil {
+					return err
+				}
+				digests[i] = h.Sum(nil)
+				return nil
+			})
+			off += size
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if d.info.Checksum == "" {
-		return whole.Sum(nil), nil
+		return whole, nil
 	}
 	got := base64.StdEncoding.EncodeToString(digests[0])
 	if strings.Contains(d.info.Checksum, "-") {
@@ -647,7 +667,26 @@ func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error)
 		return nil, &StoreError{Op: "Download", Bucket: d.store.Bucket(), Key: d.opts.Key, Kind: ErrChecksumMismatch,
 			Err: fmt.Errorf("the downloaded bytes have SHA-256 %s, the server recorded %s at upload", got, d.info.Checksum)}
 	}
-	return whole.Sum(nil), nil
+	return whole, nil
+}
+
+// hashRange feeds n bytes of f at off to h.
+func hashRange(ctx context.Context, h hash.Hash, f io.ReaderAt, off, n int64) error {
+	buf := make([]byte, 1<<20)
+	r := io.NewSectionReader(f, off, n)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := r.Read(buf)
+		h.Write(buf[:m])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the download spool: %w", err)
+		}
+	}
 }
 
 // CompositeChecksum returns the checksum S3 keeps for a multipart upload
