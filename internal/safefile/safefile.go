@@ -33,6 +33,27 @@ type File struct {
 	target string
 	done   bool
 	anon   bool // an O_TMPFILE: nameless until Commit links it
+
+	// Written through Write and not yet handed to the kernel's
+	// writeback: see Write.
+	written, flushed int64
+}
+
+// writebackEvery is how much Write lets accumulate before it asks the
+// kernel to start writing it out.
+const writebackEvery = 8 << 20
+
+// Write writes p at the end of the file. Every few megabytes it asks the
+// kernel to start writing back what came before (where the platform can),
+// so that Commit's flush finds little left to do instead of the whole file.
+func (f *File) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	f.written += int64(n)
+	if f.written-f.flushed >= writebackEvery {
+		startWriteback(f.File, f.flushed, f.written-f.flushed)
+		f.flushed = f.written
+	}
+	return n, err
 }
 
 // Create starts writing target. It fails with an error wrapping ErrExists
