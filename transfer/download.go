@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xfer-dev/xfer/internal/safefile"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -530,6 +531,8 @@ func (d *downloader) fetchChunk(ctx context.Context, i int, from int64) error {
 			return fmt.Errorf("writing the download spool: %w", werr)
 		}
 		if pos == end {
+			// The journal's flush at the end then has little left to do.
+			safefile.StartWriteback(d.f, start, end-start)
 			d.mu.Lock()
 			d.done[i] = true
 			delete(d.partial, i)

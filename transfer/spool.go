@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+
+	"github.com/xfer-dev/xfer/internal/safefile"
 )
 
 // ErrNoSpool is returned by OpenSpool when there is no sealed spool to
@@ -31,6 +33,7 @@ type Spool struct {
 	journalPath string
 	f           *os.File
 	unlock      func()
+	wb          safefile.Writeback // written by the one writer only
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever size or state changes
@@ -181,6 +184,7 @@ func (s *Spool) Write(p []byte) (int, error) {
 	// Only one writer appends, so the file offset is the size; readers use
 	// ReadAt below the published size and never race with this write.
 	n, err := s.f.Write(p)
+	s.wb.Appended(s.f, n) // Close's fsync then has little left to do
 	s.mu.Lock()
 	s.size += int64(n)
 	s.notify()

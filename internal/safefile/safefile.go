@@ -34,26 +34,37 @@ type File struct {
 	done   bool
 	anon   bool // an O_TMPFILE: nameless until Commit links it
 
-	// Written through Write and not yet handed to the kernel's
-	// writeback: see Write.
-	written, flushed int64
+	wb Writeback
 }
 
-// writebackEvery is how much Write lets accumulate before it asks the
-// kernel to start writing it out.
-const writebackEvery = 8 << 20
-
-// Write writes p at the end of the file. Every few megabytes it asks the
-// kernel to start writing back what came before (where the platform can),
-// so that Commit's flush finds little left to do instead of the whole file.
+// Write writes p at the end of the file, starting the kernel's writeback
+// as it goes (see Writeback), so that Commit's flush finds little left to
+// do instead of the whole file.
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.File.Write(p)
-	f.written += int64(n)
-	if f.written-f.flushed >= writebackEvery {
-		startWriteback(f.File, f.flushed, f.written-f.flushed)
-		f.flushed = f.written
-	}
+	f.wb.Appended(f.File, n)
 	return n, err
+}
+
+// writebackEvery is how much a Writeback lets accumulate before it asks
+// the kernel to start writing it out.
+const writebackEvery = 8 << 20
+
+// Writeback gives the kernel a head start on a file that grows by
+// appends and will be flushed (fsync) later: every few megabytes it asks
+// for what came before to be written out, without waiting (Linux's
+// sync_file_range; nothing elsewhere). The final flush then has little
+// left to do, instead of the whole file at once. It promises nothing about
+// durability: that is still the fsync's job. The zero value is ready.
+type Writeback struct{ written, started int64 }
+
+// Appended records that n more bytes were appended to f.
+func (w *Writeback) Appended(f *os.File, n int) {
+	w.written += int64(n)
+	if w.written-w.started >= writebackEvery {
+		StartWriteback(f, w.started, w.written-w.started)
+		w.started = w.written
+	}
 }
 
 // Create starts writing target. It fails with an error wrapping ErrExists

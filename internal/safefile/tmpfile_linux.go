@@ -37,9 +37,9 @@ func linkAnon(f *os.File, target string) error {
 	return nil
 }
 
-// startWriteback starts writing the n bytes at off to the device without
+// StartWriteback starts writing the n bytes at off to the device without
 // waiting for it (sync_file_range); it promises nothing about durability,
-// which is Commit's fsync. Failures are ignored: it is only a head start.
-func startWriteback(f *os.File, off, n int64) {
+// which is an fsync's job. Failures are ignored: it is only a head start.
+func StartWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }

@@ -16,5 +16,6 @@ func createTemp(dir string) (*os.File, bool, error) {
 
 func linkAnon(*os.File, string) error { return errors.ErrUnsupported }
 
-// startWriteback does nothing here: Commit's fsync writes everything.
-func startWriteback(*os.File, int64, int64) {}
+// StartWriteback does nothing here: the fsync that follows writes
+// everything.
+func StartWriteback(*os.File, int64, int64) {}
