@@ -53,7 +53,7 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		return err
 	}
 	ctx := c.Context()
-	objs, err := a.collectObjects(ctx, x, defaultListConcurrency, false)
+	objs, err := a.collectObjects(ctx, x, defaultListConcurrency, false, false)
 	if err != nil {
 		return err
 	}
