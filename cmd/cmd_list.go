@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ type listOptions struct {
 	incomplete  bool
 	allVersions bool
 	concurrency int
+	fresh       bool
 }
 
 // defaultListConcurrency is how many HEAD requests list has in flight: the
@@ -39,6 +41,12 @@ size, upload time, outer cipher, expiry and sender, from the metadata send
 stores with each file, and whether and when a recipient pulled it (the receipt
 'xfer pull' leaves in the exchange).
 
+The metadata and receipts take a request per file, so list remembers them
+in a cache file per exchange (in xfer's cache directory, list/) and asks
+again only for files whose ETag, size or upload time changed since: S3
+cannot change a file's metadata without rewriting the file. --fresh asks
+for everything again and rewrites the cache.
+
 --incomplete lists unfinished multipart uploads instead, with their age: an
 interrupted send that was never resumed leaves one (and is billed for it) until
 'xfer shred' or a lifecycle rule removes it. --all-versions lists every version
@@ -50,6 +58,7 @@ per row, then the summary.
 
 Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials, XFER_CONFIG.`,
 		Example: `  xfer list
+  xfer list --fresh
   xfer list --incomplete
   xfer list --json | jq -r 'select(.event=="object") | .name'`,
 		Args: cobra.NoArgs,
@@ -59,6 +68,7 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 	f := c.Flags()
 	f.BoolVar(&o.incomplete, "incomplete", false, "list unfinished multipart uploads with their age")
 	f.BoolVar(&o.allVersions, "all-versions", false, "list every version and delete marker")
+	f.BoolVar(&o.fresh, "fresh", false, "ask the server for every file's metadata, not the list cache")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("metadata requests at once (default %d)", defaultListConcurrency))
 	return c
 }
@@ -66,6 +76,9 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 func (a *app) runList(c *cobra.Command, o listOptions) error {
 	if o.incomplete && o.allVersions {
 		return usagef("--incomplete and --all-versions list different things: give one")
+	}
+	if o.fresh && (o.incomplete || o.allVersions) {
+		return usagef("--fresh is for the list of files: their uploads and versions are never cached")
 	}
 	if o.concurrency < 0 || o.concurrency > 256 {
 		return usagef("--concurrency %d: use 1 to 256", o.concurrency)
@@ -84,7 +97,7 @@ func (a *app) runList(c *cobra.Command, o listOptions) error {
 	case o.allVersions:
 		return a.listVersions(ctx, x)
 	}
-	return a.listObjects(ctx, x, o.concurrency)
+	return a.listObjects(ctx, x, o.concurrency, o.fresh)
 }
 
 // isInternal reports a key that is no file of the exchange: xfer's own
@@ -97,23 +110,35 @@ func (x *exchange) isInternal(key string) bool {
 func (x *exchange) name(key string) string { return strings.TrimPrefix(key, x.prefix) }
 
 // table writes rows: aligned with a header on a terminal, tab-separated
-// without one otherwise.
+// without one otherwise; buffered (a write per row doubled the 25 ms that
+// 10,000 rows take to /dev/null).
 type table struct {
 	a    *app
 	tw   *tabwriter.Writer
+	bw   *bufio.Writer
 	w    io.Writer
 	tty  bool
 	rows int
 }
 
 func (a *app) newTable(header ...string) *table {
-	t := &table{a: a, w: a.env.Stdout, tty: a.isTerminal(a.env.Stdout)}
+	t := &table{a: a, tty: a.isTerminal(a.env.Stdout)}
+	t.bw = bufio.NewWriterSize(a.env.Stdout, 64<<10)
+	t.w = t.bw
 	if t.tty {
 		t.tw = tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
 		t.w = t.tw
 		fmt.Fprintln(t.w, strings.Join(header, "\t"))
 	}
 	return t
+}
+
+// flush writes out the rows so far.
+func (t *table) flush() {
+	if t.tw != nil {
+		t.tw.Flush()
+	}
+	t.bw.Flush()
 }
 
 // row writes one row: human fields on a terminal, plain ones otherwise,
@@ -133,9 +158,7 @@ func (t *table) row(event map[string]any, human, plain []string) {
 
 // end flushes the table and, on a terminal, prints footer.
 func (t *table) end(footer string) {
-	if t.tw != nil {
-		t.tw.Flush()
-	}
+	t.flush()
 	if t.tty && !t.a.json && !t.a.quiet && footer != "" {
 		fmt.Fprintln(t.a.env.Stdout, footer)
 	}
@@ -166,8 +189,8 @@ type listedObject struct {
 	receipt *receipt
 }
 
-func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) error {
-	objs, err := a.collectObjects(ctx, x, concurrency, true)
+func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int, fresh bool) error {
+	objs, err := a.collectObjects(ctx, x, concurrency, true, fresh)
 	if err != nil {
 		return err
 	}
@@ -176,26 +199,36 @@ func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int) err
 
 // collectObjects lists the objects under the exchange's prefix and HEADs
 // each for its metadata, concurrency at a time; with receipts it reads
-// the receipt of each object that has one.
-func (a *app) collectObjects(ctx context.Context, x *exchange, concurrency int, withReceipts bool) ([]*listedObject, error) {
+// the receipt of each object that has one. What the list cache holds of
+// an unchanged object is not asked again, unless fresh.
+func (a *app) collectObjects(ctx context.Context, x *exchange, concurrency int, withReceipts, fresh bool) ([]*listedObject, error) {
+	// The cache loads while the listing waits on the server.
+	loaded := make(chan *listCache, 1)
+	go func() { loaded <- a.openListCache(x, fresh) }()
 	var objs []*listedObject
-	receipts := map[string]bool{} // keys of the receipts under the prefix
+	receipts := map[string]transfer.ObjectInfo{} // the receipts under the prefix, as listed
 	if err := x.store.List(ctx, x.prefix, func(o transfer.ObjectInfo) error {
 		switch {
 		case !x.isInternal(o.Key):
 			objs = append(objs, &listedObject{info: o, rkey: receiptKey(o.Key)})
 		case isReceiptKey(o.Key):
-			receipts[o.Key] = true
+			receipts[o.Key] = o
 		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
+	cache := <-loaded
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
 	for _, lo := range objs {
+		listed := lo.info
+		if info, ok := cache.head(listed); ok {
+			lo.info = info
+			continue
+		}
 		g.Go(func() error {
-			info, err := x.store.Head(gctx, lo.info.Key)
+			info, err := x.store.Head(gctx, listed.Key)
 			if errors.Is(err, transfer.ErrNotFound) {
 				lo.gone = true
 				return nil
@@ -204,27 +237,39 @@ func (a *app) collectObjects(ctx context.Context, x *exchange, concurrency int, 
 				return err
 			}
 			lo.info = info
+			cache.putHead(listed, info)
 			return nil
 		})
 	}
 	// Receipts: what was pulled, by whom, when. Each lies beside its
 	// object; only those of listed objects are read.
 	for _, lo := range objs {
-		key := lo.rkey // not lo.info: the HEADs above may be filling it in
-		if !withReceipts || !receipts[key] {
+		rinfo, ok := receipts[lo.rkey] // not lo.info: the HEADs above may be filling it in
+		if !ok {
+			continue
+		}
+		if r, ok := cache.receipt(rinfo); ok {
+			lo.receipt = r
+			continue
+		}
+		if !withReceipts {
 			continue
 		}
 		g.Go(func() error {
-			r, err := readReceipt(gctx, x.store, key)
+			r, err := readReceipt(gctx, x.store, rinfo.Key)
 			if err != nil {
 				return nil // a receipt is a courtesy: an unreadable one is no reason to fail
 			}
 			lo.receipt = r
+			cache.putReceipt(rinfo, r)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if err := cache.save(x.prefix); err != nil {
+		a.warn("list cache not saved (the next list asks the server again): %v", err)
 	}
 	return objs, nil
 }
@@ -382,6 +427,7 @@ func (a *app) listVersions(ctx context.Context, x *exchange) error {
 		return nil
 	})
 	if err != nil {
+		t.flush()
 		return err
 	}
 	t.end(plural(n, "version or marker", "versions and markers"))

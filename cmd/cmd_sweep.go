@@ -22,7 +22,8 @@ func (a *app) newSweepCommand() *cobra.Command {
 passed: every version and delete marker of it, and the local spool and journal
 of an interrupted fetch. The expiry is the one 'xfer send --expires' recorded
 with the file (default from the config's expires, else 30 days); 'xfer list'
-shows it.
+shows it, and sweep reads it as list does, from the list cache for files
+unchanged since the last list or sweep.
 
 Made for cron: it asks nothing. Files without an xfer expiry (not sent by
 xfer) are left alone and counted. A file replaced by a newer upload since the
@@ -53,7 +54,7 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		return err
 	}
 	ctx := c.Context()
-	objs, err := a.collectObjects(ctx, x, defaultListConcurrency, false)
+	objs, err := a.collectObjects(ctx, x, defaultListConcurrency, false, false)
 	if err != nil {
 		return err
 	}

@@ -166,18 +166,28 @@ func (a *app) spoolDir() (string, error) {
 	}
 	dir := cfg.SpoolDir
 	if dir == "" {
-		if d := a.env.Getenv("XDG_CACHE_HOME"); d != "" {
-			dir = filepath.Join(d, "xfer", "spool")
-		} else if d, err := os.UserCacheDir(); err == nil {
-			dir = filepath.Join(d, "xfer", "spool")
-		} else {
+		d, ok := a.userCacheDir()
+		if !ok {
 			return "", usagef("no cache directory for the spool: set spool_dir in the config")
 		}
+		dir = filepath.Join(d, "spool")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	return dir, nil
+}
+
+// userCacheDir is xfer's directory in the user's cache directory (which
+// XDG_CACHE_HOME names everywhere when set). It may not exist yet.
+func (a *app) userCacheDir() (string, bool) {
+	if d := a.env.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "xfer"), true
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "xfer"), true
+	}
+	return "", false
 }
 
 // spoolPath names the spool of one object: the same object always gets the

@@ -4,6 +4,9 @@
 // write never leaves a partial target, and a committed write never replaces
 // a file that already exists.
 //
+// Replace is the one exception: for files rewritten whole, such as a cache,
+// its Commit swaps the new file for the old one atomically.
+//
 // On Linux the temporary file has no name at all (O_TMPFILE) and is linked
 // to its target on commit, so a process killed while writing leaves
 // nothing behind: the kernel frees the file. Elsewhere, or on a file system
@@ -15,8 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // ErrExists is returned by Commit when the target appeared meanwhile, and
@@ -30,9 +35,10 @@ const TempPrefix = ".xfer-tmp-"
 // File is an output file being written.
 type File struct {
 	*os.File
-	target string
-	done   bool
-	anon   bool // an O_TMPFILE: nameless until Commit links it
+	target  string
+	done    bool
+	anon    bool // an O_TMPFILE: nameless until Commit links it
+	replace bool // Commit replaces an existing target
 
 	wb Writeback
 }
@@ -74,9 +80,19 @@ func Create(target string) (*File, error) {
 	if _, err := os.Lstat(target); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrExists, target)
 	}
-	sf := &File{target: target}
+	return create(&File{target: target})
+}
+
+// Replace starts writing target, which Commit replaces if it exists,
+// atomically: a reader opens the old file or the new one, never a mix, and
+// of two writers the last to commit wins.
+func Replace(target string) (*File, error) {
+	return create(&File{target: target, replace: true})
+}
+
+func create(sf *File) (*File, error) {
 	var err error
-	if sf.File, sf.anon, err = createTemp(filepath.Dir(target)); err != nil {
+	if sf.File, sf.anon, err = createTemp(filepath.Dir(sf.target)); err != nil {
 		return nil, err
 	}
 	if err := sf.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
@@ -87,7 +103,8 @@ func Create(target string) (*File, error) {
 }
 
 // Commit flushes the data to stable storage, closes the file and moves it to
-// its target without replacing anything that exists there.
+// its target without replacing anything that exists there, unless the file
+// was started by Replace.
 func (f *File) Commit() error {
 	if f.done {
 		return errors.New("safefile: already committed or aborted")
@@ -95,13 +112,25 @@ func (f *File) Commit() error {
 	f.done = true
 	tmp := f.Name()
 	err := f.Sync()
-	if err == nil && f.anon {
+	switch {
+	case err != nil:
+	case f.anon && f.replace:
+		// A link cannot replace: give the file a temporary name to rename.
+		tmp = filepath.Join(filepath.Dir(f.target), TempPrefix+strconv.FormatUint(rand.Uint64(), 36))
+		if err = linkAnon(f.File, tmp); err == nil {
+			f.anon = false
+		}
+	case f.anon:
 		err = linkAnon(f.File, f.target)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && !f.anon {
+	switch {
+	case err != nil || f.anon:
+	case f.replace:
+		err = os.Rename(tmp, f.target)
+	default:
 		err = renameNoReplace(tmp, f.target)
 	}
 	if err != nil {

@@ -88,3 +88,41 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		}
 	}
 }
+
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "cache.json")
+	for _, content := range []string{"first", "second"} {
+		f, err := Replace(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(content)
+		if b, _ := os.ReadFile(target); content == "second" && string(b) != "first" {
+			t.Fatalf("target changed before commit: %q", b)
+		}
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(target); string(b) != content {
+			t.Fatalf("target holds %q, want %q", b, content)
+		}
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	f, err := Replace(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("aborted")
+	f.Abort()
+	if b, _ := os.ReadFile(target); string(b) != "second" {
+		t.Fatalf("abort changed the target to %q", b)
+	}
+	assertOnly(t, dir, "cache.json")
+}
