@@ -677,13 +677,16 @@ func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error 
 }
 
 // DeleteVersions implements transfer.Store with DeleteObjects in quiet
-// mode, a few batches at a time. Should the server not implement
-// DeleteObjects, it deletes the items one by one instead.
+// mode. Servers delete the items of one request one after the other, so
+// the items are spread over up to deleteConcurrency requests at once (of
+// at least minDeleteBatch items, at most DeleteBatchSize). Should the
+// server not implement DeleteObjects, it deletes the items one by one
+// instead.
 func (s *Store) DeleteVersions(ctx context.Context, vs []transfer.ObjectVersion) []error {
 	errs := make([]error, len(vs))
 	batch := s.deleteBatch
-	if batch <= 0 || batch > transfer.DeleteBatchSize {
-		batch = transfer.DeleteBatchSize
+	if batch <= 0 {
+		batch = min(max((len(vs)+deleteConcurrency-1)/deleteConcurrency, minDeleteBatch), transfer.DeleteBatchSize)
 	}
 	var g errgroup.Group
 	g.SetLimit(deleteConcurrency)
@@ -699,8 +702,12 @@ func (s *Store) DeleteVersions(ctx context.Context, vs []transfer.ObjectVersion)
 }
 
 // deleteConcurrency is how many DeleteObjects requests DeleteVersions
-// has in flight at once.
-const deleteConcurrency = 4
+// has in flight at once; minDeleteBatch the fewest items it sends in one
+// when there are more.
+const (
+	deleteConcurrency = 16
+	minDeleteBatch    = 100
+)
 
 // deleteBatchOf deletes vs with one DeleteObjects request and sets errs[i]
 // to the failure of vs[i].
