@@ -25,7 +25,9 @@
 // anchor that shows a cut tail), and PATH.lock is the lock that keeps
 // appending processes apart. Append writes the line, syncs it, then
 // replaces the head, so after a crash the head is at most one line
-// behind; Verify accepts exactly that lag (Result.HeadLagging).
+// behind; Verify accepts exactly that lag (Result.HeadLagging). AppendAll
+// first records in the head how many lines it is about to write, and
+// Verify accepts up to that many after the head.
 //
 // A chain without a secret cannot stop someone who rewrites the whole log
 // and its head consistently; the copy in the bucket (Mirror) is the
@@ -67,8 +69,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xfer-dev/xfer/internal/flock"
 )
@@ -185,8 +190,23 @@ func DefaultPath() string {
 // overwrite the head that proves the cut. When only the Mirror fails, the
 // error wraps ErrMirror.
 func (l *Log) Append(ctx context.Context, ev Event) error {
-	if err := normalise(&ev); err != nil {
-		return err
+	return l.AppendAll(ctx, []Event{ev})
+}
+
+// AppendAll adds evs to the log, in order, as Append adds one, but under
+// one lock, in one write and one sync, with one head update: for the
+// commands that record an event per object of many. The lines go in all
+// or none. The Mirror receives them a few at a time; when it fails for
+// any, the error wraps ErrMirror and names the first failure.
+func (l *Log) AppendAll(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	evs = slices.Clone(evs)
+	for i := range evs {
+		if err := normalise(&evs[i]); err != nil {
+			return err
+		}
 	}
 	dir := filepath.Dir(l.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -201,7 +221,7 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.Path, err)
 	}
-	line, err := l.appendLocked(ev)
+	lines, err := l.appendLocked(evs)
 	unlock()
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.Path, err)
@@ -209,13 +229,46 @@ func (l *Log) Append(ctx context.Context, ev Event) error {
 	if l.Mirror == nil {
 		return nil
 	}
-	if err := l.Mirror.PutAudit(ctx, mirrorName(ev.Time, line), line); err != nil {
-		return fmt.Errorf("%w: %w", ErrMirror, err)
-	}
-	return nil
+	return l.mirror(ctx, evs, lines)
 }
 
-func (l *Log) appendLocked(ev Event) ([]byte, error) {
+// mirrorConcurrency bounds the Mirror calls AppendAll has in flight.
+const mirrorConcurrency = 8
+
+// mirror hands each line to the Mirror.
+func (l *Log) mirror(ctx context.Context, evs []Event, lines [][]byte) error {
+	errs := make([]error, len(lines))
+	var g errgroup.Group
+	g.SetLimit(mirrorConcurrency)
+	for i, line := range lines {
+		g.Go(func() error {
+			errs[i] = l.Mirror.PutAudit(ctx, mirrorName(evs[i].Time, line), line)
+			return nil
+		})
+	}
+	g.Wait()
+	var first error
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			failed++
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case failed == 1:
+		return fmt.Errorf("%w: %w", ErrMirror, first)
+	}
+	return fmt.Errorf("%w: %w (and %d more lines not mirrored)", ErrMirror, first, failed-1)
+}
+
+// appendLocked writes evs as the next lines and returns them, each ending
+// in a newline.
+func (l *Log) appendLocked(evs []Event) ([][]byte, error) {
 	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -240,21 +293,36 @@ func (l *Log) appendLocked(ev Event) ([]byte, error) {
 	if last != nil {
 		prev = last.sum
 	}
-	line, sum, err := encodeLine(seq+1, prev, ev)
-	if err != nil {
-		return nil, err
+	if len(evs) > 1 {
+		// Announce the lines, so that a crash before the head is
+		// updated after them leaves a head lagging, not a broken log.
+		if err := writeHead(headPath(l.Path), head{V: 1, Seq: seq, Hash: hex.EncodeToString(prev[:]), Pending: int64(len(evs))}); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	var buf []byte
+	lines := make([][]byte, len(evs))
+	for i, ev := range evs {
+		seq++
+		line, sum, err := encodeLine(seq, prev, ev)
+		if err != nil {
+			return nil, err
+		}
+		lines[i] = append(line, '\n')
+		buf = append(buf, lines[i]...)
+		prev = sum
+	}
+	if _, err := f.Write(buf); err != nil {
 		f.Truncate(fi.Size()) // best effort: leave no torn line
 		return nil, err
 	}
 	if err := f.Sync(); err != nil {
 		return nil, err
 	}
-	if err := writeHead(headPath(l.Path), head{V: 1, Seq: seq + 1, Hash: hex.EncodeToString(sum[:])}); err != nil {
+	if err := writeHead(headPath(l.Path), head{V: 1, Seq: seq, Hash: hex.EncodeToString(prev[:])}); err != nil {
 		return nil, err
 	}
-	return append(line, '\n'), nil
+	return lines, nil
 }
 
 // tail reads the log's last line. It fails with a *BreakError when the log
@@ -289,6 +357,8 @@ func checkTail(seq int64, last *parsed, h *head) error {
 	switch {
 	case h == nil && seq <= 1:
 		return nil
+	case h != nil && h.Seq == 0 && seq == 0:
+		return nil // an AppendAll to an empty log stopped before writing
 	case h == nil:
 		return &BreakError{Line: int(seq) + 1, Reason: "the head file is missing: the log may have been cut"}
 	case seq == 0:
@@ -297,6 +367,8 @@ func checkTail(seq int64, last *parsed, h *head) error {
 		return nil
 	case h.Seq == seq-1 && h.Hash == last.rec.Prev:
 		return nil
+	case seq > h.Seq && seq-h.Seq <= h.Pending:
+		return nil // an AppendAll stopped before its head (Verify checks the lines)
 	}
 	return &BreakError{Line: int(seq), Reason: fmt.Sprintf("the last line (seq %d) does not match the head (seq %d)", seq, h.Seq)}
 }
@@ -420,6 +492,9 @@ type head struct {
 	V    int    `json:"v"`
 	Seq  int64  `json:"seq"`
 	Hash string `json:"line_sha256"`
+	// Pending announces that many lines about to be appended in one
+	// write: until the head is updated after them, they may follow seq.
+	Pending int64 `json:"pending,omitempty"`
 }
 
 func headPath(path string) string { return path + ".head" }
@@ -444,7 +519,7 @@ func readHead(path string) (*head, error) {
 
 func parseHead(b []byte) (*head, error) {
 	var h head
-	if err := json.Unmarshal(b, &h); err != nil || h.V != 1 || h.Seq < 1 || len(h.Hash) != 64 {
+	if err := json.Unmarshal(b, &h); err != nil || h.V != 1 || h.Seq < 0 || h.Seq == 0 && h.Pending == 0 || h.Pending < 0 || len(h.Hash) != 64 {
 		return nil, &BreakError{Reason: "the head file is damaged"}
 	}
 	return &h, nil

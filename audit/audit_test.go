@@ -626,3 +626,83 @@ func TestAppendWaitsForLock(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 }
+
+// TestAppendAll: many events in one call make the lines one Append each
+// would, in order, and verify; the mirror gets every line.
+func TestAppendAll(t *testing.T) {
+	ctx := context.Background()
+	path := newLog(t, 2)
+	m := &fakeMirror{}
+	l := &Log{Path: path, Mirror: m}
+	var evs []Event
+	for i := range 50 {
+		ev := event(fmt.Sprintf("batch-%d", i))
+		ev.Action, ev.Details = ActionShred, map[string]int64{"versions": 3}
+		evs = append(evs, ev)
+	}
+	if err := l.AppendAll(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Verify(ctx, path)
+	if err != nil || res.Events != 52 || res.HeadLagging {
+		t.Fatalf("Verify = %+v, %v; want 52 events, head up to date", res, err)
+	}
+	lines := readLines(t, path)
+	for i, line := range lines[2:] {
+		if !strings.Contains(string(line), fmt.Sprintf(`"seq":%d,`, i+3)) || !strings.Contains(string(line), fmt.Sprintf(`"key":"batch-%d"`, i)) {
+			t.Fatalf("line %d: %s", i+3, line)
+		}
+	}
+	if len(m.lines) != 50 {
+		t.Errorf("mirror got %d lines, want 50", len(m.lines))
+	}
+	if err := l.AppendAll(ctx, nil); err != nil {
+		t.Errorf("AppendAll of nothing: %v", err)
+	}
+	m.err = errors.New("bucket unreachable")
+	if err := l.AppendAll(ctx, evs[:3]); !errors.Is(err, ErrMirror) || !strings.Contains(err.Error(), "2 more") {
+		t.Errorf("failed mirror: %v, want ErrMirror naming the other failures", err)
+	}
+	if res, err := Verify(ctx, path); err != nil || res.Events != 55 {
+		t.Fatalf("after a failed mirror: %+v, %v", res, err)
+	}
+}
+
+// TestAppendAllStopped: a writer stopped after writing its lines but
+// before the head leaves the head lagging by those lines, which Verify and
+// the next append accept; more lines than announced are a break.
+func TestAppendAllStopped(t *testing.T) {
+	ctx := context.Background()
+	for _, start := range []int{0, 3} {
+		path := newLog(t, start)
+		prev := fmt.Sprintf("%x", zeroHash)
+		if start > 0 {
+			prev = sum(readLines(t, path)[start-1])
+		} else {
+			path = filepath.Join(t.TempDir(), "audit.jsonl")
+		}
+		evs := []Event{event("a"), event("b"), event("c")}
+		if err := (&Log{Path: path}).AppendAll(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		// The head AppendAll wrote before its lines.
+		announced := head{V: 1, Seq: int64(start), Hash: prev, Pending: 3}
+		if err := writeHead(path+".head", announced); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Verify(ctx, path)
+		if err != nil || res.Events != start+3 || !res.HeadLagging {
+			t.Fatalf("start %d: Verify = %+v, %v; want %d events, head lagging", start, res, err, start+3)
+		}
+		if err := Record(ctx, path, event("d")); err != nil {
+			t.Fatalf("start %d: append after a stopped AppendAll: %v", start, err)
+		}
+		if res, err := Verify(ctx, path); err != nil || res.Events != start+4 || res.HeadLagging {
+			t.Fatalf("start %d: after an append: %+v, %v", start, res, err)
+		}
+		// Lines beyond what was announced were not the stopped writer's.
+		announced.Pending = 2
+		writeHead(path+".head", announced)
+		expectBreak(t, path, start+2)
+	}
+}

@@ -18,8 +18,9 @@ type Result struct {
 	// Events is the number of lines that verified: all of them when the
 	// error is nil.
 	Events int
-	// HeadLagging means the head records the line before the last one: a
-	// writer was stopped between writing its line and the head. The next
+	// HeadLagging means the head records a line before the last one: a
+	// writer was stopped between writing its lines and the head (one
+	// line, or the lines of one AppendAll). The next
 	// Append brings the head up to date. Until then, removing the last line
 	// would go unnoticed.
 	HeadLagging bool
@@ -83,12 +84,16 @@ func verify(ctx context.Context, path string) (*Result, error) {
 func walk(ctx context.Context, r io.Reader, h *head, herr error) (*Result, error) {
 	res := &Result{}
 	var brk *BreakError
-	n, last, prev, err := chain(ctx, r, func(b *BreakError) { brk = b })
+	var mark int64
+	if h != nil {
+		mark = h.Seq
+	}
+	n, last, prev, marked, err := chain(ctx, r, mark, func(b *BreakError) { brk = b })
 	switch {
 	case err != nil:
 		return res, err
 	case brk == nil:
-		brk = checkHead(n, last, prev, h, herr, res)
+		brk = checkHead(n, last, prev, marked, h, herr, res)
 	}
 	if brk != nil {
 		res.Events, res.HeadLagging = max(brk.Line-1, 0), false
@@ -99,22 +104,23 @@ func walk(ctx context.Context, r io.Reader, h *head, herr error) (*Result, error
 }
 
 // chain reads lines until the first that breaks the chain, which it
-// passes to fail. It returns the number of good lines and the last two.
+// passes to fail. It returns the number of good lines, the last two, and
+// line mark when it was read.
 // Each line is vouched for by the next one (or the head): an edit that also
 // fixed the line's own hash shows only in the hash its successor holds.
-func chain(ctx context.Context, r io.Reader, fail func(*BreakError)) (n int, last, prev *parsed, err error) {
+func chain(ctx context.Context, r io.Reader, mark int64, fail func(*BreakError)) (n int, last, prev, marked *parsed, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), MaxLineSize+1)
 	sc.Split(splitLines)
-	brk := func(line int, format string, args ...any) (int, *parsed, *parsed, error) {
+	brk := func(line int, format string, args ...any) (int, *parsed, *parsed, *parsed, error) {
 		fail(&BreakError{Line: line, Reason: fmt.Sprintf(format, args...)})
-		return n, last, prev, nil
+		return n, last, prev, marked, nil
 	}
 	for sc.Scan() {
 		i := n + 1
 		if i%4096 == 0 {
 			if err := context.Cause(ctx); err != nil {
-				return n, last, prev, err
+				return n, last, prev, marked, err
 			}
 		}
 		raw := sc.Bytes()
@@ -137,19 +143,22 @@ func chain(ctx context.Context, r io.Reader, fail func(*BreakError)) (n int, las
 			return brk(i-1, "was changed after line %d was written: that line holds a different hash of it", i)
 		}
 		n, prev, last = i, last, p
+		if int64(i) == mark {
+			marked = p
+		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return brk(n+1, "is longer than %d bytes", MaxLineSize)
 		}
-		return n, last, prev, err
+		return n, last, prev, marked, err
 	}
-	return n, last, prev, nil
+	return n, last, prev, marked, nil
 }
 
-// checkHead compares the end of a log of n good lines (the last two given)
-// with its head.
-func checkHead(n int, last, prev *parsed, h *head, herr error, res *Result) *BreakError {
+// checkHead compares the end of a log of n good lines (the last two given,
+// and the one the head records) with its head.
+func checkHead(n int, last, prev, marked *parsed, h *head, herr error, res *Result) *BreakError {
 	hashOf := func(p *parsed) string {
 		if p == nil {
 			return hex.EncodeToString(zeroHash[:])
@@ -175,6 +184,13 @@ func checkHead(n int, last, prev *parsed, h *head, herr error, res *Result) *Bre
 		return nil
 	case h.Seq == int64(n-1):
 		return &BreakError{Line: n + 1, Reason: "the head does not match the log"}
+	case int64(n)-h.Seq <= h.Pending && h.Hash == hashOf(marked):
+		// A writer of several lines was stopped before it updated the
+		// head it had announced them in.
+		res.HeadLagging = true
+		return nil
+	case int64(n)-h.Seq <= h.Pending:
+		return &BreakError{Line: int(h.Seq) + 1, Reason: "the head does not match the log"}
 	}
 	return &BreakError{Line: int(h.Seq) + 2, Reason: fmt.Sprintf("was added without updating the head, which records %d lines", h.Seq)}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -34,8 +35,19 @@ func (a *app) audited(ctx context.Context, action string, x *exchange, key strin
 // exchange), even when ctx was cancelled by a signal: the interruption is
 // worth recording.
 func (a *app) recordAudit(ctx context.Context, x *exchange, ev audit.Event) {
+	a.recordAudits(ctx, x, []audit.Event{ev})
+}
+
+// recordAudits appends evs as recordAudit appends one, with one write to
+// the log: for commands that record an event for each of many objects.
+func (a *app) recordAudits(ctx context.Context, x *exchange, evs []audit.Event) {
+	if len(evs) == 0 {
+		return
+	}
 	if x != nil {
-		ev.Exchange = x.auditName()
+		for i := range evs {
+			evs[i].Exchange = x.auditName()
+		}
 	}
 	if a.cmd == nil {
 		return // not run from the command line
@@ -51,12 +63,16 @@ func (a *app) recordAudit(ctx context.Context, x *exchange, ev audit.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := l.Append(ctx, ev); err != nil {
+	what := evs[0].Action + " " + evs[0].Key
+	if len(evs) > 1 {
+		what = fmt.Sprintf("%s of %d objects", evs[0].Action, len(evs))
+	}
+	if err := l.AppendAll(ctx, evs); err != nil {
 		if errors.Is(err, audit.ErrMirror) {
-			a.warn("%s %s: recorded in %s, but not in the exchange: %v", ev.Action, ev.Key, path, err)
+			a.warn("%s: recorded in %s, but not in the exchange: %v", what, path, err)
 			return
 		}
-		a.warn("%s %s: not recorded in the audit log %s: %v", ev.Action, ev.Key, path, err)
+		a.warn("%s: not recorded in the audit log %s: %v", what, path, err)
 	}
 }
 

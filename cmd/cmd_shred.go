@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/transfer"
@@ -69,13 +71,9 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 		return err
 	}
 	ctx := c.Context()
-	plans := make([]*shredPlan, 0, len(names))
-	for _, name := range names {
-		p, err := a.planShred(ctx, x, spoolDir, name)
-		if err != nil {
-			return err
-		}
-		plans = append(plans, p)
+	plans, err := a.planShreds(ctx, x, spoolDir, names)
+	if err != nil {
+		return err
 	}
 	if !o.yes {
 		ok, err := a.confirmShred(plans)
@@ -87,15 +85,13 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 		}
 	}
 	var worst error
-	for _, p := range plans {
-		err := a.shred(ctx, x, p)
-		if err == nil {
-			continue
+	errs := a.shredAll(ctx, x, plans, func(p *shredPlan, err error) {
+		if len(plans) > 1 {
+			worst = a.reportFailure(ctx, "name", p.name, err, worst)
 		}
-		if len(plans) == 1 {
-			return err
-		}
-		worst = a.reportFailure(ctx, "name", p.name, err, worst)
+	})
+	if len(plans) == 1 {
+		return errs[0]
 	}
 	if worst != nil {
 		return reported{worst}
@@ -117,29 +113,74 @@ func (p *shredPlan) empty() bool {
 	return len(p.versions)+len(p.uploads)+len(p.files) == 0
 }
 
+// shredConcurrency is how many requests planning and checking a shred
+// have in flight at once.
+const shredConcurrency = 32
+
 // planShred finds everything of name: versions and delete markers,
 // unfinished uploads (asked by exact key, which every server matches) and
 // local spools and journals.
 func (a *app) planShred(ctx context.Context, x *exchange, spoolDir, name string) (*shredPlan, error) {
-	key := x.key(name)
-	p := &shredPlan{name: name, key: key, action: audit.ActionShred}
-	if err := x.store.ListVersions(ctx, key, func(v transfer.Version) error {
-		if v.Key == key {
-			p.versions = append(p.versions, v)
-		}
-		return nil
-	}); err != nil {
+	plans, err := a.planShreds(ctx, x, spoolDir, []string{name})
+	if err != nil {
 		return nil, err
 	}
-	if err := x.store.ListUploads(ctx, key, func(u transfer.UploadInfo) error {
-		if u.Key == key {
-			p.uploads = append(p.uploads, u)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
+	return plans[0], nil
+}
+
+// planShreds plans the shred of each name, in the order given, asking the
+// store a few names at a time (see listVersionsOf). It fails with the
+// first name's failure, in that order.
+func (a *app) planShreds(ctx context.Context, x *exchange, spoolDir string, names []string) ([]*shredPlan, error) {
+	plans := make([]*shredPlan, len(names))
+	keys := make([]string, len(names))
+	for i, name := range names {
+		keys[i] = x.key(name)
+		plans[i] = &shredPlan{name: name, key: keys[i], action: audit.ActionShred}
 	}
-	for _, sp := range []string{x.spoolPath(spoolDir, key), x.downloadPath(spoolDir, key)} {
+	// The versions and the uploads are asked for at the same time.
+	var (
+		versions [][]transfer.Version
+		errs     []error
+	)
+	uerrs := make([]error, len(plans))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(shredConcurrency)
+	g.Go(func() error {
+		versions, errs = listVersionsOf(gctx, x.store, keys)
+		return cmp.Or(errs...)
+	})
+	for i, p := range plans {
+		g.Go(func() error {
+			uerrs[i] = x.store.ListUploads(gctx, p.key, func(u transfer.UploadInfo) error {
+				if u.Key == p.key {
+					p.uploads = append(p.uploads, u)
+				}
+				return nil
+			})
+			return uerrs[i]
+		})
+	}
+	g.Wait()
+	for i, p := range plans {
+		p.versions = versions[i]
+	}
+	for i := range plans {
+		// A cancelled sibling's error is not the cause: look for the first
+		// real one.
+		if err := cmp.Or(errs[i], uerrs[i]); err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
+			return nil, err
+		}
+	}
+	for _, p := range plans {
+		p.findLocal(x, spoolDir)
+	}
+	return plans, nil
+}
+
+// findLocal adds the spools and journals of p's key to p.
+func (p *shredPlan) findLocal(x *exchange, spoolDir string) {
+	for _, sp := range []string{x.spoolPath(spoolDir, p.key), x.downloadPath(spoolDir, p.key)} {
 		found := false
 		for _, f := range []string{sp, sp + ".journal"} {
 			if _, err := os.Lstat(f); err == nil {
@@ -151,7 +192,80 @@ func (a *app) planShred(ctx context.Context, x *exchange, spoolDir, name string)
 			p.spools = append(p.spools, sp)
 		}
 	}
-	return p, nil
+}
+
+// listVersionsOf returns the versions and delete markers of each key, or
+// the failure to list them, by the keys' index. A few keys are listed key
+// by key; many, by listing their longest common prefix once, unless that
+// turns out to hold far more than the keys (a big bucket, where the
+// listing would cost more than it saves): then key by key, a few at a
+// time.
+func listVersionsOf(ctx context.Context, store transfer.Store, keys []string) ([][]transfer.Version, []error) {
+	versions := make([][]transfer.Version, len(keys))
+	errs := make([]error, len(keys))
+	if len(keys) >= prefixListingMin {
+		at := make(map[string][]int, len(keys))
+		for i, k := range keys {
+			at[k] = append(at[k], i)
+		}
+		budget, seen := 4*len(keys)+1000, 0
+		err := store.ListVersions(ctx, commonPrefix(keys), func(v transfer.Version) error {
+			if seen++; seen > budget {
+				return errOverBudget
+			}
+			for _, i := range at[v.Key] {
+				versions[i] = append(versions[i], v)
+			}
+			return nil
+		})
+		if err == nil {
+			return versions, errs
+		}
+		clear(versions)
+		if !errors.Is(err, errOverBudget) {
+			for i := range errs {
+				errs[i] = err
+			}
+			return versions, errs
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(shredConcurrency)
+	for i, key := range keys {
+		g.Go(func() error {
+			errs[i] = store.ListVersions(ctx, key, func(v transfer.Version) error {
+				if v.Key == key {
+					versions[i] = append(versions[i], v)
+				}
+				return nil
+			})
+			return nil
+		})
+	}
+	g.Wait()
+	return versions, errs
+}
+
+// prefixListingMin is the fewest keys listVersionsOf lists by their
+// common prefix.
+const prefixListingMin = 8
+
+var errOverBudget = errors.New("listing holds far more than the names")
+
+// commonPrefix is the longest prefix every key shares.
+func commonPrefix(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	p := keys[0]
+	for _, k := range keys[1:] {
+		n := 0
+		for n < len(p) && n < len(k) && p[n] == k[n] {
+			n++
+		}
+		p = p[:n]
+	}
+	return p
 }
 
 // confirmShred shows the plans on stderr and asks on the terminal.
@@ -205,15 +319,109 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// shred removes what the plan lists and reports each item. Uploads go
-// first, so none can become a new version behind our back; then the
-// versions; then the local files. It carries on past failures and returns
-// the worst, with a hint when Object Lock may be the cause.
+// shred removes what the plan lists and reports each item, as shredAll.
 func (a *app) shred(ctx context.Context, x *exchange, p *shredPlan) error {
-	return a.audited(ctx, p.action, x, p.name, func(ev *audit.Event) error { return a.shredPlanned(ctx, x, p, ev) })
+	return a.shredAll(ctx, x, []*shredPlan{p}, nil)[0]
 }
 
-func (a *app) shredPlanned(ctx context.Context, x *exchange, p *shredPlan, ev *audit.Event) error {
+// shredOutcome is what shredAll did for one plan.
+type shredOutcome struct {
+	aborted    []error  // by upload
+	deleted    []error  // by version
+	local      []error  // failures removing spools
+	spoolsGone []string // the spools removed
+	left       int      // versions the listing afterwards found
+	leftErr    error    // that listing's failure
+}
+
+// shredAll removes what the plans list, phase by phase across all of them
+// so that many names cost few requests: first the uploads, so none can
+// become a new version behind our back; then the versions, in batches;
+// then the local files; then it lists again to see what remains. It
+// then reports each plan's items in order, calls done (when not nil) for
+// each plan that failed, and records one audit event per plan. It carries
+// on past failures and returns each plan's worst, with a hint when Object
+// Lock may be the cause.
+func (a *app) shredAll(ctx context.Context, x *exchange, plans []*shredPlan, done func(*shredPlan, error)) []error {
+	outs := make([]shredOutcome, len(plans))
+	var g errgroup.Group
+	g.SetLimit(shredConcurrency)
+	for i, p := range plans {
+		outs[i].aborted = make([]error, len(p.uploads))
+		for j, u := range p.uploads {
+			g.Go(func() error {
+				outs[i].aborted[j] = x.store.AbortUpload(ctx, u.Key, u.UploadID)
+				return nil
+			})
+		}
+	}
+	g.Wait()
+
+	// One batch for all: a version two names share (a name given twice)
+	// is deleted once.
+	var items []transfer.ObjectVersion
+	index := map[transfer.ObjectVersion]int{}
+	for _, p := range plans {
+		for _, v := range p.versions {
+			it := transfer.ObjectVersion{Key: v.Key, VersionID: v.VersionID}
+			if _, ok := index[it]; !ok {
+				index[it] = len(items)
+				items = append(items, it)
+			}
+		}
+	}
+	errs := x.store.DeleteVersions(ctx, items)
+	for i, p := range plans {
+		outs[i].deleted = make([]error, len(p.versions))
+		for j, v := range p.versions {
+			outs[i].deleted[j] = errs[index[transfer.ObjectVersion{Key: v.Key, VersionID: v.VersionID}]]
+		}
+	}
+
+	for i, p := range plans {
+		for _, sp := range p.spools {
+			if err := transfer.RemoveSpool(sp); err != nil {
+				if errors.Is(err, transfer.ErrSpoolBusy) {
+					err = withHint(err, "another xfer is sending or fetching %s right now: let it finish or stop it, then shred again", p.name)
+				}
+				outs[i].local = append(outs[i].local, err)
+				continue
+			}
+			outs[i].spoolsGone = append(outs[i].spoolsGone, sp)
+		}
+	}
+
+	// What the listing showed is gone; anything still there was written
+	// meanwhile or could not be deleted.
+	keys := make([]string, len(plans))
+	for i, p := range plans {
+		keys[i] = p.key
+	}
+	left, lerrs := listVersionsOf(ctx, x.store, keys)
+	for i := range plans {
+		outs[i].left, outs[i].leftErr = len(left[i]), lerrs[i]
+	}
+
+	results := make([]error, len(plans))
+	evs := make([]audit.Event, len(plans))
+	for i, p := range plans {
+		ev := audit.Event{Action: p.action, Key: p.name}
+		err := a.reportShred(ctx, p, &outs[i], &ev)
+		if err != nil {
+			ev.ExitCode, ev.Error = exitCode(ctx, err), err.Error()
+			if done != nil {
+				done(p, err)
+			}
+		}
+		results[i], evs[i] = err, ev
+	}
+	a.recordAudits(ctx, x, evs)
+	return results
+}
+
+// reportShred reports what shredAll did for p, item by item, then the
+// summary, fills in ev's counts and returns p's worst failure.
+func (a *app) reportShred(ctx context.Context, p *shredPlan, out *shredOutcome, ev *audit.Event) error {
 	var failed []error
 	removed := map[string]int{}
 	item := func(kind, human string, fields map[string]any) {
@@ -224,8 +432,8 @@ func (a *app) shredPlanned(ctx context.Context, x *exchange, p *shredPlan, ev *a
 		}
 		a.result(ev, "%s", human)
 	}
-	for _, u := range p.uploads {
-		if err := x.store.AbortUpload(ctx, u.Key, u.UploadID); err != nil {
+	for j, u := range p.uploads {
+		if err := out.aborted[j]; err != nil {
 			failed = append(failed, fmt.Errorf("aborting upload %s: %w", u.UploadID, err))
 			continue
 		}
@@ -233,8 +441,8 @@ func (a *app) shredPlanned(ctx context.Context, x *exchange, p *shredPlan, ev *a
 			map[string]any{"upload_id": u.UploadID, "initiated": u.Initiated})
 	}
 	var locked []string
-	for _, v := range p.versions {
-		if err := x.store.DeleteVersion(ctx, v.Key, v.VersionID); err != nil {
+	for j, v := range p.versions {
+		if err := out.deleted[j]; err != nil {
 			if errors.Is(err, transfer.ErrAccessDenied) {
 				locked = append(locked, versionLabel(v.VersionID))
 			}
@@ -253,14 +461,8 @@ func (a *app) shredPlanned(ctx context.Context, x *exchange, p *shredPlan, ev *a
 				map[string]any{"version_id": v.VersionID, "size": v.Size, "etag": v.ETag, "modified": v.LastModified})
 		}
 	}
-	for _, sp := range p.spools {
-		if err := transfer.RemoveSpool(sp); err != nil {
-			if errors.Is(err, transfer.ErrSpoolBusy) {
-				err = withHint(err, "another xfer is sending or fetching %s right now: let it finish or stop it, then shred again", p.name)
-			}
-			failed = append(failed, err)
-			continue
-		}
+	failed = append(failed, out.local...)
+	for _, sp := range out.spoolsGone {
 		for _, f := range p.files {
 			if strings.HasPrefix(f, sp) {
 				if _, err := os.Lstat(f); errors.Is(err, fs.ErrNotExist) {
@@ -269,18 +471,10 @@ func (a *app) shredPlanned(ctx context.Context, x *exchange, p *shredPlan, ev *a
 			}
 		}
 	}
-	// What the listing showed is gone; anything still there was written
-	// meanwhile or could not be deleted.
-	left := 0
-	if err := x.store.ListVersions(ctx, p.key, func(v transfer.Version) error {
-		if v.Key == p.key {
-			left++
-		}
-		return nil
-	}); err != nil {
-		failed = append(failed, err)
-	} else if left > len(locked) && len(failed) == 0 {
-		failed = append(failed, fmt.Errorf("%s remain: written while shredding? run shred again", plural(left, "version", "versions")))
+	if out.leftErr != nil {
+		failed = append(failed, out.leftErr)
+	} else if out.left > len(locked) && len(failed) == 0 {
+		failed = append(failed, fmt.Errorf("%s remain: written while shredding? run shred again", plural(out.left, "version", "versions")))
 	}
 
 	v, m := removed["version"], removed["delete_marker"]

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -504,5 +505,111 @@ func TestFetchInterruptedBySignal(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
 		t.Error("the fetched file differs from the object")
+	}
+}
+
+// TestShredMany: shred of many names removes every version and upload of
+// each, reports each name as one shred does, and records one audit line
+// per name in a log that verifies.
+func TestShredMany(t *testing.T) {
+	for name, start := range servers {
+		t.Run(name, func(t *testing.T) {
+			srv := start(t)
+			dir := t.TempDir()
+			prefix := filepath.Base(dir) + "/"
+			auditLog := filepath.Join(dir, "audit.jsonl")
+			env := append(sendEnv(dir, srv.Endpoint, srv), "XFER_BUCKET="+srv.VersionedBucket, "XFER_AUDIT_LOG="+auditLog)
+			ctx := t.Context()
+			vstore := storeOn(t, srv, srv.VersionedBucket)
+			const n = 30
+			var names []string
+			for i := range n {
+				names = append(names, fmt.Sprintf("f%02d.csv.zip.age", i))
+			}
+			other := prefix + "f00.csv.zip.age.keep"
+			for _, k := range append([]string{other}, names...) {
+				if !strings.HasPrefix(k, prefix) {
+					k = prefix + k
+				}
+				for range 2 {
+					if _, err := vstore.Put(ctx, k, strings.NewReader("sealed"), 6, transfer.PutOptions{Overwrite: true}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			upKey := prefix + names[7]
+			id, err := vstore.CreateUpload(ctx, upKey, transfer.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			out, err := xferCmd(env, append([]string{"shred", "--yes", "--json"}, names...)...).Output()
+			if err != nil {
+				t.Fatalf("shred: %v\n%s", err, out)
+			}
+			removed := map[string]int{}
+			var shredded []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				var ev struct {
+					Event, Name, Kind string
+					Versions, Uploads int
+					DeleteMarkers     int `json:"delete_markers"`
+					Complete          bool
+				}
+				if err := json.Unmarshal([]byte(line), &ev); err != nil {
+					t.Fatalf("not NDJSON: %q", line)
+				}
+				switch ev.Event {
+				case "removed":
+					removed[ev.Name+" "+ev.Kind]++
+				case "shredded":
+					shredded = append(shredded, ev.Name)
+					wantUploads := 0
+					if ev.Name == names[7] {
+						wantUploads = 1
+					}
+					if ev.Versions != 2 || ev.DeleteMarkers != 0 || ev.Uploads != wantUploads || !ev.Complete {
+						t.Errorf("shredded event %s", line)
+					}
+				}
+			}
+			if strings.Join(shredded, " ") != strings.Join(names, " ") {
+				t.Errorf("shredded events for %v, want one per name in argument order", shredded)
+			}
+			for _, nm := range names {
+				if removed[nm+" version"] != 2 {
+					t.Errorf("%s: %d removed version events, want 2", nm, removed[nm+" version"])
+				}
+			}
+			if removed[names[7]+" upload"] != 1 {
+				t.Errorf("no removed upload event for %s", names[7])
+			}
+			var left []string
+			vstore.ListVersions(ctx, prefix, func(v transfer.Version) error {
+				left = append(left, v.Key)
+				return nil
+			})
+			if len(left) != 2 || left[0] != other || left[1] != other {
+				t.Errorf("versions left: %v, want only the two of %s", left, other)
+			}
+			vstore.ListUploads(ctx, upKey, func(u transfer.UploadInfo) error {
+				t.Errorf("unfinished upload %s left (%s aborted)", u.UploadID, id)
+				return nil
+			})
+
+			b, err := os.ReadFile(auditLog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(string(b), `"action":"shred"`); got != n {
+				t.Errorf("%d shred lines in the audit log, want %d", got, n)
+			}
+			if !strings.Contains(string(b), `"key":"`+names[7]+`","outcome":"ok","exit_code":0,"details":{"delete_markers":0,"local_files":0,"uploads":1,"versions":2}`) {
+				t.Errorf("audit log lacks the counts of %s:\n%s", names[7], b)
+			}
+			if out, err := xferCmd(env, "audit", "verify").CombinedOutput(); err != nil {
+				t.Errorf("audit verify: %v\n%s", err, out)
+			}
+		})
 	}
 }

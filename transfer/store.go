@@ -116,12 +116,25 @@ type Store interface {
 	// is not an error, so the call is idempotent.
 	DeleteVersion(ctx context.Context, key, versionID string) error
 
+	// DeleteVersions removes many versions and delete markers, of any
+	// keys, as DeleteVersion removes each, in as few requests as the
+	// server allows (S3: up to DeleteBatchSize a request). It returns one
+	// error per item of vs, in the same order, nil where the item is gone:
+	// deleting what does not exist is not an error, so the call is
+	// idempotent. An item fails on its own (ErrAccessDenied for a version
+	// Object Lock protects) without failing the others; a request that
+	// fails as a whole gives its error to each of its items.
+	DeleteVersions(ctx context.Context, vs []ObjectVersion) []error
+
 	// Put stores a small object (receipts, audit records) in one request,
 	// replacing any existing one unless opts.Overwrite is false, in which
 	// case ErrPreconditionFailed means the key exists. body is read from its
 	// current position, possibly more than once.
 	Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts PutOptions) (ObjectInfo, error)
 }
+
+// DeleteBatchSize is the most items S3 deletes in one request.
+const DeleteBatchSize = 1000
 
 // MinPartSize is the smallest size S3 accepts for every part but the last;
 // MaxParts is the most parts an upload may have.
@@ -207,4 +220,11 @@ type Version struct {
 	Size         int64
 	ETag         string
 	LastModified time.Time
+}
+
+// ObjectVersion names one version or delete marker of a key, for
+// DeleteVersions. An empty VersionID means what it means to DeleteVersion.
+type ObjectVersion struct {
+	Key       string
+	VersionID string
 }

@@ -43,6 +43,7 @@ const (
 	List           = "List"
 	ListVersions   = "ListVersions"
 	DeleteVersion  = "DeleteVersion"
+	DeleteVersions = "DeleteVersions"
 	Put            = "Put"
 )
 
@@ -63,6 +64,9 @@ type Fault struct {
 	// Call is the 1-based number of the method's call to fail, counted
 	// from the Store's creation; 0 fails every call from now on.
 	Call int
+	// Key, when set, limits the fault to calls on that key; for
+	// DeleteVersions, to that key's items, the others being deleted.
+	Key string
 	// Err is the error returned; nil means a transient *StoreError.
 	Err error
 	// Permanent makes the default error permanent instead of transient.
@@ -208,9 +212,15 @@ func (s *Store) begin(ctx context.Context, method, key string) (*Fault, error) {
 	if s.opts.NoBucket {
 		return nil, s.errorf(method, key, transfer.ErrNoSuchBucket, false, fmt.Errorf("bucket %s does not exist", s.opts.Bucket))
 	}
+	return s.fault(method, key), nil
+}
+
+// fault returns the fault that fires now for method on key, if any,
+// dropping it when it fires once. s.mu must be held.
+func (s *Store) fault(method, key string) *Fault {
 	n := s.calls[method]
 	for i, f := range s.faults {
-		if f.Method != method || (f.Call != 0 && f.Call != n) {
+		if f.Method != method || (f.Call != 0 && f.Call != n) || (f.Key != "" && f.Key != key) {
 			continue
 		}
 		if f.Call != 0 {
@@ -219,9 +229,9 @@ func (s *Store) begin(ctx context.Context, method, key string) (*Fault, error) {
 		if f.Hook != nil {
 			f.Hook()
 		}
-		return f, nil
+		return f
 	}
-	return nil, nil
+	return nil
 }
 
 // failure is the error a fault makes method return.
@@ -635,6 +645,45 @@ func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error 
 	if f != nil && !f.Lost {
 		return s.failure(f, DeleteVersion, key)
 	}
+	s.deleteVersion(key, versionID)
+	if f != nil {
+		return s.failure(f, DeleteVersion, key)
+	}
+	return nil
+}
+
+// DeleteVersions implements transfer.Store, in one call whatever the
+// number of items. A Fault without a Key fails the whole call; one with a
+// Key, that key's items.
+func (s *Store) DeleteVersions(ctx context.Context, vs []transfer.ObjectVersion) []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	errs := make([]error, len(vs))
+	f, err := s.begin(ctx, DeleteVersions, "")
+	if err == nil && f != nil && !f.Lost {
+		err = s.failure(f, DeleteVersions, "")
+	}
+	for i, v := range vs {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		vf := s.fault(DeleteVersions, v.Key)
+		if vf == nil || vf.Lost {
+			s.deleteVersion(v.Key, v.VersionID)
+		}
+		switch {
+		case vf != nil:
+			errs[i] = s.failure(vf, DeleteVersions, v.Key)
+		case f != nil:
+			errs[i] = s.failure(f, DeleteVersions, "")
+		}
+	}
+	return errs
+}
+
+// deleteVersion does what DeleteVersion promises. s.mu must be held.
+func (s *Store) deleteVersion(key, versionID string) {
 	vs := s.objects[key]
 	switch {
 	case versionID == "" && s.opts.Versioned:
@@ -651,10 +700,6 @@ func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error 
 			s.objects[key] = vs
 		}
 	}
-	if f != nil {
-		return s.failure(f, DeleteVersion, key)
-	}
-	return nil
 }
 
 // Put implements transfer.Store.

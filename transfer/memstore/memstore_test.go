@@ -96,3 +96,32 @@ func TestFaults(t *testing.T) {
 		t.Errorf("UploadPart calls = %d, want 5", s.Calls(memstore.UploadPart))
 	}
 }
+
+// TestDeleteVersionsKeyFault: a fault with a Key fails that key's items of
+// DeleteVersions alone; the others are deleted.
+func TestDeleteVersionsKeyFault(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New(memstore.Options{Versioned: true})
+	var items []transfer.ObjectVersion
+	for _, k := range []string{"a", "b", "c"} {
+		info, err := s.Put(ctx, k, bytes.NewReader([]byte(k)), 1, transfer.PutOptions{Overwrite: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, transfer.ObjectVersion{Key: k, VersionID: info.VersionID})
+	}
+	locked := &transfer.StoreError{Op: "DeleteObjects", Key: "b", Kind: transfer.ErrAccessDenied}
+	s.Inject(memstore.Fault{Method: memstore.DeleteVersions, Key: "b", Err: locked})
+	errs := s.DeleteVersions(ctx, items)
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], transfer.ErrAccessDenied) {
+		t.Fatalf("DeleteVersions = %v, want only b's item refused", errs)
+	}
+	for i, k := range []string{"a", "b", "c"} {
+		if _, ok := s.Object(k); ok != (i == 1) {
+			t.Errorf("%s still there: %v", k, ok)
+		}
+	}
+	if n := s.Calls(memstore.DeleteVersions); n != 1 {
+		t.Errorf("%d DeleteVersions calls, want 1", n)
+	}
+}

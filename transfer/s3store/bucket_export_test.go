@@ -75,3 +75,6 @@ func PutTestPolicy(ctx context.Context, s *Store, p *Policy) error {
 	_, err = s.client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &s.bucket, Policy: aws.String(string(b))})
 	return err
 }
+
+// SetDeleteBatch makes DeleteVersions send at most n items a request.
+func SetDeleteBatch(s *Store, n int) { s.deleteBatch = n }

@@ -38,6 +38,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -113,6 +115,9 @@ type Store struct {
 	opts   Options
 	// ssec holds the SSE-C headers, nil unless SSE is SSEC.
 	ssec *ssecKey
+	// deleteBatch, when positive, is DeleteVersions' batch size, smaller
+	// than S3's for tests.
+	deleteBatch int
 }
 
 var _ transfer.Store = (*Store)(nil)
@@ -671,6 +676,98 @@ func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error 
 	return err
 }
 
+// DeleteVersions implements transfer.Store with DeleteObjects in quiet
+// mode. Servers delete the items of one request one after the other, so
+// the items are spread over up to deleteConcurrency requests at once (of
+// at least minDeleteBatch items, at most DeleteBatchSize). Should the
+// server not implement DeleteObjects, it deletes the items one by one
+// instead.
+func (s *Store) DeleteVersions(ctx context.Context, vs []transfer.ObjectVersion) []error {
+	errs := make([]error, len(vs))
+	batch := s.deleteBatch
+	if batch <= 0 {
+		batch = min(max((len(vs)+deleteConcurrency-1)/deleteConcurrency, minDeleteBatch), transfer.DeleteBatchSize)
+	}
+	var g errgroup.Group
+	g.SetLimit(deleteConcurrency)
+	for start := 0; start < len(vs); start += batch {
+		end := min(start+batch, len(vs))
+		g.Go(func() error {
+			s.deleteBatchOf(ctx, vs[start:end], errs[start:end])
+			return nil
+		})
+	}
+	g.Wait()
+	return errs
+}
+
+// deleteConcurrency is how many DeleteObjects requests DeleteVersions
+// has in flight at once; minDeleteBatch the fewest items it sends in one
+// when there are more.
+const (
+	deleteConcurrency = 16
+	minDeleteBatch    = 100
+)
+
+// deleteBatchOf deletes vs with one DeleteObjects request and sets errs[i]
+// to the failure of vs[i].
+func (s *Store) deleteBatchOf(ctx context.Context, vs []transfer.ObjectVersion, errs []error) {
+	ids := make([]types.ObjectIdentifier, len(vs))
+	for i, v := range vs {
+		ids[i] = types.ObjectIdentifier{Key: aws.String(v.Key)}
+		if v.VersionID != "" {
+			ids[i].VersionId = aws.String(v.VersionID)
+		}
+	}
+	// The SDK adds a CRC32 checksum; S3's general purpose buckets, MinIO
+	// before 2025 and other S3-compatible servers want a Content-MD5.
+	out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+		Bucket: &s.bucket,
+		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+	}, s3.WithAPIOptions(smithyhttp.AddContentChecksumMiddleware))
+	if err != nil {
+		if httpStatus(err) == http.StatusNotImplemented {
+			for i, v := range vs {
+				errs[i] = s.DeleteVersion(ctx, v.Key, v.VersionID)
+			}
+			return
+		}
+		err = s.wrap(ctx, "DeleteObjects", "", err)
+		for i := range errs {
+			errs[i] = err
+		}
+		return
+	}
+	// Quiet mode reports only the failures; match them to the items. The
+	// unversioned object may be named "null" or not at all.
+	item := func(key, id string) transfer.ObjectVersion {
+		if id == "null" {
+			id = ""
+		}
+		return transfer.ObjectVersion{Key: key, VersionID: id}
+	}
+	at := make(map[transfer.ObjectVersion][]int, len(vs))
+	for i, v := range vs {
+		at[item(v.Key, v.VersionID)] = append(at[item(v.Key, v.VersionID)], i)
+	}
+	for _, e := range out.Errors {
+		key, id := aws.ToString(e.Key), aws.ToString(e.VersionId)
+		code := aws.ToString(e.Code)
+		kind := codeKind(code, aws.ToString(e.Message))
+		if errors.Is(kind, transfer.ErrNotFound) {
+			continue
+		}
+		for _, i := range at[item(key, id)] {
+			errs[i] = &transfer.StoreError{Op: "DeleteObjects", Bucket: s.bucket, Key: key, Code: code, Kind: kind,
+				Err: errors.New(codeMessage(code, aws.ToString(e.Message))), Temporary: kind == nil && transientCodes[code]}
+		}
+	}
+}
+
+// transientCodes are the error codes of a DeleteObjects item that may
+// succeed when tried again.
+var transientCodes = map[string]bool{"InternalError": true, "SlowDown": true, "ServiceUnavailable": true, "RequestTimeout": true}
+
 // Put implements transfer.Store.
 func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts transfer.PutOptions) (transfer.ObjectInfo, error) {
 	window, err := newWindow(body, size)
@@ -734,6 +831,16 @@ var codeKinds = map[string]error{
 	"InvalidDigest":               transfer.ErrChecksumMismatch,
 	"XAmzContentSHA256Mismatch":   transfer.ErrChecksumMismatch,
 	"XAmzContentChecksumMismatch": transfer.ErrChecksumMismatch,
+}
+
+// codeKind is the category of a server's error code and message.
+func codeKind(code, msg string) error {
+	if code == "InvalidRequest" && strings.Contains(msg, "WORM") {
+		// MinIO's answer to deleting a version under Object Lock; S3 and
+		// versitygw say AccessDenied.
+		return transfer.ErrAccessDenied
+	}
+	return codeKinds[code]
 }
 
 // neverRetry stops the retryer from retrying a failure whose category says
@@ -806,13 +913,8 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e.Code = ae.ErrorCode()
-		e.Kind = codeKinds[e.Code]
+		e.Kind = codeKind(e.Code, ae.ErrorMessage())
 		e.Err = errors.New(apiMessage(ae))
-		if e.Code == "InvalidRequest" && strings.Contains(ae.ErrorMessage(), "WORM") {
-			// MinIO's answer to deleting a version under Object Lock; S3
-			// and versitygw say AccessDenied.
-			e.Kind = transfer.ErrAccessDenied
-		}
 	}
 	status := httpStatus(err)
 	if e.Kind == nil {
@@ -863,9 +965,12 @@ func (e *credentialsError) Unwrap() error { return e.err }
 
 // apiMessage renders an API error compactly: code, message, HTTP status.
 func apiMessage(ae smithy.APIError) string {
-	msg := ae.ErrorCode()
-	if m := ae.ErrorMessage(); m != "" && m != msg {
-		msg += ": " + m
+	return codeMessage(ae.ErrorCode(), ae.ErrorMessage())
+}
+
+func codeMessage(code, msg string) string {
+	if msg != "" && msg != code {
+		return code + ": " + msg
 	}
-	return msg
+	return code
 }

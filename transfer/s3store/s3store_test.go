@@ -2,7 +2,9 @@ package s3store_test
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -287,5 +289,122 @@ func TestTransientRetried(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("cancelled retry took %s", d)
+	}
+}
+
+// TestDeleteVersionsBatches: DeleteVersions splits the items into
+// requests of the batch size, and on MinIO an item under Object Lock fails
+// alone, as access denied, while the rest of its batch is deleted.
+func TestDeleteVersionsBatches(t *testing.T) {
+	for name, start := range map[string]func(testing.TB) *s3test.Server{
+		"minio":     func(t testing.TB) *s3test.Server { return s3test.StartMinIO(t, s3test.MinIOOptions{}) },
+		"versitygw": s3test.StartVersityGW,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := start(t)
+			ctx := t.Context()
+			var requests atomic.Int64
+			o := options(srv)
+			o.Bucket = srv.VersionedBucket
+			o.OnAttempt = func(op string, _ error) {
+				if op == "DeleteObjects" {
+					requests.Add(1)
+				}
+			}
+			s := newStore(t, o)
+			s3store.SetDeleteBatch(s, 7)
+			pre := "batches/"
+			for range 2 {
+				for i := range 20 {
+					k := fmt.Sprintf("%s%02d", pre, i)
+					if _, err := s.Put(ctx, k, strings.NewReader(k), int64(len(k)), transfer.PutOptions{Overwrite: true}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if items := storetest.DeleteAll(t, ctx, s, pre); len(items) != 40 {
+				t.Errorf("deleted %d versions, want 40", len(items))
+			}
+			if n := requests.Load(); n != 6 {
+				t.Errorf("%d DeleteObjects requests for 40 items in batches of 7, want 6", n)
+			}
+			if name == "minio" {
+				testDeleteVersionsLocked(t, srv)
+			}
+		})
+	}
+}
+
+func testDeleteVersionsLocked(t *testing.T, srv *s3test.Server) {
+	ctx := t.Context()
+	const bucket = "xfer-locked"
+	do := func(query string, body []byte, hdr ...string) {
+		t.Helper()
+		resp, err := srv.Do(ctx, http.MethodPut, "/"+bucket, query, body, hdr...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("PUT /%s?%s: %s", bucket, query, resp.Status)
+		}
+	}
+	do("", nil, "X-Amz-Bucket-Object-Lock-Enabled", "true")
+	o := options(srv)
+	o.Bucket = bucket
+	s := newStore(t, o)
+	put := func(k string) transfer.ObjectVersion {
+		info, err := s.Put(ctx, k, strings.NewReader("x"), 1, transfer.PutOptions{Overwrite: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return transfer.ObjectVersion{Key: k, VersionID: info.VersionID}
+	}
+	free := put("free")
+	cfg := []byte(`<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled>` +
+		`<Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule></ObjectLockConfiguration>`)
+	sum := md5.Sum(cfg)
+	do("object-lock=", cfg, "Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
+	locked := put("locked")
+	errs := s.DeleteVersions(ctx, []transfer.ObjectVersion{free, locked})
+	if errs[0] != nil {
+		t.Errorf("deleting the unlocked version: %v", errs[0])
+	}
+	if !errors.Is(errs[1], transfer.ErrAccessDenied) || transfer.IsTransient(errs[1]) {
+		t.Errorf("deleting the locked version: %v, want access denied", errs[1])
+	} else {
+		t.Logf("locked: %v", errs[1])
+	}
+	var left []string
+	s.ListVersions(ctx, "", func(v transfer.Version) error { left = append(left, v.Key); return nil })
+	if len(left) != 1 || left[0] != "locked" {
+		t.Errorf("versions left: %v, want the locked one", left)
+	}
+}
+
+// TestDeleteVersionsNotImplemented: a server without DeleteObjects gets
+// one DeleteObject request per item instead.
+func TestDeleteVersionsNotImplemented(t *testing.T) {
+	var deletes atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			deletes.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusNotImplemented)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>`)
+	}))
+	defer srv.Close()
+	s := newStore(t, s3store.Options{Bucket: "b", Endpoint: srv.URL, PathStyle: true, AccessKeyID: "a", SecretAccessKey: "b", MaxAttempts: 1})
+	errs := s.DeleteVersions(t.Context(), []transfer.ObjectVersion{{Key: "a"}, {Key: "b", VersionID: "v1"}, {Key: "c"}})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("item %d: %v", i, err)
+		}
+	}
+	if n := deletes.Load(); n != 3 {
+		t.Errorf("%d DeleteObject requests, want 3", n)
 	}
 }

@@ -80,6 +80,8 @@ func Run(t *testing.T, h Harness) {
 		{"ListStopsOnError", testListStops},
 		{"UnversionedListVersions", testUnversionedVersions},
 		{"Versions", testVersions},
+		{"DeleteVersions", testDeleteVersions},
+		{"UnversionedDeleteVersions", testUnversionedDeleteVersions},
 		{"MissingBucket", testMissingBucket},
 		{"AccessDenied", testAccessDenied},
 		{"Cancelled", testCancelled},
@@ -702,6 +704,78 @@ func testVersions(t *testing.T, h Harness) {
 	}
 }
 
+// DeleteAll deletes every version listed under pre with DeleteVersions
+// and checks each item succeeded and nothing is left.
+func DeleteAll(t *testing.T, ctx context.Context, s transfer.Store, pre string) []transfer.ObjectVersion {
+	t.Helper()
+	var items []transfer.ObjectVersion
+	if err := s.ListVersions(ctx, pre, func(v transfer.Version) error {
+		items = append(items, transfer.ObjectVersion{Key: v.Key, VersionID: v.VersionID})
+		return nil
+	}); err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	errs := s.DeleteVersions(ctx, items)
+	if len(errs) != len(items) {
+		t.Fatalf("DeleteVersions of %d items returned %d errors", len(items), len(errs))
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("DeleteVersions item %d (%s %s): %v", i, items[i].Key, items[i].VersionID, err)
+		}
+	}
+	if err := s.ListVersions(ctx, pre, func(v transfer.Version) error {
+		return fmt.Errorf("version %s of %s left", v.VersionID, v.Key)
+	}); err != nil {
+		t.Error(err)
+	}
+	return items
+}
+
+func testDeleteVersions(t *testing.T, h Harness) {
+	if h.NewVersioned == nil {
+		t.Skip("no versioned bucket for this store")
+	}
+	s := h.NewVersioned(t)
+	ctx := ctxFor(t)
+	pre := prefix(t)
+	for _, k := range []string{"a", "b", "c", "a", "b"} {
+		if _, err := s.Put(ctx, pre+k, strings.NewReader(k), 1, transfer.PutOptions{Overwrite: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteVersion(ctx, pre+"c", ""); err != nil { // a delete marker
+		t.Fatal(err)
+	}
+	items := DeleteAll(t, ctx, s, pre)
+	if len(items) != 6 {
+		t.Errorf("deleted %d versions and markers, want 6", len(items))
+	}
+	// Again: what is gone is not an error.
+	for i, err := range s.DeleteVersions(ctx, items) {
+		if err != nil {
+			t.Errorf("DeleteVersions of deleted item %d: %v, want nil", i, err)
+		}
+	}
+	if errs := s.DeleteVersions(ctx, nil); len(errs) != 0 {
+		t.Errorf("DeleteVersions of nothing: %v", errs)
+	}
+}
+
+func testUnversionedDeleteVersions(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	pre := prefix(t)
+	putMany(t, ctx, s, pre, 3)
+	DeleteAll(t, ctx, s, pre)
+	// Without a version ID, and of a key that never was.
+	for i, err := range s.DeleteVersions(ctx, []transfer.ObjectVersion{{Key: pre + "00001"}, {Key: pre + "never"}}) {
+		if err != nil {
+			t.Errorf("DeleteVersions item %d: %v, want nil", i, err)
+		}
+	}
+}
+
 func testMissingBucket(t *testing.T, h Harness) {
 	if h.NewMissingBucket == nil {
 		t.Skip("no missing-bucket store")
@@ -730,6 +804,9 @@ func testMissingBucket(t *testing.T, h Harness) {
 	check("List", s.List(ctx, "", func(transfer.ObjectInfo) error { return nil }))
 	check("ListUploads", s.ListUploads(ctx, key, func(transfer.UploadInfo) error { return nil }))
 	check("ListVersions", s.ListVersions(ctx, "", func(transfer.Version) error { return nil }))
+	for _, err := range s.DeleteVersions(ctx, []transfer.ObjectVersion{{Key: key}, {Key: key + "2", VersionID: "null"}}) {
+		check("DeleteVersions", err)
+	}
 }
 
 func testAccessDenied(t *testing.T, h Harness) {
@@ -762,6 +839,8 @@ func testAccessDenied(t *testing.T, h Harness) {
 	check("Put", err)
 	check("List", s.List(ctx, "", func(transfer.ObjectInfo) error { return nil }))
 	check("ListVersions", s.ListVersions(ctx, "", func(transfer.Version) error { return nil }))
+	errs := s.DeleteVersions(ctx, []transfer.ObjectVersion{{Key: key}})
+	check("DeleteVersions", errs[0])
 	elapsed := time.Since(start)
 	// No retry storm: one attempt per call (Head may ask the bucket too).
 	if n := attempts(); n > calls+1 {
