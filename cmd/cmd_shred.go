@@ -143,27 +143,20 @@ func (a *app) planShreds(ctx context.Context, x *exchange, spoolDir string, name
 		versions [][]transfer.Version
 		errs     []error
 	)
-	uerrs := make([]error, len(plans))
+	var uerrs []error
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(shredConcurrency)
 	g.Go(func() error {
 		versions, errs = listVersionsOf(gctx, x.store, keys)
 		return cmp.Or(errs...)
 	})
-	for i, p := range plans {
-		g.Go(func() error {
-			uerrs[i] = x.store.ListUploads(gctx, p.key, func(u transfer.UploadInfo) error {
-				if u.Key == p.key {
-					p.uploads = append(p.uploads, u)
-				}
-				return nil
-			})
-			return uerrs[i]
-		})
-	}
+	var uploads [][]transfer.UploadInfo
+	g.Go(func() error {
+		uploads, uerrs = listUploadsOf(gctx, x.store, keys)
+		return cmp.Or(uerrs...)
+	})
 	g.Wait()
 	for i, p := range plans {
-		p.versions = versions[i]
+		p.versions, p.uploads = versions[i], uploads[i]
 	}
 	for i := range plans {
 		// A cancelled sibling's error is not the cause: look for the first
@@ -246,8 +239,72 @@ func listVersionsOf(ctx context.Context, store transfer.Store, keys []string) ([
 	return versions, errs
 }
 
-// prefixListingMin is the fewest keys listVersionsOf lists by their
-// common prefix.
+// listUploadsOf returns the unfinished uploads of each key, or the failure
+// to list them, by the keys' index. Servers differ in how they match the
+// prefix of an upload listing (MinIO: only a whole key, or everything for
+// an empty one; S3 and versitygw: as a prefix), and every one matches an
+// exact key. So a few keys are asked key by key; many, by listing both
+// their common prefix and the whole bucket, once each, which finds them on
+// either kind of server, unless that holds far more than the keys or the
+// credentials may not list the whole bucket: then key by key, a few at a
+// time.
+func listUploadsOf(ctx context.Context, store transfer.Store, keys []string) ([][]transfer.UploadInfo, []error) {
+	uploads := make([][]transfer.UploadInfo, len(keys))
+	errs := make([]error, len(keys))
+	if len(keys) >= prefixListingMin {
+		at := make(map[string][]int, len(keys))
+		for i, k := range keys {
+			at[k] = append(at[k], i)
+		}
+		budget, seen := 4*len(keys)+1000, 0
+		found := map[string]bool{} // upload IDs, listed twice on some servers
+		collect := func(u transfer.UploadInfo) error {
+			if seen++; seen > budget {
+				return errOverBudget
+			}
+			if found[u.UploadID] {
+				return nil
+			}
+			found[u.UploadID] = true
+			for _, i := range at[u.Key] {
+				uploads[i] = append(uploads[i], u)
+			}
+			return nil
+		}
+		err := store.ListUploads(ctx, commonPrefix(keys), collect)
+		if err == nil {
+			err = store.ListUploads(ctx, "", collect)
+		}
+		if err == nil {
+			return uploads, errs
+		}
+		clear(uploads)
+		if !errors.Is(err, errOverBudget) && !errors.Is(err, transfer.ErrAccessDenied) {
+			for i := range errs {
+				errs[i] = err
+			}
+			return uploads, errs
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(shredConcurrency)
+	for i, key := range keys {
+		g.Go(func() error {
+			errs[i] = store.ListUploads(ctx, key, func(u transfer.UploadInfo) error {
+				if u.Key == key {
+					uploads[i] = append(uploads[i], u)
+				}
+				return nil
+			})
+			return nil
+		})
+	}
+	g.Wait()
+	return uploads, errs
+}
+
+// prefixListingMin is the fewest keys listVersionsOf and listUploadsOf
+// list by their common prefix.
 const prefixListingMin = 8
 
 var errOverBudget = errors.New("listing holds far more than the names")
