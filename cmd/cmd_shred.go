@@ -188,68 +188,38 @@ func (p *shredPlan) findLocal(x *exchange, spoolDir string) {
 }
 
 // listVersionsOf returns the versions and delete markers of each key, or
-// the failure to list them, by the keys' index. A few keys are listed key
-// by key; many, by listing their longest common prefix once, unless that
-// turns out to hold far more than the keys (a big bucket, where the
-// listing would cost more than it saves): then key by key, a few at a
-// time.
+// the failure to list them, by the keys' index: many keys by listing their
+// longest common prefix once (see byKeys).
 func listVersionsOf(ctx context.Context, store transfer.Store, keys []string) ([][]transfer.Version, []error) {
-	versions := make([][]transfer.Version, len(keys))
-	errs := make([]error, len(keys))
-	if len(keys) >= prefixListingMin {
-		at := make(map[string][]int, len(keys))
-		for i, k := range keys {
-			at[k] = append(at[k], i)
-		}
-		budget, seen := 4*len(keys)+1000, 0
-		err := store.ListVersions(ctx, commonPrefix(keys), func(v transfer.Version) error {
-			if seen++; seen > budget {
-				return errOverBudget
-			}
-			for _, i := range at[v.Key] {
-				versions[i] = append(versions[i], v)
-			}
-			return nil
-		})
-		if err == nil {
-			return versions, errs
-		}
-		clear(versions)
-		if !errors.Is(err, errOverBudget) {
-			for i := range errs {
-				errs[i] = err
-			}
-			return versions, errs
-		}
-	}
-	var g errgroup.Group
-	g.SetLimit(shredConcurrency)
-	for i, key := range keys {
-		g.Go(func() error {
-			errs[i] = store.ListVersions(ctx, key, func(v transfer.Version) error {
-				if v.Key == key {
-					versions[i] = append(versions[i], v)
-				}
-				return nil
-			})
-			return nil
-		})
-	}
-	g.Wait()
-	return versions, errs
+	return byKeys(ctx, keys, store.ListVersions,
+		func(v transfer.Version) (string, string) { return v.Key, v.Key + "\x00" + v.VersionID },
+		false, commonPrefix(keys))
 }
 
 // listUploadsOf returns the unfinished uploads of each key, or the failure
 // to list them, by the keys' index. Servers differ in how they match the
 // prefix of an upload listing (MinIO: only a whole key, or everything for
 // an empty one; S3 and versitygw: as a prefix), and every one matches an
-// exact key. So a few keys are asked key by key; many, by listing both
-// their common prefix and the whole bucket, once each, which finds them on
-// either kind of server, unless that holds far more than the keys or the
-// credentials may not list the whole bucket: then key by key, a few at a
-// time.
+// exact key. So many keys are found by listing both their common prefix
+// and the whole bucket, once each, which finds them on either kind of
+// server; when the credentials may not list the whole bucket, key by key
+// (see byKeys).
 func listUploadsOf(ctx context.Context, store transfer.Store, keys []string) ([][]transfer.UploadInfo, []error) {
-	uploads := make([][]transfer.UploadInfo, len(keys))
+	return byKeys(ctx, keys, store.ListUploads,
+		func(u transfer.UploadInfo) (string, string) { return u.Key, u.UploadID },
+		true, commonPrefix(keys), "")
+}
+
+// byKeys gathers the items list finds for each key, by the keys' index,
+// with the failure to list them. A few keys are listed key by key; many
+// by listing each of prefixes once (an item found twice, by its id, counts
+// once), unless those turn out to hold far more than the keys (a big
+// bucket, where the listing would cost more than it saves) or, with
+// deniedFallsBack, the credentials may not list them: then key by key, a
+// few at a time.
+func byKeys[T any](ctx context.Context, keys []string, list func(context.Context, string, func(T) error) error,
+	keyID func(T) (key, id string), deniedFallsBack bool, prefixes ...string) ([][]T, []error) {
+	items := make([][]T, len(keys))
 	errs := make([]error, len(keys))
 	if len(keys) >= prefixListingMin {
 		at := make(map[string][]int, len(keys))
@@ -257,42 +227,45 @@ func listUploadsOf(ctx context.Context, store transfer.Store, keys []string) ([]
 			at[k] = append(at[k], i)
 		}
 		budget, seen := 4*len(keys)+1000, 0
-		found := map[string]bool{} // upload IDs, listed twice on some servers
-		collect := func(u transfer.UploadInfo) error {
+		found := map[string]bool{}
+		collect := func(item T) error {
 			if seen++; seen > budget {
 				return errOverBudget
 			}
-			if found[u.UploadID] {
+			key, id := keyID(item)
+			if found[id] {
 				return nil
 			}
-			found[u.UploadID] = true
-			for _, i := range at[u.Key] {
-				uploads[i] = append(uploads[i], u)
+			found[id] = true
+			for _, i := range at[key] {
+				items[i] = append(items[i], item)
 			}
 			return nil
 		}
-		err := store.ListUploads(ctx, commonPrefix(keys), collect)
-		if err == nil {
-			err = store.ListUploads(ctx, "", collect)
+		var err error
+		for _, p := range prefixes {
+			if err = list(ctx, p, collect); err != nil {
+				break
+			}
 		}
 		if err == nil {
-			return uploads, errs
+			return items, errs
 		}
-		clear(uploads)
-		if !errors.Is(err, errOverBudget) && !errors.Is(err, transfer.ErrAccessDenied) {
+		clear(items)
+		if !errors.Is(err, errOverBudget) && !(deniedFallsBack && errors.Is(err, transfer.ErrAccessDenied)) {
 			for i := range errs {
 				errs[i] = err
 			}
-			return uploads, errs
+			return items, errs
 		}
 	}
 	var g errgroup.Group
 	g.SetLimit(shredConcurrency)
 	for i, key := range keys {
 		g.Go(func() error {
-			errs[i] = store.ListUploads(ctx, key, func(u transfer.UploadInfo) error {
-				if u.Key == key {
-					uploads[i] = append(uploads[i], u)
+			errs[i] = list(ctx, key, func(item T) error {
+				if k, _ := keyID(item); k == key {
+					items[i] = append(items[i], item)
 				}
 				return nil
 			})
@@ -300,7 +273,7 @@ func listUploadsOf(ctx context.Context, store transfer.Store, keys []string) ([]
 		})
 	}
 	g.Wait()
-	return uploads, errs
+	return items, errs
 }
 
 // prefixListingMin is the fewest keys listVersionsOf and listUploadsOf
