@@ -394,7 +394,7 @@ table=$(
 		echo "| resume | \`s5cmd cp\` killed at $(median "${rp_kill[@]}") %, run again | $(secs "$mrp") | | sends $(median "${rp_bytes[@]}") % of the object | | |"
 	fi
 	row "list $LIST_N" "\`xfer list\` (metadata cache from the last list)" list-xfer list-xfer -
-	row "list $LIST_N" "\`xfer list --fresh\` (a HEAD per object: a first list)" list-xfer-fresh list-xfer -
+	row "list $LIST_N" "\`xfer list --fresh\` (a HEAD per object: a first list)" list-xfer-fresh list-xfer-fresh -
 	row "list $LIST_N" "\`s5cmd ls\`" list-s5cmd list-xfer -
 	row "shred $SHRED_N × $SHRED_VERSIONS" "\`xfer shred --yes\`" shred-xfer shred-xfer -
 	row "shred $SHRED_N × $SHRED_VERSIONS" "\`s5cmd rm --all-versions\`" shred-s5cmd shred-xfer -
