@@ -268,10 +268,29 @@ func (s *Server) Stop() { s.stop() }
 
 // Start starts a stopped server again on the same port and data directory:
 // to a client, the same server back after a restart.
+// It returns once the server serves its bucket: MinIO reports ready a
+// moment before it takes requests (503 XMinioServerNotInitialized).
 func (s *Server) Start(t testing.TB) {
 	t.Helper()
 	if err := s.launch(s.port, s.port2, 0); err != nil {
 		t.Fatalf("%s: starting again on port %d: %v\n%s", s.Name, s.port, err, tail([]byte(s.Log()), 2000))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := untilInitialized(ctx, func() error { return s.adminRequest(ctx, http.MethodHead, "/"+s.Bucket, "", nil) }); err != nil {
+		t.Fatalf("%s: started again, but its bucket: %v\n%s", s.Name, err, tail([]byte(s.Log()), 2000))
+	}
+}
+
+// untilInitialized calls f until it succeeds, fails otherwise than with
+// MinIO's 503 of a server still initializing, or ctx ends.
+func untilInitialized(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !strings.Contains(err.Error(), "503") || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -345,16 +364,9 @@ func (s *Server) createBuckets(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, b := range []string{s.Bucket, s.VersionedBucket} {
-		var err error
 		// MinIO reports ready a moment before it takes requests (503
 		// XMinioServerNotInitialized): try for a while.
-		for range 100 {
-			if err = s.CreateBucket(ctx, b); err == nil || !strings.Contains(err.Error(), "503") {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
+		if err := untilInitialized(ctx, func() error { return s.CreateBucket(ctx, b) }); err != nil {
 			t.Fatalf("%s: creating bucket %s: %v\n%s", s.Name, b, err, tail([]byte(s.Log()), 2000))
 		}
 	}
