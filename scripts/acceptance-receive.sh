@@ -181,27 +181,17 @@ echo "   toxiproxy $LISTEN -> MinIO, bandwidth toxic on downstream (server to cl
 proxy_bytes() { toxi_settled downstream; }
 fetch_cmd=(xfer fetch --json --prefix all/ --concurrency "$CONC" in.csv.zip.age -o fetched.age)
 proxied=(env XFER_ENDPOINT="http://$LISTEN")
+# progress_half_way OUT prints "BYTES TOTAL" once the --json progress in
+# OUT has passed half way.
+progress_half_way() {
+	tail -n 3 "$1" | jq -r 'select(.event == "progress" and .total > 0 and .bytes * 2 >= .total) | "\(.bytes) \(.total)"' 2>/dev/null | tail -n 1
+}
 # fetch_killed NDJSON: runs fetch_cmd through the proxy and kills it with
 # SIGKILL once its progress passes half way; sets killed ("BYTES TOTAL",
 # empty when the run ended first) and rc1.
 fetch_killed() {
 	echo "   \$ XFER_ENDPOINT=http://$LISTEN ${fetch_cmd[*]} >$1   # killed half way"
-	# exec: $! is xfer itself, which kill -9 must hit.
-	(exec "${proxied[@]}" "${fetch_cmd[@]}") >"$1" 2>"$1.err" &
-	xpid=$!
-	bgpids+=("$xpid")
-	killed=""
-	# (stderr off: no "Killed" job notice from the shell)
-	{ while kill -0 "$xpid" 2>/dev/null; do
-		sleep 0.2
-		p=$(tail -n 3 "$1" | jq -r 'select(.event == "progress" and .total > 0 and .bytes * 2 >= .total) | "\(.bytes) \(.total)"' 2>/dev/null | tail -n 1 || true)
-		if [ -n "$p" ]; then
-			kill -9 "$xpid"
-			killed=$p
-			break
-		fi
-	done
-	wait "$xpid" && rc1=0 || rc1=$?; } 2>/dev/null
+	kill_when "$1" "$1.err" progress_half_way "${proxied[@]}" "${fetch_cmd[@]}"
 	if [ -z "$killed" ]; then
 		cat "$1.err"
 		echo "   the run ended (exit $rc1) before it was half way"

@@ -163,30 +163,23 @@ quiet_machine() {
 # median X...: the median of the numbers.
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# kill_send_half_way OUT ERR CMD...: runs the xfer send CMD (with --json)
-# in the background, its stdout to OUT and stderr to ERR, and kills it with
-# SIGKILL once its journal (under XDG_CACHE_HOME) records half of the
-# sealed spool acknowledged by the server. A spool is only resumable once
-# sealed, so the kill may come later than half way. Sets killed ("DONE
-# TOTAL" bytes, empty when the run ended first) and rc1; adds the pid to
-# bgpids.
-kill_send_half_way() {
-	local out=$1 err=$2 xpid p
-	shift 2
-	# exec: $! is xfer itself, which kill -9 must hit.
+# kill_when OUT ERR PROBE CMD...: runs CMD in the background, its stdout
+# to OUT and stderr to ERR, and kills it with SIGKILL as soon as PROBE (a
+# function, called with OUT every 0.1 s) prints something. Sets killed to
+# what PROBE printed (empty when the run ended first) and rc1; adds the pid
+# to bgpids.
+kill_when() {
+	local out=$1 err=$2 probe=$3 xpid p
+	shift 3
+	# exec: $! is the command itself, which kill -9 must hit.
 	(exec "$@") >"$out" 2>"$err" &
 	xpid=$!
 	bgpids+=("$xpid")
 	killed=""
 	# (stderr off: no "Killed" job notice from the shell)
-	# Half way is judged from the journal, which records each part the
-	# server has acknowledged (the --json progress lines come every few
-	# seconds, too coarse): the kill comes once the parts recorded reach
-	# half of the sealed spool.
 	{ while kill -0 "$xpid" 2>/dev/null; do
 		sleep 0.1
-		p=$(cat "$XDG_CACHE_HOME"/xfer/spool/*.journal 2>/dev/null |
-			jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null || true)
+		p=$("$probe" "$out" || true)
 		if [ -n "$p" ]; then
 			kill -9 "$xpid"
 			killed=$p
@@ -194,6 +187,26 @@ kill_send_half_way() {
 		fi
 	done
 	wait "$xpid" && rc1=0 || rc1=$?; } 2>/dev/null
+}
+
+# kill_send_half_way OUT ERR CMD...: kill_when for the xfer send CMD (with
+# --json): the kill comes once its journal (under XDG_CACHE_HOME) records
+# half of the sealed spool acknowledged by the server. A spool is only
+# resumable once sealed, so the kill may come later than half way. killed
+# is "DONE TOTAL" bytes.
+kill_send_half_way() {
+	local out=$1 err=$2
+	shift 2
+	kill_when "$out" "$err" sealed_half_acknowledged "$@"
+}
+
+# sealed_half_acknowledged prints "DONE TOTAL" once a send journal records
+# half of its sealed spool acknowledged. Half way is judged from the
+# journal, which records each part the server has acknowledged (the --json
+# progress lines come every few seconds, too coarse).
+sealed_half_acknowledged() {
+	cat "$XDG_CACHE_HOME"/xfer/spool/*.journal 2>/dev/null |
+		jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null
 }
 
 # build_servers builds (or finds cached) the pinned MinIO and versitygw and
