@@ -77,13 +77,8 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 		return 0, err
 	}
 	off, n := f.ciphertext()
-	stop := make(chan struct{})
-	dec := startDecrypt(io.NewSectionReader(f.r, off, n), c, stop)
-	defer func() {
-		// No goroutine may go on reading the source after we return.
-		close(stop)
-		<-dec.done
-	}()
+	dec := startDecrypt(io.NewSectionReader(f.r, off, n), c)
+	defer dec.halt() // no goroutine may go on reading the source after we return
 	var (
 		src io.Reader = dec
 		br  *bufio.Reader
@@ -125,8 +120,8 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 		}
 		if rerr != nil {
 			written, _ := w.close()
-			if dec.err != nil {
-				return written, dec.err
+			if err := dec.halt(); err != nil {
+				return written, err
 			}
 			return written, integrityf("%q: %v", f.Name, rerr)
 		}
@@ -141,13 +136,15 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 	if br != nil {
 		// Nothing may follow the end of the compressed stream.
 		if _, err := br.ReadByte(); err != io.EOF {
-			if dec.err != nil {
-				return written, dec.err
+			if err := dec.halt(); err != nil {
+				return written, err
 			}
 			return written, integrityf("%q: data after the end of the compressed stream", f.Name)
 		}
 	}
-	if err := dec.finish(); err != nil {
+	// The decrypting goroutine has seen the end of the source: halting
+	// only waits for it, and makes n and the MAC safe to read.
+	if err := dec.halt(); err != nil {
 		return written, err
 	}
 	if dec.n != n {
@@ -169,17 +166,21 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 // decryptStage reads the ciphertext in its own goroutine, MACs and
 // decrypts it, and hands the plaintext over as an io.Reader.
 type decryptStage struct {
-	full  chan []byte // decrypted chunks, in order; closed at the end
-	free  chan []byte // emptied chunks, back to the reader
-	cur   []byte      // the chunk Read is consuming
-	whole []byte      // cur's whole buffer, to give back
+	full  chan []byte   // decrypted chunks, in order; closed at the end
+	free  chan []byte   // emptied chunks, back to the reader
+	cur   []byte        // the chunk Read is consuming
+	whole []byte        // cur's whole buffer, to give back
+	stop  chan struct{} // closed by halt: the goroutine ends
+	once  sync.Once
 	done  chan struct{}
-	n     int64 // bytes read, valid once done is closed
-	err   error // read error other than EOF, valid once done is closed
+	n     int64 // bytes read, valid once halt returned
+	err   error // read error other than EOF, valid once halt returned
 }
 
-func startDecrypt(r io.Reader, c *entryCipher, stop <-chan struct{}) *decryptStage {
-	d := &decryptStage{full: make(chan []byte, pipeBufs), free: make(chan []byte, pipeBufs), done: make(chan struct{})}
+func startDecrypt(r io.Reader, c *entryCipher) *decryptStage {
+	d := &decryptStage{full: make(chan []byte, pipeBufs), free: make(chan []byte, pipeBufs),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	stop := d.stop
 	for range pipeBufs {
 		d.free <- make([]byte, pipeBufSize)
 	}
@@ -238,11 +239,11 @@ func (d *decryptStage) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// finish waits for the reading goroutine to end (all ciphertext read) and
-// returns its read error.
-func (d *decryptStage) finish() error {
-	for range d.full {
-	}
+// halt stops the reading goroutine, waits for it to end, and returns its
+// read error. Only after it may n and err be read, and the MAC summed.
+// It is safe to call more than once.
+func (d *decryptStage) halt() error {
+	d.once.Do(func() { close(d.stop) })
 	<-d.done
 	return d.err
 }
