@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/addrgen"
 	"github.com/xfer-dev/xfer/internal/s3test"
 	"github.com/xfer-dev/xfer/transfer"
@@ -291,7 +292,7 @@ func TestShredEverything(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := vstore.DeleteVersion(ctx, key, ""); err != nil { // a delete marker
+			if err := vstore.DeleteVersions(ctx, []transfer.ObjectVersion{{Key: key}})[0]; err != nil { // a delete marker
 				t.Fatal(err)
 			}
 			if _, err := vstore.Put(ctx, key, strings.NewReader("sealed"), 6, transfer.PutOptions{Overwrite: true}); err != nil {
@@ -308,8 +309,8 @@ func TestShredEverything(t *testing.T) {
 			// An interrupted fetch leaves a spool and journal.
 			spoolDir := filepath.Join(dir, "cache", "xfer", "spool")
 			os.MkdirAll(spoolDir, 0o700)
-			x := &exchange{store: vstore, prefix: prefix, ident: srv.Endpoint + "|" + srv.VersionedBucket}
-			fetchSpool := x.downloadPath(spoolDir, key)
+			x := &exchange.Exchange{Store: vstore, Prefix: prefix, Ident: srv.Endpoint + "|" + srv.VersionedBucket, SpoolDir: spoolDir}
+			fetchSpool := x.DownloadPath(key)
 			os.WriteFile(fetchSpool, []byte("partial"), 0o600)
 			os.WriteFile(fetchSpool+".journal", []byte("{}"), 0o600)
 
