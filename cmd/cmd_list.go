@@ -211,7 +211,7 @@ func (a *app) printObjects(x *exchange.Exchange, objs []*exchange.Listed) error 
 			[]string{name, fmt.Sprint(info.Size), timeOrDash(info.LastModified, time.RFC3339), orDash(meta["xfer-cipher"]),
 				timeOrDash(expires, time.RFC3339), orDash(meta["xfer-sender"]), pulledAt, pulledBy})
 	}
-	t.end(fmt.Sprintf("%s, %s", plural(n, "file", "files"), humanBytes(total)))
+	t.end(fmt.Sprintf("%s, %s", count(n, "file", "files"), humanBytes(total)))
 	if n == 0 && !a.json && !a.quiet {
 		fmt.Fprintf(a.env.Stderr, "xfer: nothing under %s\n", x.Where())
 	}
@@ -231,7 +231,7 @@ func (a *app) listUploads(ctx context.Context, x *exchange.Exchange) error {
 			[]string{x.Name(u.Key), u.Initiated.Local().Format(timeLayout), humanAge(age), u.UploadID},
 			[]string{x.Name(u.Key), u.Initiated.UTC().Format(time.RFC3339), fmt.Sprint(int64(age.Seconds())), u.UploadID})
 	}
-	t.end(plural(len(ups), "unfinished upload", "unfinished uploads"))
+	t.end(count(len(ups), "unfinished upload", "unfinished uploads"))
 	if len(ups) == 0 && !a.json && !a.quiet {
 		fmt.Fprintf(a.env.Stderr, "xfer: no unfinished uploads under %s\n", x.Where())
 	}
@@ -283,7 +283,7 @@ func (a *app) listVersions(ctx context.Context, x *exchange.Exchange) error {
 		t.flush()
 		return err
 	}
-	t.end(plural(n, "version or marker", "versions and markers"))
+	t.end(count(n, "version or marker", "versions and markers"))
 	if n == 0 && !a.json && !a.quiet {
 		fmt.Fprintf(a.env.Stderr, "xfer: nothing under %s\n", x.Where())
 	}

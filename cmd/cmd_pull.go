@@ -121,11 +121,11 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		}
 		items, unshredded = l.New, l.Unshredded
 		if l.Others > 0 {
-			a.warn("%s under %s not ending in .zip.age or .zip.aes: not pulled by --all", plural(l.Others, "object", "objects"), x.Where())
+			a.warn("%s under %s not ending in .zip.age or .zip.aes: not pulled by --all", count(l.Others, "object", "objects"), x.Where())
 		}
 		if len(items) == 0 && len(unshredded) == 0 {
 			a.result(map[string]any{"event": "nothing_new", "already_pulled": l.Already, "prefix": x.Prefix},
-				"nothing new to pull under %s (%s pulled before)", x.Where(), plural(l.Already, "file", "files"))
+				"nothing new to pull under %s (%s pulled before)", x.Where(), count(l.Already, "file", "files"))
 			return nil
 		}
 	} else {

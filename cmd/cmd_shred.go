@@ -109,7 +109,7 @@ func (a *app) confirmShred(plans []*exchange.ShredPlan) (bool, error) {
 	if n == 0 {
 		return true, nil // nothing to lose: let shred say so
 	}
-	fmt.Fprintf(w, "Shred %s for good? This cannot be undone. [y/N] ", plural(n, "name", "names"))
+	fmt.Fprintf(w, "Shred %s for good? This cannot be undone. [y/N] ", count(n, "name", "names"))
 	line, err := bufio.NewReader(a.env.Stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return false, nil
@@ -124,15 +124,8 @@ func (a *app) confirmShred(plans []*exchange.ShredPlan) (bool, error) {
 // shredSummary says what the plan removes, for the confirmation.
 func shredSummary(p *exchange.ShredPlan) string {
 	v, m := p.Counts()
-	return fmt.Sprintf("%s, %s, %s, %s", plural(v, "version", "versions"), plural(m, "delete marker", "delete markers"),
-		plural(len(p.Uploads), "unfinished upload", "unfinished uploads"), plural(len(p.Files), "local file", "local files"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+	return fmt.Sprintf("%s, %s, %s, %s", count(v, "version", "versions"), count(m, "delete marker", "delete markers"),
+		count(len(p.Uploads), "unfinished upload", "unfinished uploads"), count(len(p.Files), "local file", "local files"))
 }
 
 // shred removes what the plan lists and reports each item, as shredAll.
@@ -223,7 +216,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 	if out.LeftErr != nil {
 		failed = append(failed, out.LeftErr)
 	} else if out.Left > len(locked) && len(failed) == 0 {
-		failed = append(failed, fmt.Errorf("%s remain: written while shredding? run shred again", plural(out.Left, "version", "versions")))
+		failed = append(failed, fmt.Errorf("%s remain: written while shredding? run shred again", count(out.Left, "version", "versions")))
 	}
 
 	v, m := removed["version"], removed["delete_marker"]
@@ -238,8 +231,8 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 		if len(failed) > 0 {
 			verb = "shredded only in part"
 		}
-		a.result(event, "%s %s: %s, %s, %s, %s", verb, p.Name, plural(v, "version", "versions"), plural(m, "delete marker", "delete markers"),
-			plural(removed["upload"], "unfinished upload", "unfinished uploads"), plural(removed["local"], "local file", "local files"))
+		a.result(event, "%s %s: %s, %s, %s, %s", verb, p.Name, count(v, "version", "versions"), count(m, "delete marker", "delete markers"),
+			count(removed["upload"], "unfinished upload", "unfinished uploads"), count(removed["local"], "local file", "local files"))
 	}
 	if len(failed) == 0 {
 		return nil
@@ -257,7 +250,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 		err = fmt.Errorf("%w (and %d more failures)", worst, len(failed)-1)
 	}
 	if len(locked) > 0 {
-		return withHint(fmt.Errorf("%s not deleted: %w", plural(len(locked), "version was", "versions were"), err),
+		return withHint(fmt.Errorf("%s not deleted: %w", count(len(locked), "version was", "versions were"), err),
 			"Object Lock retention or a legal hold protects them until it ends, or these credentials may not delete versions (s3:DeleteObjectVersion); everything else was removed (see docs/shredding.md)")
 	}
 	return err
