@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/addrgen"
@@ -491,12 +490,14 @@ func TestShredConfirms(t *testing.T) {
 func TestFetchInterruptedBySignal(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
 	dir := t.TempDir()
-	// One range of 6 MiB at 1 MiB/s.
+	// One range of 6 MiB, held after its first MiB: the signal finds
+	// the fetch part way whatever the machine's speed.
 	data := uploadRandom(t, xferTestStore(t, srv), filepath.Base(dir)+"/a.csv.zip.age", 6<<20)
-	env := sendEnv(dir, startCappedProxy(t, srv, "downstream", 1<<10), srv)
+	g := startGate(t, srv, &gate{trip: isBigGet, holdAfter: 1 << 20})
+	env := sendEnv(dir, g.URL, srv)
 	out := filepath.Join(dir, "a.age")
 	args := []string{"fetch", "a.csv.zip.age", "-o", out, "--no-progress", "--json"}
-	interruptKeepingState(t, env, args, 1500*time.Millisecond, filepath.Join(dir, "cache", "xfer", "spool", "*.fetch.journal"))
+	interruptKeepingState(t, env, args, g, filepath.Join(dir, "cache", "xfer", "spool", "*.fetch.journal"))
 	res, err := xferCmd(env, args...).Output()
 	if err != nil {
 		t.Fatalf("re-run: %v\n%s", err, res)
