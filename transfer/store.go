@@ -218,7 +218,7 @@ type Version struct {
 }
 
 // ObjectVersion names one version or delete marker of a key, for
-// DeleteVersions. An empty VersionID means what it means to DeleteVersion.
+// DeleteVersions. An empty VersionID names the current object.
 type ObjectVersion struct {
 	Key       string
 	VersionID string

@@ -714,7 +714,11 @@ func compareVersions(a, b transfer.Version) int {
 	return b.LastModified.Compare(a.LastModified)
 }
 
-// DeleteVersion implements transfer.Store.
+// DeleteVersion permanently removes one version or delete marker of key.
+// An empty versionID deletes the unversioned object, or on a versioned
+// bucket adds a delete marker. Deleting what does not exist is not an
+// error. DeleteVersions falls back on it where a server has no batch
+// delete; s3tool uses it to add delete markers.
 func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error {
 	in := &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}
 	if versionID != "" {
