@@ -418,8 +418,10 @@ func (s *Store) AbortUpload(ctx context.Context, key, uploadID string) error {
 // lists every upload of the bucket for an empty one. So on MinIO (by its
 // Server header), unless the listing by prefix already found a longer key,
 // the whole bucket's uploads are listed too and those under prefix kept:
-// callers see S3's behaviour on every server. Credentials that may not
-// list the whole bucket leave it at what the listing by prefix found.
+// callers see S3's behaviour on every server. (Credentials that may list
+// by prefix may list the whole bucket too: MinIO, like AWS, has no
+// condition key that limits s3:ListBucketMultipartUploads to a prefix. Were
+// the second listing denied anyway, it is left at what the first found.)
 func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer.UploadInfo) error) error {
 	var found []transfer.UploadInfo
 	matchesPrefix := false
