@@ -3,6 +3,8 @@ package exchange
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -605,4 +607,64 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("re-run: %+v %v", res, err)
 		}
 	})
+}
+
+// stallingCSV yields a CSV of random fields (which do not compress), n
+// bytes of it, then blocks until ctx ends: a source still being sealed
+// whenever the test acts.
+type stallingCSV struct {
+	ctx  context.Context
+	n    int
+	body []byte
+}
+
+func (s *stallingCSV) Read(p []byte) (int, error) {
+	if s.body == nil {
+		var b bytes.Buffer
+		b.WriteString("id,token\n")
+		field := make([]byte, 48)
+		for i := 0; b.Len() < s.n; i++ {
+			rand.Read(field)
+			fmt.Fprintf(&b, "%d,%s\n", i, base64.StdEncoding.EncodeToString(field))
+		}
+		s.body = b.Bytes()
+	}
+	if len(s.body) == 0 {
+		<-s.ctx.Done()
+		return 0, s.ctx.Err()
+	}
+	n := copy(p, s.body)
+	s.body = s.body[n:]
+	return n, nil
+}
+
+// TestSendCancelledWhileSealing: a send cancelled (Ctrl-C) while sealing,
+// with its upload under way, keeps spool and journal, so the next run
+// aborts that upload as stale instead of leaving it unfinished.
+func TestSendCancelledWhileSealing(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	x := side(t, st, "client@test")
+	k := newKeys(t)
+	// The first part's upload cancels; the deadline only ends a test
+	// that would otherwise hang.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	st.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1, Hook: cancel})
+	o := k.send
+	o.Name = "a.csv"
+	_, err := x.Send(ctx, Source{Path: "a.csv", Size: 16 << 20, ModTime: time.Unix(1e9, 0), R: &stallingCSV{ctx: ctx, n: 16 << 20}}, o, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("send cancelled while sealing: %v, want context.Canceled", err)
+	}
+	st.ClearFaults()
+	if _, err := os.Stat(x.SpoolPath("p/a.csv.zip.age") + ".journal"); err != nil {
+		t.Errorf("journal not kept: %v", err)
+	}
+	if up := st.UploadIDs(); len(up) != 1 {
+		t.Fatalf("uploads %v, want the one started", up)
+	}
+	mustSend(t, x, csvFile(t, t.TempDir(), "a.csv", 3), k.send)
+	if up := st.UploadIDs(); len(up) != 0 {
+		t.Errorf("uploads left after the next run: %v", up)
+	}
 }
