@@ -490,14 +490,29 @@ func TestShredConfirms(t *testing.T) {
 func TestFetchInterruptedBySignal(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
 	dir := t.TempDir()
-	// One range of 6 MiB, held after its first MiB: the signal finds
-	// the fetch part way whatever the machine's speed.
+	// Parts of 5 and 1 MiB; the download of the first is held after its
+	// first MiB, and the signal goes once the journal records progress:
+	// the fetch is part way, with something to resume, whatever the
+	// machine's speed.
 	data := uploadRandom(t, xferTestStore(t, srv), filepath.Base(dir)+"/a.csv.zip.age", 6<<20)
 	g := startGate(t, srv, &gate{trip: isBigGet, holdAfter: 1 << 20})
 	env := sendEnv(dir, g.URL, srv)
 	out := filepath.Join(dir, "a.age")
 	args := []string{"fetch", "a.csv.zip.age", "-o", out, "--no-progress", "--json"}
-	interruptKeepingState(t, env, args, g, filepath.Join(dir, "cache", "xfer", "spool", "*.fetch.journal"))
+	journal := filepath.Join(dir, "cache", "xfer", "spool", "*.fetch.journal")
+	progressed := func() bool {
+		js, _ := filepath.Glob(journal)
+		if len(js) != 1 {
+			return false
+		}
+		var j struct {
+			Done    [][2]int
+			Partial map[string]int64
+		}
+		b, _ := os.ReadFile(js[0])
+		return json.Unmarshal(b, &j) == nil && (len(j.Done) > 0 || len(j.Partial) > 0)
+	}
+	interruptKeepingState(t, env, args, g, journal, progressed)
 	res, err := xferCmd(env, args...).Output()
 	if err != nil {
 		t.Fatalf("re-run: %v\n%s", err, res)

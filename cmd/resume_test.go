@@ -258,7 +258,7 @@ func TestSendInterruptedBySignal(t *testing.T) {
 	}
 	env := sendEnv(dir, g.URL, srv)
 	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
-	interruptKeepingState(t, env, args, g, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
+	interruptKeepingState(t, env, args, g, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"), nil)
 	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out)
 	}
@@ -288,10 +288,12 @@ func runForEvent(t *testing.T, env, args []string, event string, v any) string {
 }
 
 // interruptKeepingState runs xfer with args, sends it SIGINT once g has
-// tripped (the transfer is part way and held there), and checks that it
-// ends with exit 130, hints at re-running, and leaves exactly one journal
-// matching pattern for the re-run. Then it opens g.
-func interruptKeepingState(t *testing.T, env, args []string, g *gate, pattern string) {
+// tripped (the transfer is part way and held there) and ready, when not
+// nil, reports what the test needs (the hold keeps the transfer from
+// finishing meanwhile), and checks that it ends with exit 130, hints at
+// re-running, and leaves exactly one journal matching pattern for the
+// re-run. Then it opens g.
+func interruptKeepingState(t *testing.T, env, args []string, g *gate, pattern string, ready func() bool) {
 	t.Helper()
 	first := xferCmd(env, args...)
 	var errOut bytes.Buffer
@@ -304,11 +306,21 @@ func interruptKeepingState(t *testing.T, env, args []string, g *gate, pattern st
 	var err error
 	select {
 	case <-g.Tripped:
-		first.Process.Signal(os.Interrupt)
-		err = <-exited
 	case err = <-exited:
 		t.Fatalf("ended before the gate tripped: %v\n%s", err, errOut.String())
 	}
+	for deadline := time.After(2 * time.Minute); ready != nil && !ready(); {
+		select {
+		case err = <-exited:
+			t.Fatalf("ended while held at the gate: %v\n%s", err, errOut.String())
+		case <-deadline:
+			first.Process.Kill()
+			t.Fatalf("not ready after two minutes at the gate\n%s", errOut.String())
+		case <-time.After(20 * time.Millisecond): // polling a file the held transfer is about to write
+		}
+	}
+	first.Process.Signal(os.Interrupt)
+	err = <-exited
 	g.Open()
 	if code := exitCodeOf(err); code != 130 {
 		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, errOut.String())
