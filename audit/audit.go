@@ -23,7 +23,7 @@
 //
 // Beside the log, PATH.head holds the last line's seq and SHA-256 (the
 // anchor that shows a cut tail), and PATH.lock is the lock that keeps
-// appending processes apart. Append writes the line, syncs it, then
+// appending processes apart. AppendAll writes the line, syncs it, then
 // replaces the head, so after a crash the head is at most one line
 // behind; Verify accepts exactly that lag (Result.HeadLagging). AppendAll
 // first records in the head how many lines it is about to write, and
@@ -35,7 +35,7 @@
 //
 // # What the commands record
 //
-// The commands call Record (or Log.Append, to mirror) once per object,
+// The commands call Log.AppendAll once per object (or once for many),
 // after the outcome is known, failures included, with Outcome left empty
 // (it follows from ExitCode and Error):
 //
@@ -52,8 +52,9 @@
 //
 // For example, in cmd:
 //
-//	audit.Record(ctx, logPath, audit.Event{Action: audit.ActionSend, Exchange: x.String(), Key: name,
-//		SHA256: sum, Rows: rows, Bytes: size, ExitCode: exitCode(ctx, err), Error: msg})
+//	l := &audit.Log{Path: logPath}
+//	l.AppendAll(ctx, []audit.Event{{Action: audit.ActionSend, Exchange: x.AuditName(), Key: name,
+//		SHA256: sum, Rows: rows, Bytes: size, ExitCode: exitCode(ctx, err), Error: msg}})
 package audit
 
 import (
@@ -93,11 +94,11 @@ const (
 	OutcomeError = "error"
 )
 
-// MaxLineSize bounds a line of the log, without its newline. Append
+// MaxLineSize bounds a line of the log, without its newline. AppendAll
 // refuses a larger event; Verify reports a larger line as broken.
 const MaxLineSize = 64 << 10
 
-// maxErrorLen bounds Event.Error: Append cuts a longer message.
+// maxErrorLen bounds Event.Error: AppendAll cuts a longer message.
 const maxErrorLen = 1024
 
 // Event is one thing that happened. Nothing in it may come from inside a
@@ -123,7 +124,7 @@ type Event struct {
 	// ExitCode or Error is set, else OutcomeOK.
 	Outcome  string `json:"outcome"`
 	ExitCode int    `json:"exit_code"`
-	// Error is a message without secrets or CSV content; Append cuts it to
+	// Error is a message without secrets or CSV content; AppendAll cuts it to
 	// 1024 bytes.
 	Error string `json:"error,omitempty"`
 	// Details holds further counts, such as rows suppressed.
@@ -141,21 +142,15 @@ type Mirror interface {
 }
 
 // ErrMirror wraps a Mirror's failure. The line is in the local log even
-// when Append returns it.
+// when AppendAll returns it.
 var ErrMirror = errors.New("audit mirror")
 
 // Log is an audit log file.
 type Log struct {
 	// Path is the log's file name; the head and the lock file are beside it.
 	Path string
-	// Mirror, when not nil, also receives each line Append writes.
+	// Mirror, when not nil, also receives each line AppendAll writes.
 	Mirror Mirror
-}
-
-// Record appends ev to the log at path, creating it (mode 0600, its
-// directory 0700) when missing: the one call each command makes.
-func Record(ctx context.Context, path string, ev Event) error {
-	return (&Log{Path: path}).Append(ctx, ev)
 }
 
 // DefaultPath is $XDG_STATE_HOME/xfer/audit.jsonl, else
@@ -179,25 +174,18 @@ func DefaultPath() string {
 	return filepath.Join(home, ".local", "state", "xfer", "audit.jsonl")
 }
 
-// Append adds ev to the log under an exclusive lock shared by every
-// process, so concurrent appends never interleave or fork the chain. It
-// creates the log (0600, directory 0700) when missing, writes the line in
-// one O_APPEND write, syncs it, then replaces the head.
+// AppendAll adds evs to the log, in order, under an exclusive lock shared
+// by every process, so concurrent appends never interleave or fork the
+// chain. It creates the log (0600, directory 0700) when missing, writes
+// the lines in one O_APPEND write (all or none), syncs them, then replaces
+// the head.
 //
-// Append checks the last line and the head, not the whole log (that is
+// AppendAll checks the last line and the head, not the whole log (that is
 // Verify's job). When they show a broken or cut log it appends nothing and
 // returns an error wrapping the *BreakError, because appending would
-// overwrite the head that proves the cut. When only the Mirror fails, the
-// error wraps ErrMirror.
-func (l *Log) Append(ctx context.Context, ev Event) error {
-	return l.AppendAll(ctx, []Event{ev})
-}
-
-// AppendAll adds evs to the log, in order, as Append adds one, but under
-// one lock, in one write and one sync, with one head update: for the
-// commands that record an event per object of many. The lines go in all
-// or none. The Mirror receives them a few at a time; when it fails for
-// any, the error wraps ErrMirror and names the first failure.
+// overwrite the head that proves the cut. The Mirror receives the lines a
+// few at a time; when it fails for any, the error wraps ErrMirror and
+// names the first failure.
 func (l *Log) AppendAll(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 		n, _ := strconv.Atoi(os.Getenv("AUDIT_TEST_COUNT"))
 		who := os.Getenv("AUDIT_TEST_WHO")
 		for i := range n {
-			if err := Record(context.Background(), path, event(fmt.Sprintf("%s-%d", who, i))); err != nil {
+			if err := appendOne(context.Background(), path, event(fmt.Sprintf("%s-%d", who, i))); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
@@ -53,7 +53,7 @@ func newLog(t testing.TB, n int) string {
 	for i := range n {
 		ev := event(fmt.Sprintf("file-%d.csv.zip.age", i+1))
 		ev.Time = t0.AddDate(0, 0, i)
-		if err := Record(context.Background(), path, ev); err != nil {
+		if err := appendOne(context.Background(), path, ev); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,15 +117,15 @@ func TestRoundTrip(t *testing.T) {
 func TestEventDefaults(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	ctx := context.Background()
-	if err := Record(ctx, path, Event{}); err == nil {
+	if err := appendOne(ctx, path, Event{}); err == nil {
 		t.Error("an event without an action was recorded")
 	}
-	if err := Record(ctx, path, Event{Action: ActionFetch, Outcome: "maybe"}); err == nil {
+	if err := appendOne(ctx, path, Event{Action: ActionFetch, Outcome: "maybe"}); err == nil {
 		t.Error("an event with an unknown outcome was recorded")
 	}
 	before := time.Now().UTC()
 	long := strings.Repeat("é", 2000)
-	if err := Record(ctx, path, Event{Action: ActionPull, Key: "k", ExitCode: 4, Error: long}); err != nil {
+	if err := appendOne(ctx, path, Event{Action: ActionPull, Key: "k", ExitCode: 4, Error: long}); err != nil {
 		t.Fatal(err)
 	}
 	var rec record
@@ -139,7 +139,7 @@ func TestEventDefaults(t *testing.T) {
 	if len(rec.Error) > maxErrorLen+len("…") || !strings.HasSuffix(rec.Error, "…") || !utf8Valid(rec.Error) {
 		t.Errorf("error message not cut to %d bytes on a character boundary: %d bytes", maxErrorLen, len(rec.Error))
 	}
-	if err := Record(ctx, path, Event{Action: ActionSend, Key: strings.Repeat("k", MaxLineSize)}); err == nil {
+	if err := appendOne(ctx, path, Event{Action: ActionSend, Key: strings.Repeat("k", MaxLineSize)}); err == nil {
 		t.Error("an event larger than a line was recorded")
 	}
 	if _, err := Verify(ctx, path); err != nil {
@@ -171,7 +171,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				errs <- Record(context.Background(), path, event(fmt.Sprintf("g%d-%d", w, i)))
+				errs <- appendOne(context.Background(), path, event(fmt.Sprintf("g%d-%d", w, i)))
 			}
 		})
 	}
@@ -205,7 +205,7 @@ func TestConcurrentProcesses(t *testing.T) {
 		cmds = append(cmds, c)
 	}
 	for i := range each {
-		if err := Record(context.Background(), path, event(fmt.Sprintf("main-%d", i))); err != nil {
+		if err := appendOne(context.Background(), path, event(fmt.Sprintf("main-%d", i))); err != nil {
 			t.Error(err)
 		}
 	}
@@ -359,7 +359,7 @@ func TestTamperSweep(t *testing.T) {
 			}
 			// Appending must not paper over the damage.
 			before, _ := os.ReadFile(path)
-			if err := Record(context.Background(), path, event("after")); err == nil && c.want <= n {
+			if err := appendOne(context.Background(), path, event("after")); err == nil && c.want <= n {
 				after, _ := os.ReadFile(path)
 				if _, verr := Verify(context.Background(), path); verr == nil {
 					t.Fatalf("an append after the damage made the log verify again (%d -> %d bytes)", len(before), len(after))
@@ -386,7 +386,7 @@ func TestHead(t *testing.T) {
 		if err != nil || res.Events != 4 || !res.HeadLagging {
 			t.Fatalf("Verify = %+v, %v; want 4 events with the head lagging", res, err)
 		}
-		if err := Record(ctx, path, event("next")); err != nil {
+		if err := appendOne(ctx, path, event("next")); err != nil {
 			t.Fatal(err)
 		}
 		res, err = Verify(ctx, path)
@@ -412,7 +412,7 @@ func TestHead(t *testing.T) {
 		path := newLog(t, 3)
 		os.Remove(path + ".head")
 		expectBreak(t, path, 4)
-		if err := Record(ctx, path, event("x")); !errors.As(err, new(*BreakError)) {
+		if err := appendOne(ctx, path, event("x")); !errors.As(err, new(*BreakError)) {
 			t.Fatalf("append without the head: %v", err)
 		}
 	})
@@ -445,7 +445,7 @@ func TestHead(t *testing.T) {
 		f.WriteString(`{"v":1,"seq":4,"pr`)
 		f.Close()
 		expectBreak(t, path, 4)
-		if err := Record(ctx, path, event("x")); !errors.As(err, new(*BreakError)) {
+		if err := appendOne(ctx, path, event("x")); !errors.As(err, new(*BreakError)) {
 			t.Fatalf("append after a torn line: %v", err)
 		}
 	})
@@ -493,7 +493,7 @@ func TestMirror(t *testing.T) {
 	for i := range 3 {
 		ev := event(strconv.Itoa(i))
 		ev.Time = t0.Add(time.Duration(i) * time.Second)
-		if err := l.Append(context.Background(), ev); err != nil {
+		if err := l.AppendAll(context.Background(), []Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -513,7 +513,7 @@ func TestMirror(t *testing.T) {
 		t.Errorf("mirror name %q", m.names[0])
 	}
 	m.err = errors.New("bucket unreachable")
-	if err := l.Append(context.Background(), event("3")); !errors.Is(err, ErrMirror) {
+	if err := l.AppendAll(context.Background(), []Event{event("3")}); !errors.Is(err, ErrMirror) {
 		t.Fatalf("failed mirror: %v, want ErrMirror", err)
 	}
 	if res, err := Verify(context.Background(), path); err != nil || res.Events != 4 {
@@ -527,7 +527,7 @@ func TestExport(t *testing.T) {
 	ev := event("=HYPERLINK(\"http://x\")")
 	ev.Time = t0.AddDate(0, 0, 5)
 	ev.ExitCode, ev.Error = 4, "checksum mismatch"
-	if err := Record(ctx, path, ev); err != nil {
+	if err := appendOne(ctx, path, ev); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -612,14 +612,14 @@ func TestAppendWaitsForLock(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := Record(ctx, path, event("late")); !errors.Is(err, context.DeadlineExceeded) {
+	if err := appendOne(ctx, path, event("late")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Record while another process holds the lock: %v", err)
 	}
 	if _, err := Verify(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Verify while an append holds the lock: %v", err)
 	}
 	unlock()
-	if err := Record(context.Background(), path, event("now")); err != nil {
+	if err := appendOne(context.Background(), path, event("now")); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := Verify(context.Background(), path); err != nil || res.Events != 2 {
@@ -694,7 +694,7 @@ func TestAppendAllStopped(t *testing.T) {
 		if err != nil || res.Events != start+3 || !res.HeadLagging {
 			t.Fatalf("start %d: Verify = %+v, %v; want %d events, head lagging", start, res, err, start+3)
 		}
-		if err := Record(ctx, path, event("d")); err != nil {
+		if err := appendOne(ctx, path, event("d")); err != nil {
 			t.Fatalf("start %d: append after a stopped AppendAll: %v", start, err)
 		}
 		if res, err := Verify(ctx, path); err != nil || res.Events != start+4 || res.HeadLagging {
@@ -705,4 +705,9 @@ func TestAppendAllStopped(t *testing.T) {
 		writeHead(path+".head", announced)
 		expectBreak(t, path, start+2)
 	}
+}
+
+// appendOne appends one event to the log at path.
+func appendOne(ctx context.Context, path string, ev Event) error {
+	return (&Log{Path: path}).AppendAll(ctx, []Event{ev})
 }

@@ -21,7 +21,7 @@ type Result struct {
 	// HeadLagging means the head records a line before the last one: a
 	// writer was stopped between writing its lines and the head (one
 	// line, or the lines of one AppendAll). The next
-	// Append brings the head up to date. Until then, removing the last line
+	// AppendAll brings the head up to date. Until then, removing the last line
 	// would go unnoticed.
 	HeadLagging bool
 	// Exported is the number of events Export wrote.

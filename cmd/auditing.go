@@ -1,27 +1,20 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/xfer-dev/xfer/audit"
-	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/exchange"
 )
-
-// auditPrefix is where audit_mirror puts each line, under the exchange's
-// prefix: one small object per line, named by time and hash.
-const auditPrefix = internalDir + "audit/"
 
 // audited runs one object's work and appends what happened to the audit
 // log, failures included; fn fills in what it learns (hash, rows, bytes,
 // counts). The log is a record, not a gate: when it cannot be written,
 // xfer warns and the work's outcome stands.
-func (a *app) audited(ctx context.Context, action string, x *exchange, key string, fn func(*audit.Event) error) error {
+func (a *app) audited(ctx context.Context, action string, x *exchange.Exchange, key string, fn func(*audit.Event) error) error {
 	ev := audit.Event{Action: action, Key: key}
 	err := fn(&ev)
 	if err != nil {
@@ -34,19 +27,19 @@ func (a *app) audited(ctx context.Context, action string, x *exchange, key strin
 // recordAudit appends ev to the audit log (and, with audit_mirror, to the
 // exchange), even when ctx was cancelled by a signal: the interruption is
 // worth recording.
-func (a *app) recordAudit(ctx context.Context, x *exchange, ev audit.Event) {
+func (a *app) recordAudit(ctx context.Context, x *exchange.Exchange, ev audit.Event) {
 	a.recordAudits(ctx, x, []audit.Event{ev})
 }
 
 // recordAudits appends evs as recordAudit appends one, with one write to
 // the log: for commands that record an event for each of many objects.
-func (a *app) recordAudits(ctx context.Context, x *exchange, evs []audit.Event) {
+func (a *app) recordAudits(ctx context.Context, x *exchange.Exchange, evs []audit.Event) {
 	if len(evs) == 0 {
 		return
 	}
 	if x != nil {
 		for i := range evs {
-			evs[i].Exchange = x.auditName()
+			evs[i].Exchange = x.AuditName()
 		}
 	}
 	if a.cmd == nil {
@@ -59,7 +52,7 @@ func (a *app) recordAudits(ctx context.Context, x *exchange, evs []audit.Event) 
 	}
 	l := &audit.Log{Path: path}
 	if cfg, err := a.config(); err == nil && cfg.AuditMirror && x != nil {
-		l.Mirror = storeMirror{x}
+		l.Mirror = x
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -74,26 +67,4 @@ func (a *app) recordAudits(ctx context.Context, x *exchange, evs []audit.Event) 
 		}
 		a.warn("%s: not recorded in the audit log %s: %v", what, path, err)
 	}
-}
-
-// storeMirror writes audit lines to the exchange.
-type storeMirror struct{ x *exchange }
-
-func (m storeMirror) PutAudit(ctx context.Context, name string, line []byte) error {
-	_, err := m.x.store.Put(ctx, m.x.key(auditPrefix+name), bytes.NewReader(line), int64(len(line)), transfer.PutOptions{
-		CreateOptions: transfer.CreateOptions{ContentType: "application/x-ndjson", Metadata: map[string]string{"xfer-kind": "audit"}},
-		Overwrite:     true,
-	})
-	return err
-}
-
-// auditName names the exchange in the audit log: endpoint host (AWS when
-// none), bucket and prefix, as "host/bucket/prefix".
-func (x *exchange) auditName() string {
-	endpoint, bucket, _ := strings.Cut(x.ident, "|")
-	host := "s3.amazonaws.com"
-	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
-		host = u.Host + strings.TrimRight(u.Path, "/")
-	}
-	return host + "/" + bucket + "/" + x.prefix
 }

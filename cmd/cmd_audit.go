@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/safefile"
 )
 
@@ -160,7 +161,7 @@ func (a *app) runAuditExport(c *cobra.Command, o auditExportOptions) error {
 	if toStdout && a.json {
 		return usagef("--json prints events on stdout: give the CSV a file with -o")
 	}
-	var w io.Writer = ctxWriter{c.Context(), a.env.Stdout}
+	var w io.Writer = exchange.ContextWriter{Ctx: c.Context(), W: a.env.Stdout}
 	var f *safefile.File
 	if !toStdout {
 		if f, err = safefile.Create(o.output); err != nil {

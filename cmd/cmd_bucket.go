@@ -133,7 +133,7 @@ func (a *app) runBucketInit(c *cobra.Command, o bucketInitOptions) error {
 	if err != nil {
 		return err
 	}
-	store, ok := x.store.(*s3store.Store)
+	store, ok := x.Store.(*s3store.Store)
 	if !ok {
 		return errors.New("bucket init needs an S3 store")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/seal"
 )
@@ -92,7 +93,7 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 		defer file.Abort()
 		dst, write = file, opened.WriteOnceTo
 	}
-	n, err := write(ctxWriter{c.Context(), dst})
+	n, err := write(exchange.ContextWriter{Ctx: c.Context(), W: dst})
 	if err != nil {
 		return err
 	}

@@ -325,12 +325,12 @@ func (d *doctor) checkSettings(c *cobra.Command, o *doctorOptions, cfg *config.F
 		}
 		return nil, ""
 	}
-	store, ok := x.store.(*s3store.Store)
+	store, ok := x.Store.(*s3store.Store)
 	if !ok {
 		d.skip("endpoint", "not an S3 exchange")
 		return nil, ""
 	}
-	prefix := x.prefix
+	prefix := x.Prefix
 	if prefix == "" {
 		prefix = "(none)"
 	}
@@ -339,7 +339,7 @@ func (d *doctor) checkSettings(c *cobra.Command, o *doctorOptions, cfg *config.F
 		d.warn("endpoint", "use https:// unless the network between is trusted",
 			"%s is plain http to another machine, allowed by allow_http: credentials and files cross the network unencrypted", endpoint)
 	}
-	return store, x.prefix
+	return store, x.Prefix
 }
 
 const credentialsHint = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile AWS_PROFILE names in ~/.aws/credentials): they must be a pair the server issued"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/seal"
 )
@@ -84,7 +84,7 @@ func (a *app) runEncrypt(c *cobra.Command, o encryptOptions, input string) error
 	}
 	out := o.output
 	if out == "" {
-		out = input + sealedSuffix(outer.Cipher)
+		out = input + exchange.SealedSuffix(outer.Cipher)
 	}
 	var dst io.Writer
 	var file *safefile.File
@@ -128,12 +128,4 @@ func (a *app) runEncrypt(c *cobra.Command, o encryptOptions, input string) error
 	screened := a.reportScreen(input, res.Screen, event)
 	a.result(event, "sealed %s (%d rows, %s%s) into %s (%s)", input, res.Rows, humanBytes(res.InputBytes), screened, out, humanBytes(res.OutputBytes))
 	return nil
-}
-
-// sealedSuffix is the name suffix of a sealed file: .zip.age or .zip.aes.
-func sealedSuffix(c crypt.Cipher) string {
-	if c == crypt.CipherAES256 {
-		return ".zip.aes"
-	}
-	return ".zip.age"
 }

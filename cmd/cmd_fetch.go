@@ -8,11 +8,11 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -53,33 +53,6 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 	return c
 }
 
-// internalDir is where xfer keeps its own records under the prefix
-// (receipts); list, pull --all and the name checks leave it alone.
-const internalDir = ".xfer/"
-
-// checkName refuses names that cannot be objects of the exchange as list
-// prints them.
-func checkName(name string) error {
-	switch {
-	case name == "" || strings.HasPrefix(name, "/") || strings.ContainsRune(name, 0):
-		return usagef("bad name %q: give the name as 'xfer list' prints it", name)
-	case strings.HasPrefix(name, internalDir) || strings.Contains(name, "/"+internalDir):
-		return usagef("%s is xfer's own record, not a file of the exchange", name)
-	}
-	for _, seg := range strings.Split(name, "/") {
-		if seg == "." || seg == ".." {
-			return usagef("bad name %q: give the name as 'xfer list' prints it", name)
-		}
-	}
-	return nil
-}
-
-// downloadPath names the spool of a download of key: beside the send
-// spools, with its own suffix, so a download never meets a send's spool.
-func (x *exchange) downloadPath(dir, key string) string {
-	return strings.TrimSuffix(x.spoolPath(dir, key), ".spool") + ".fetch"
-}
-
 // concurrencySetting resolves --concurrency: flag, else config, else the
 // default.
 func (a *app) concurrencySetting(c *cobra.Command, flag int) (int, error) {
@@ -97,35 +70,18 @@ func (a *app) concurrencySetting(c *cobra.Command, flag int) (int, error) {
 	return n, nil
 }
 
-// download fetches one object into its spool, with progress, and returns
-// it verified. The caller removes or releases it.
-func (a *app) download(ctx context.Context, x *exchange, spoolDir, name string, concurrency int) (*transfer.Fetched, error) {
-	key := x.key(name)
-	m := a.startMeter("fetching "+name, -1, 0)
-	defer m.Finish()
-	d, err := transfer.Download(ctx, x.store, x.downloadPath(spoolDir, key), transfer.DownloadOptions{
-		Key:         key,
-		Concurrency: concurrency,
-		Progress:    m,
-	})
-	m.Finish()
+// fetch downloads name (see exchange.Fetch), with progress and a hint
+// for an interruption.
+func (a *app) fetch(ctx context.Context, x *exchange.Exchange, name string, concurrency int) (*transfer.Fetched, error) {
+	d, err := x.Fetch(ctx, name, exchange.FetchOptions{Concurrency: concurrency}, a.reporter())
 	if errors.Is(err, transfer.ErrInterrupted) {
 		return nil, withHint(err, "what was downloaded is kept; run the same command again to resume")
 	}
-	if err != nil {
-		return nil, err
-	}
-	if d.Restarted {
-		a.warn("%s: what an earlier run downloaded could not be used (the object was replaced in the exchange, or the local copy was damaged): fetched it again from the start", name)
-	}
-	if !d.Verified {
-		a.warn("the server keeps no checksum for %s: only its size was checked", name)
-	}
-	return d, nil
+	return d, err
 }
 
 func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
-	if err := checkName(name); err != nil {
+	if err := exchange.CheckName(name); err != nil {
 		return err
 	}
 	out := o.output
@@ -149,22 +105,18 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	x, err := a.openExchange(c, &o.exchangeFlags)
-	if err != nil {
-		return err
-	}
-	spoolDir, err := a.spoolDir()
+	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
 	if err != nil {
 		return err
 	}
 	return a.audited(c.Context(), audit.ActionFetch, x, name, func(ev *audit.Event) error {
-		return a.fetchTo(c.Context(), x, spoolDir, name, out, concurrency, ev)
+		return a.fetchTo(c.Context(), x, name, out, concurrency, ev)
 	})
 }
 
 // fetchTo downloads name and writes it, verified, to out (- for stdout).
-func (a *app) fetchTo(ctx context.Context, x *exchange, spoolDir, name, out string, concurrency int, ev *audit.Event) error {
-	d, err := a.download(ctx, x, spoolDir, name, concurrency)
+func (a *app) fetchTo(ctx context.Context, x *exchange.Exchange, name, out string, concurrency int, ev *audit.Event) error {
+	d, err := a.fetch(ctx, x, name, concurrency)
 	if err != nil {
 		return err
 	}
@@ -193,7 +145,7 @@ func (a *app) fetchTo(ctx context.Context, x *exchange, spoolDir, name, out stri
 		a.warn("removing the download spool: %v", err)
 	}
 	ev.SHA256, ev.Bytes = hex.EncodeToString(d.SHA256), d.Size()
-	event := map[string]any{"event": "fetched", "name": name, "key": x.key(name), "output": out, "bytes": d.Size(),
+	event := map[string]any{"event": "fetched", "name": name, "key": x.Key(name), "output": out, "bytes": d.Size(),
 		"resumed_bytes": d.Resumed, "etag": d.Info.ETag, "checksum": d.Info.Checksum, "verified": d.Verified}
 	human := fmt.Sprintf("fetched %s into %s (%s", name, out, humanBytes(d.Size()))
 	if d.Verified {

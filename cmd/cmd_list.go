@@ -3,19 +3,15 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"path"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/transfer"
 )
 
@@ -26,10 +22,6 @@ type listOptions struct {
 	concurrency int
 	fresh       bool
 }
-
-// defaultListConcurrency is how many HEAD requests list has in flight: the
-// metadata of 10,000 objects takes 10,000 small requests.
-const defaultListConcurrency = 32
 
 func (a *app) newListCommand() *cobra.Command {
 	var o listOptions
@@ -69,7 +61,7 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 	f.BoolVar(&o.incomplete, "incomplete", false, "list unfinished multipart uploads with their age")
 	f.BoolVar(&o.allVersions, "all-versions", false, "list every version and delete marker")
 	f.BoolVar(&o.fresh, "fresh", false, "ask the server for every file's metadata, not the list cache")
-	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("metadata requests at once (default %d)", defaultListConcurrency))
+	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("metadata requests at once (default %d)", exchange.DefaultListConcurrency))
 	return c
 }
 
@@ -83,9 +75,6 @@ func (a *app) runList(c *cobra.Command, o listOptions) error {
 	if o.concurrency < 0 || o.concurrency > 256 {
 		return usagef("--concurrency %d: use 1 to 256", o.concurrency)
 	}
-	if o.concurrency == 0 {
-		o.concurrency = defaultListConcurrency
-	}
 	x, err := a.openExchange(c, &o.exchangeFlags)
 	if err != nil {
 		return err
@@ -97,17 +86,12 @@ func (a *app) runList(c *cobra.Command, o listOptions) error {
 	case o.allVersions:
 		return a.listVersions(ctx, x)
 	}
-	return a.listObjects(ctx, x, o.concurrency, o.fresh)
+	objs, err := x.List(ctx, exchange.ListOptions{Concurrency: o.concurrency, Receipts: true, Fresh: o.fresh}, a.reporter())
+	if err != nil {
+		return err
+	}
+	return a.printObjects(x, objs)
 }
-
-// isInternal reports a key that is no file of the exchange: xfer's own
-// records under the prefix, or a folder placeholder some consoles create.
-func (x *exchange) isInternal(key string) bool {
-	return strings.HasPrefix(key, internalDir) || strings.Contains(key, "/"+internalDir) || strings.HasSuffix(key, "/")
-}
-
-// name turns an object key into the name list prints.
-func (x *exchange) name(key string) string { return strings.TrimPrefix(key, x.prefix) }
 
 // table writes rows: aligned with a header on a terminal, tab-separated
 // without one otherwise; buffered (a write per row doubled the 25 ms that
@@ -181,117 +165,23 @@ func timeOrDash(t time.Time, layout string) string {
 	return t.Local().Format(layout)
 }
 
-// listedObject is one row of list.
-type listedObject struct {
-	info    transfer.ObjectInfo
-	rkey    string // where its receipt would be
-	gone    bool   // deleted between the listing and its HEAD
-	receipt *receipt
-}
-
-func (a *app) listObjects(ctx context.Context, x *exchange, concurrency int, fresh bool) error {
-	objs, err := a.collectObjects(ctx, x, concurrency, true, fresh)
-	if err != nil {
-		return err
-	}
-	return a.printObjects(x, objs)
-}
-
-// collectObjects lists the objects under the exchange's prefix and HEADs
-// each for its metadata, concurrency at a time; with receipts it reads
-// the receipt of each object that has one. What the list cache holds of
-// an unchanged object is not asked again, unless fresh.
-func (a *app) collectObjects(ctx context.Context, x *exchange, concurrency int, withReceipts, fresh bool) ([]*listedObject, error) {
-	// The cache loads while the listing waits on the server.
-	loaded := make(chan *listCache, 1)
-	go func() { loaded <- a.openListCache(x, fresh) }()
-	var objs []*listedObject
-	receipts := map[string]transfer.ObjectInfo{} // the receipts under the prefix, as listed
-	if err := x.store.List(ctx, x.prefix, func(o transfer.ObjectInfo) error {
-		switch {
-		case !x.isInternal(o.Key):
-			objs = append(objs, &listedObject{info: o, rkey: receiptKey(o.Key)})
-		case isReceiptKey(o.Key):
-			receipts[o.Key] = o
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	cache := <-loaded
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(concurrency)
-	for _, lo := range objs {
-		listed := lo.info
-		if info, ok := cache.head(listed); ok {
-			lo.info = info
-			continue
-		}
-		g.Go(func() error {
-			info, err := x.store.Head(gctx, listed.Key)
-			if errors.Is(err, transfer.ErrNotFound) {
-				lo.gone = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			lo.info = info
-			cache.putHead(listed, info)
-			return nil
-		})
-	}
-	// Receipts: what was pulled, by whom, when. Each lies beside its
-	// object; only those of listed objects are read.
-	for _, lo := range objs {
-		rinfo, ok := receipts[lo.rkey] // not lo.info: the HEADs above may be filling it in
-		if !ok {
-			continue
-		}
-		if r, ok := cache.receipt(rinfo); ok {
-			lo.receipt = r
-			continue
-		}
-		if !withReceipts {
-			continue
-		}
-		g.Go(func() error {
-			r, err := readReceipt(gctx, x.store, rinfo.Key)
-			if err != nil {
-				return nil // a receipt is a courtesy: an unreadable one is no reason to fail
-			}
-			lo.receipt = r
-			cache.putReceipt(rinfo, r)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	if err := cache.save(x.prefix); err != nil {
-		a.warn("list cache not saved (the next list asks the server again): %v", err)
-	}
-	return objs, nil
-}
-
 // printObjects writes list's table.
-func (a *app) printObjects(x *exchange, objs []*listedObject) error {
-
+func (a *app) printObjects(x *exchange.Exchange, objs []*exchange.Listed) error {
 	now := time.Now()
 	t := a.newTable("NAME", "SIZE", "UPLOADED", "CIPHER", "EXPIRES", "SENDER", "PULLED")
 	var total int64
 	n := 0
 	for _, lo := range objs {
-		if lo.gone {
+		if lo.Gone {
 			continue
 		}
 		n++
-		info := lo.info
+		info := lo.Info
 		total += info.Size
-		name := x.name(info.Key)
+		name := x.Name(info.Key)
 		meta := info.Metadata
-		expires := lo.expires()
-		expired := !expires.IsZero() && now.After(expires)
+		expires := lo.Expires()
+		expired := lo.Expired(now)
 		event := map[string]any{"event": "object", "name": name, "key": info.Key, "size": info.Size, "uploaded": info.LastModified,
 			"etag": info.ETag, "cipher": meta["xfer-cipher"], "sender": meta["xfer-sender"], "expired": expired}
 		if c := meta["xfer-created"]; c != "" {
@@ -305,7 +195,7 @@ func (a *app) printObjects(x *exchange, objs []*listedObject) error {
 			humanExp += " (expired)"
 		}
 		pulledH, pulledAt, pulledBy := "-", "-", "-"
-		if r := lo.receipt; r != nil {
+		if r := lo.Receipt; r != nil {
 			event["pulled_at"], event["pulled_by"] = r.DownloadedAt, r.By
 			event["pulled_this_version"] = r.ETag == info.ETag
 			pulledH = r.DownloadedAt.Local().Format(timeLayout) + " by " + r.By
@@ -321,63 +211,29 @@ func (a *app) printObjects(x *exchange, objs []*listedObject) error {
 			[]string{name, fmt.Sprint(info.Size), timeOrDash(info.LastModified, time.RFC3339), orDash(meta["xfer-cipher"]),
 				timeOrDash(expires, time.RFC3339), orDash(meta["xfer-sender"]), pulledAt, pulledBy})
 	}
-	t.end(fmt.Sprintf("%s, %s", plural(n, "file", "files"), humanBytes(total)))
+	t.end(fmt.Sprintf("%s, %s", count(n, "file", "files"), humanBytes(total)))
 	if n == 0 && !a.json && !a.quiet {
-		fmt.Fprintf(a.env.Stderr, "xfer: nothing under %s\n", x.where())
+		fmt.Fprintf(a.env.Stderr, "xfer: nothing under %s\n", x.Where())
 	}
 	return nil
 }
 
-// where names the bucket and prefix for messages.
-func (x *exchange) where() string {
-	return x.store.Bucket() + "/" + x.prefix
-}
-
-func (a *app) listUploads(ctx context.Context, x *exchange) error {
-	seen := map[string]bool{}
-	var ups []transfer.UploadInfo
-	collect := func(u transfer.UploadInfo) error {
-		if strings.HasPrefix(u.Key, x.prefix) && !seen[u.UploadID] {
-			seen[u.UploadID] = true
-			ups = append(ups, u)
-		}
-		return nil
-	}
-	if err := x.store.ListUploads(ctx, x.prefix, collect); err != nil {
+func (a *app) listUploads(ctx context.Context, x *exchange.Exchange) error {
+	ups, err := x.Uploads(ctx)
+	if err != nil {
 		return err
 	}
-	// MinIO matches the prefix of this request only as a whole key, but
-	// lists every upload of the bucket for an empty one: ask that too and
-	// keep what is under the prefix.
-	partial := false
-	if x.prefix != "" {
-		if err := x.store.ListUploads(ctx, "", collect); err != nil {
-			if !errors.Is(err, transfer.ErrAccessDenied) {
-				return err
-			}
-			partial = true
-		}
-	}
-	slices.SortFunc(ups, func(a, b transfer.UploadInfo) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return a.Initiated.Compare(b.Initiated)
-	})
 	now := time.Now()
 	t := a.newTable("NAME", "STARTED", "AGE", "UPLOAD ID")
 	for _, u := range ups {
 		age := now.Sub(u.Initiated)
-		t.row(map[string]any{"event": "upload", "name": x.name(u.Key), "key": u.Key, "upload_id": u.UploadID, "initiated": u.Initiated, "age_seconds": int64(age.Seconds())},
-			[]string{x.name(u.Key), u.Initiated.Local().Format(timeLayout), humanAge(age), u.UploadID},
-			[]string{x.name(u.Key), u.Initiated.UTC().Format(time.RFC3339), fmt.Sprint(int64(age.Seconds())), u.UploadID})
+		t.row(map[string]any{"event": "upload", "name": x.Name(u.Key), "key": u.Key, "upload_id": u.UploadID, "initiated": u.Initiated, "age_seconds": int64(age.Seconds())},
+			[]string{x.Name(u.Key), u.Initiated.Local().Format(timeLayout), humanAge(age), u.UploadID},
+			[]string{x.Name(u.Key), u.Initiated.UTC().Format(time.RFC3339), fmt.Sprint(int64(age.Seconds())), u.UploadID})
 	}
-	t.end(plural(len(ups), "unfinished upload", "unfinished uploads"))
-	if partial {
-		a.warn("these credentials may not list the bucket's uploads, and some servers (MinIO) match the prefix only as a whole name: uploads of names not yet in the exchange may be missing; 'xfer shred NAME' finds those of a given name everywhere")
-	}
+	t.end(count(len(ups), "unfinished upload", "unfinished uploads"))
 	if len(ups) == 0 && !a.json && !a.quiet {
-		fmt.Fprintf(a.env.Stderr, "xfer: no unfinished uploads under %s\n", x.where())
+		fmt.Fprintf(a.env.Stderr, "xfer: no unfinished uploads under %s\n", x.Where())
 	}
 	return nil
 }
@@ -395,13 +251,10 @@ func humanAge(d time.Duration) string {
 	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
-func (a *app) listVersions(ctx context.Context, x *exchange) error {
+func (a *app) listVersions(ctx context.Context, x *exchange.Exchange) error {
 	t := a.newTable("NAME", "VERSION", "STATE", "SIZE", "MODIFIED")
 	n := 0
-	err := x.store.ListVersions(ctx, x.prefix, func(v transfer.Version) error {
-		if x.isInternal(v.Key) {
-			return nil
-		}
+	err := x.Versions(ctx, func(v transfer.Version) error {
 		n++
 		state := "old"
 		switch {
@@ -416,69 +269,23 @@ func (a *app) listVersions(ctx context.Context, x *exchange) error {
 		if v.DeleteMarker {
 			size, plainSize = "-", "-"
 		}
-		ev := map[string]any{"event": "version", "name": x.name(v.Key), "key": v.Key, "version_id": v.VersionID, "latest": v.IsLatest,
+		ev := map[string]any{"event": "version", "name": x.Name(v.Key), "key": v.Key, "version_id": v.VersionID, "latest": v.IsLatest,
 			"delete_marker": v.DeleteMarker, "modified": v.LastModified}
 		if !v.DeleteMarker {
 			ev["size"], ev["etag"] = v.Size, v.ETag
 		}
 		t.row(ev,
-			[]string{x.name(v.Key), versionLabel(v.VersionID), state, size, timeOrDash(v.LastModified, timeLayout)},
-			[]string{x.name(v.Key), orDash(v.VersionID), strings.ReplaceAll(state, " ", "-"), plainSize, timeOrDash(v.LastModified, time.RFC3339)})
+			[]string{x.Name(v.Key), versionLabel(v.VersionID), state, size, timeOrDash(v.LastModified, timeLayout)},
+			[]string{x.Name(v.Key), orDash(v.VersionID), strings.ReplaceAll(state, " ", "-"), plainSize, timeOrDash(v.LastModified, time.RFC3339)})
 		return nil
 	})
 	if err != nil {
 		t.flush()
 		return err
 	}
-	t.end(plural(n, "version or marker", "versions and markers"))
+	t.end(count(n, "version or marker", "versions and markers"))
 	if n == 0 && !a.json && !a.quiet {
-		fmt.Fprintf(a.env.Stderr, "xfer: nothing under %s\n", x.where())
+		fmt.Fprintf(a.env.Stderr, "xfer: nothing under %s\n", x.Where())
 	}
 	return nil
-}
-
-// receipt is what pull leaves in the exchange for the sender to see: which
-// object (by name and ETag) was downloaded, when and by whom. Never
-// anything from inside the file.
-type receipt struct {
-	Name         string    `json:"name"`
-	ETag         string    `json:"etag"`
-	Size         int64     `json:"size"`
-	DownloadedAt time.Time `json:"downloaded_at"`
-	By           string    `json:"by"`
-	Tool         string    `json:"tool"`
-}
-
-// receiptKey is where the receipt of the object at key lives: beside it,
-// so that the sender, listing its own prefix, finds the receipts of its
-// files whatever prefix the receiver pulled them under.
-func receiptKey(key string) string {
-	dir, base := path.Split(key)
-	return dir + internalDir + receiptsDir + base + ".json"
-}
-
-// receiptsDir is the folder of receipts inside internalDir.
-const receiptsDir = "receipts/"
-
-// isReceiptKey reports a key where receiptKey puts receipts.
-func isReceiptKey(key string) bool {
-	dir, base := path.Split(key)
-	return strings.HasSuffix(dir, internalDir+receiptsDir) && strings.HasSuffix(base, ".json") &&
-		(dir == internalDir+receiptsDir || strings.HasSuffix(dir, "/"+internalDir+receiptsDir))
-}
-
-// maxReceipt bounds what is read of a receipt: they are small.
-const maxReceipt = 64 << 10
-
-func readReceipt(ctx context.Context, s transfer.Store, key string) (*receipt, error) {
-	rc, err := s.Get(ctx, key, 0, -1)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	var r receipt
-	if err := json.NewDecoder(io.LimitReader(rc, maxReceipt)).Decode(&r); err != nil {
-		return nil, err
-	}
-	return &r, nil
 }

@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/exchange"
 )
 
 type sweepOptions struct {
@@ -45,52 +47,34 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 }
 
 func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
-	x, err := a.openExchange(c, &o.exchangeFlags)
-	if err != nil {
-		return err
-	}
-	spoolDir, err := a.spoolDir()
+	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
 	if err != nil {
 		return err
 	}
 	ctx := c.Context()
-	objs, err := a.collectObjects(ctx, x, defaultListConcurrency, false, false)
+	plan, err := x.PlanSweep(ctx, time.Now(), a.reporter())
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	var expired, kept, noExpiry, shredded, skipped int
+	var shredded, skipped int
 	var worst error
-	for _, lo := range objs {
-		exp := lo.expires()
-		switch {
-		case lo.gone:
-			continue
-		case exp.IsZero():
-			noExpiry++
-			continue
-		case !now.After(exp):
-			kept++
-			continue
-		}
-		expired++
-		name := x.name(lo.info.Key)
-		event := map[string]any{"event": "expired", "name": name, "key": lo.info.Key, "expires": exp, "size": lo.info.Size}
+	for _, lo := range plan.Expired {
+		exp := lo.Expires()
+		name := x.Name(lo.Info.Key)
+		event := map[string]any{"event": "expired", "name": name, "key": lo.Info.Key, "expires": exp, "size": lo.Info.Size}
 		if o.dryRun {
 			a.result(event, "would shred %s (expired %s)", name, exp.Local().Format(timeLayout))
 			continue
 		}
-		plan, err := a.planShred(ctx, x, spoolDir, name)
-		if err == nil && !latestIs(plan.versions, lo.info.ETag) {
+		p, err := x.PlanExpiredShred(ctx, lo)
+		if errors.Is(err, exchange.ErrReplaced) {
 			skipped++
 			a.result(map[string]any{"event": "skipped", "name": name, "reason": "replaced since the listing"},
 				"skipped %s: replaced by a newer upload since the listing; the next sweep looks at it again", name)
 			continue
 		}
 		if err == nil {
-			plan.uploads = nil // an upload in progress is a new file, not an expired one
-			plan.action = audit.ActionSweep
-			err = a.shred(ctx, x, plan)
+			err = a.shred(ctx, x, p, audit.ActionSweep)
 		}
 		if err != nil {
 			worst = a.reportFailure(ctx, "name", name, err, worst)
@@ -98,6 +82,7 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		}
 		shredded++
 	}
+	expired, kept, noExpiry := len(plan.Expired), plan.Unexpired, plan.NoExpiry
 	verb, done := "shredded", shredded
 	if o.dryRun {
 		verb, done = "would shred", expired
@@ -109,10 +94,4 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		return reported{worst}
 	}
 	return nil
-}
-
-// expires is the expiry xfer send recorded with the object, or zero.
-func (lo *listedObject) expires() time.Time {
-	t, _ := time.Parse(time.RFC3339, lo.info.Metadata["xfer-expires"])
-	return t
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
@@ -67,6 +68,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitSignal
 	case errors.As(err, new(usageError)), errors.Is(err, fs.ErrExist):
 		return exitUsage // an output that exists is refused, never replaced
+	case errors.Is(err, exchange.ErrBadName):
+		return exitUsage
 	case errors.Is(err, transfer.ErrPreconditionFailed), errors.Is(err, transfer.ErrNoSuchBucket):
 		return exitUsage
 	case errors.Is(err, transfer.ErrNotFound):
@@ -79,8 +82,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitIntegrity
 	case errors.Is(err, transfer.ErrInterrupted):
 		return exitInterrupted
-	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, zipenc.ErrIntegrity),
-		errors.Is(err, zipenc.ErrUnsupported), errors.Is(err, seal.ErrContent):
+	case seal.IsDamaged(err):
 		return exitIntegrity
 	case errors.Is(err, csvcheck.ErrInvalid), errors.Is(err, seal.ErrPolicy):
 		return exitInput

@@ -1,10 +1,7 @@
 package cmd
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"net"
-	"net/url"
+	"context"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/config"
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
@@ -46,17 +44,10 @@ func (e *exchangeFlags) add(c *cobra.Command) {
 	f.StringVar(&e.ssecKeyFile, "sse-c-key-file", "", "file holding a 32-byte SSE-C key (customer-provided encryption at rest)")
 }
 
-// exchange is an opened exchange bucket with its key prefix.
-type exchange struct {
-	store  transfer.Store
-	prefix string
-	ident  string // endpoint and bucket, for spool names
-}
-
-// key turns a name as list prints it into the object key.
-func (x *exchange) key(name string) string { return x.prefix + name }
-
-func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error) {
+// openExchange resolves the exchange settings and opens the store. The
+// exchange it returns has no spool or state directory: see
+// openExchangeSpool.
+func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange.Exchange, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, err
@@ -117,38 +108,34 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	store, err := s3store.New(c.Context(), opts)
+	open := a.env.OpenStore
+	if open == nil {
+		open = func(ctx context.Context, o s3store.Options) (transfer.Store, error) { return s3store.New(ctx, o) }
+	}
+	store, err := open(c.Context(), opts)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	return &exchange{store: store, prefix: prefix, ident: exchangeIdent(opts.Endpoint, opts.Bucket)}, nil
+	x := &exchange.Exchange{Store: store, Prefix: prefix, Ident: exchange.Ident(opts.Endpoint, opts.Bucket),
+		Sender: a.sender(), Tool: "xfer " + Version()}
+	if d, ok := a.listCacheDir(); ok {
+		x.CacheDir = d
+	}
+	return x, nil
 }
 
-// exchangeIdent names an exchange for the local state kept about it
-// (spools, journals, what was pulled): the endpoint as written in
-// different but equal ways (a trailing slash, upper-case host, the
-// scheme's default port) names the same exchange, so a re-run with the
-// endpoint spelt otherwise still resumes and still knows what it pulled.
-func exchangeIdent(endpoint, bucket string) string {
-	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
-		u.Scheme = strings.ToLower(u.Scheme)
-		host := strings.ToLower(u.Hostname())
-		port := u.Port()
-		if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
-			port = ""
-		}
-		if port != "" {
-			u.Host = net.JoinHostPort(host, port)
-		} else if strings.Contains(host, ":") {
-			u.Host = "[" + host + "]" // IPv6
-		} else {
-			u.Host = host
-		}
-		u.Path = strings.TrimRight(u.Path, "/")
-		u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-		endpoint = u.String()
+// openExchangeSpool is openExchange with the spool and state directories,
+// for the commands that send, fetch or forget files.
+func (a *app) openExchangeSpool(c *cobra.Command, e *exchangeFlags) (*exchange.Exchange, error) {
+	x, err := a.openExchange(c, e)
+	if err != nil {
+		return nil, err
 	}
-	return endpoint + "|" + bucket
+	if x.SpoolDir, err = a.spoolDir(); err != nil {
+		return nil, err
+	}
+	x.StateDir = a.stateDir(x.SpoolDir)
+	return x, nil
 }
 
 func (a *app) configPathShown() string {
@@ -190,11 +177,22 @@ func (a *app) userCacheDir() (string, bool) {
 	return "", false
 }
 
-// spoolPath names the spool of one object: the same object always gets the
-// same spool, so a re-run finds what an interrupted run left.
-func (x *exchange) spoolPath(dir, key string) string {
-	h := sha256.Sum256([]byte(x.ident + "|" + key))
-	return filepath.Join(dir, hex.EncodeToString(h[:12])+".spool")
+// stateDir is the cache directory the pull state lives in: the configured
+// spool_dir, else the xfer cache directory that holds the spool.
+func (a *app) stateDir(spoolDir string) string {
+	if cfg, err := a.config(); err == nil && cfg.SpoolDir != "" {
+		return spoolDir
+	}
+	return filepath.Dir(spoolDir)
+}
+
+// listCacheDir is where the list caches live: beside pulled.jsonl.
+func (a *app) listCacheDir() (string, bool) {
+	if cfg, err := a.config(); err == nil && cfg.SpoolDir != "" {
+		return filepath.Join(cfg.SpoolDir, "list"), true
+	}
+	d, ok := a.userCacheDir()
+	return filepath.Join(d, "list"), ok
 }
 
 // sender names this side in object metadata: the configured name, else

@@ -27,7 +27,7 @@ type faultCase struct {
 }
 
 // newFaultCase prepares a send of a 4 MiB CSV (about 1 MiB sealed) to
-// endpoint, which should be slow enough to interrupt.
+// endpoint, which for interruptWhileUploading is a gate that holds it.
 func newFaultCase(t *testing.T, srv *s3test.Server, endpoint string) *faultCase {
 	t.Helper()
 	fc := &faultCase{faultTarget: newFaultTarget(t, srv)}
@@ -40,6 +40,8 @@ func newFaultCase(t *testing.T, srv *s3test.Server, endpoint string) *faultCase 
 
 // interruptWhileUploading runs the send and interrupts it (SIGINT) once
 // its spool is sealed and its upload under way, leaving spool and journal.
+// fc's endpoint must be a gate that holds the upload once it is created
+// (see heldUpload), so the send cannot finish before the signal.
 func (fc *faultCase) interruptWhileUploading(t *testing.T) {
 	t.Helper()
 	c, out, exited := startXfer(t, fc.env, fc.args)
@@ -51,7 +53,7 @@ func (fc *faultCase) interruptWhileUploading(t *testing.T) {
 		case <-deadline:
 			c.Process.Kill()
 			t.Fatalf("the send never got to uploading\n%s", out.String())
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond): // polling the journal, which the held upload keeps still
 		}
 	}
 	c.Process.Signal(os.Interrupt)
@@ -126,8 +128,9 @@ func (fc *faultCase) orphans(t *testing.T) int {
 // clean restart, and that the next run completes with the right object.
 func TestSendLocalFaults(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	// 128 KiB/s: a 1 MiB upload is under way for seconds.
-	slow := startProxy(t, srv, 128)
+	// Each interrupted send goes through a gate that holds its upload
+	// once created: it is under way, and stays so until the signal.
+	heldUpload := func(t *testing.T) string { return startGate(t, srv, &gate{trip: isUploadCreated}).URL }
 
 	// A journal that does not parse, or of another format version, is no
 	// journal: the next run seals again and starts a new upload. The old
@@ -146,7 +149,7 @@ func TestSendLocalFaults(t *testing.T) {
 	}
 	for name, f := range damage {
 		t.Run(name, func(t *testing.T) {
-			fc := newFaultCase(t, srv, slow)
+			fc := newFaultCase(t, srv, heldUpload(t))
 			fc.interruptWhileUploading(t)
 			j := fc.journal(t)
 			b, err := os.ReadFile(j)
@@ -162,7 +165,7 @@ func TestSendLocalFaults(t *testing.T) {
 	}
 
 	t.Run("spool-dir-deleted", func(t *testing.T) {
-		fc := newFaultCase(t, srv, slow)
+		fc := newFaultCase(t, srv, heldUpload(t))
 		fc.interruptWhileUploading(t)
 		if err := os.RemoveAll(fc.spoolDir); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/s3test"
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -55,8 +56,8 @@ func TestListCache(t *testing.T) {
 		put(prefix+name+".csv.zip.age", []byte("sealed "+name), sent("client-"+name))
 	}
 	putReceipt := func(by string) {
-		b, _ := json.Marshal(receipt{Name: "a.csv.zip.age", By: by, DownloadedAt: time.Now().UTC(), Tool: "test"})
-		put(receiptKey(prefix+"a.csv.zip.age"), b, nil)
+		b, _ := json.Marshal(exchange.Receipt{Name: "a.csv.zip.age", By: by, DownloadedAt: time.Now().UTC(), Tool: "test"})
+		put(exchange.ReceiptKey(prefix+"a.csv.zip.age"), b, nil)
 	}
 	putReceipt("house-1")
 

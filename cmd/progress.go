@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/xfer-dev/xfer/exchange"
 )
 
 // meter shows the progress of one transfer the way the output mode asks:
@@ -136,3 +138,12 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
+
+// reporter shows what the exchange reports: meters as startMeter draws
+// them, warnings as warn prints them.
+func (a *app) reporter() exchange.Reporter { return cliReporter{a} }
+
+type cliReporter struct{ a *app }
+
+func (r cliReporter) Transfer(label string) exchange.Meter { return r.a.startMeter(label, -1, 0) }
+func (r cliReporter) Warn(format string, args ...any)      { r.a.warn(format, args...) }

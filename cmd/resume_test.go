@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,16 +239,26 @@ func sendEnv(dir, endpoint string, srv *s3test.Server) []string {
 // state kept, and the same command then completes the upload.
 func TestSendInterruptedBySignal(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	endpoint := startProxy(t, srv, 512) // 4 connections: about 8 s for the sealed file
+	// The signal goes once the server has a part: the upload is held
+	// there, so it is part way whatever the machine's speed.
+	g := startGate(t, srv, &gate{trip: isPartUpload})
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "a.csv")
-	f, _ := os.Create(csvPath)
-	addrgen.Write(f, 60<<20, 9)
+	f, err := os.Create(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := addrgen.Write(f, 60<<20, 9); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
-	id, _ := age.GenerateX25519Identity()
-	env := sendEnv(dir, endpoint, srv)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := sendEnv(dir, g.URL, srv)
 	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
-	interruptKeepingState(t, env, args, time.Second, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"))
+	interruptKeepingState(t, env, args, g, filepath.Join(dir, "cache", "xfer", "spool", "*.journal"), nil)
 	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out)
 	}
@@ -278,10 +287,13 @@ func runForEvent(t *testing.T, env, args []string, event string, v any) string {
 	return out.String()
 }
 
-// interruptKeepingState runs xfer with args, sends it SIGINT after wait,
-// and checks that it ends with exit 130, hints at re-running, and leaves
-// exactly one journal matching pattern for the re-run.
-func interruptKeepingState(t *testing.T, env, args []string, wait time.Duration, pattern string) {
+// interruptKeepingState runs xfer with args, sends it SIGINT once g has
+// tripped (the transfer is part way and held there) and ready, when not
+// nil, reports what the test needs (the hold keeps the transfer from
+// finishing meanwhile), and checks that it ends with exit 130, hints at
+// re-running, and leaves exactly one journal matching pattern for the
+// re-run. Then it opens g.
+func interruptKeepingState(t *testing.T, env, args []string, g *gate, pattern string, ready func() bool) {
 	t.Helper()
 	first := xferCmd(env, args...)
 	var errOut bytes.Buffer
@@ -289,22 +301,27 @@ func interruptKeepingState(t *testing.T, env, args []string, wait time.Duration,
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// The signal goes wait after the journal appears, not after a fixed
-	// time from the start: on a fast machine a fixed time can land after
-	// the transfer has finished.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		if journals, _ := filepath.Glob(pattern); len(journals) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
+	exited := make(chan error, 1)
+	go func() { exited <- first.Wait() }()
+	var err error
+	select {
+	case <-g.Tripped:
+	case err = <-exited:
+		t.Fatalf("ended before the gate tripped: %v\n%s", err, errOut.String())
+	}
+	for deadline := time.After(2 * time.Minute); ready != nil && !ready(); {
+		select {
+		case err = <-exited:
+			t.Fatalf("ended while held at the gate: %v\n%s", err, errOut.String())
+		case <-deadline:
 			first.Process.Kill()
-			first.Wait()
-			t.Fatalf("no journal %s after a minute:\n%s", pattern, errOut.String())
+			t.Fatalf("not ready after two minutes at the gate\n%s", errOut.String())
+		case <-time.After(20 * time.Millisecond): // polling a file the held transfer is about to write
 		}
 	}
-	time.Sleep(wait)
 	first.Process.Signal(os.Interrupt)
-	err := first.Wait()
+	err = <-exited
+	g.Open()
 	if code := exitCodeOf(err); code != 130 {
 		t.Fatalf("exit %d after SIGINT, want 130\n%s", code, errOut.String())
 	}
@@ -321,36 +338,38 @@ func interruptKeepingState(t *testing.T, env, args []string, wait time.Duration,
 // ends with exit 5, and the re-run completes.
 func TestSendServerOutage(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	u, _ := url.Parse(srv.Endpoint)
-	p := toxiproxyTo(t, u.Host)
-	p.Toxics.AddToxicJson(strings.NewReader(`{"type":"bandwidth","stream":"upstream","attributes":{"rate":4096}}`))
-	endpoint := "http://" + p.Listen
+	// The server goes the moment it has stored a part: every connection
+	// is cut and every new request dropped until the gate opens.
+	g := startGate(t, srv, &gate{trip: isPartUpload, down: true})
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "a.csv")
-	f, _ := os.Create(csvPath)
-	addrgen.Write(f, 80<<20, 11)
+	f, err := os.Create(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := addrgen.Write(f, 80<<20, 11); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
-	id, _ := age.GenerateX25519Identity()
-	env := sendEnv(dir, endpoint, srv)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := sendEnv(dir, g.URL, srv)
 	args := []string{"send", csvPath, "-r", id.Recipient().String(), "--part-size", "5MiB", "--no-progress"}
 
 	cmd := xferCmd(env, args...)
 	var out bytes.Buffer
 	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if err := cmd.Run(); exitCodeOf(err) != 5 {
+		t.Fatalf("exit %d, want 5\n%s", exitCodeOf(err), out.String())
 	}
-	time.Sleep(2 * time.Second)
-	p.Stop() // the server is gone: connections are refused and cut
-	start := time.Now()
-	err := cmd.Wait()
-	t.Logf("send ended %v after the outage began: %v", time.Since(start).Round(time.Second), err)
-	if code := exitCodeOf(err); code != 5 {
-		t.Fatalf("exit %d, want 5\n%s", code, out.String())
+	select {
+	case <-g.Tripped:
+	default:
+		t.Fatalf("the send ended without the outage:\n%s", out.String())
 	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
+	g.Open()
 	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out)
 	}

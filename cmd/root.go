@@ -18,24 +18,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/xfer-dev/xfer/config"
+	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/s3store"
 )
-
-// ctxWriter stops a long write (decrypting into a CSV) at the first
-// signal: its Write fails once ctx is cancelled, so the caller aborts the
-// temporary output instead of finishing it, and no impatient second
-// Ctrl-C is needed (which would kill the process before it could remove
-// the temporary file).
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := context.Cause(c.ctx); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
-}
 
 // Main runs xfer with the process's arguments and streams and returns the
 // exit code. SIGINT and SIGTERM cancel the work in progress.
@@ -64,6 +49,9 @@ type Env struct {
 	// IsTerminal tells whether f is a terminal; stdio that are not
 	// *os.File are never terminals.
 	IsTerminal func(f *os.File) bool
+	// OpenStore opens the exchange bucket; nil means s3store.New. Tests
+	// give an in-memory store here.
+	OpenStore func(ctx context.Context, o s3store.Options) (transfer.Store, error)
 }
 
 // app holds one run's global options and lazily built dependencies, so

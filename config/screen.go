@@ -3,34 +3,17 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xfer-dev/xfer/screen"
 )
 
-// Schema is the [schema] table: what a sent file may and must hold, and
-// what each row check does (reject, warn, drop or off). See docs/screening.md.
-type Schema struct {
-	Required       []string `toml:"required"`
-	Allowed        []string `toml:"allowed"`
-	DropColumns    []string `toml:"drop_columns"`
-	PostcodeColumn string   `toml:"postcode_column"`
-	// OnEmptyRequired, OnBadPostcode and OnDuplicate are actions; empty
-	// means the default (reject, warn and off).
-	OnEmptyRequired string `toml:"on_empty_required"`
-	OnBadPostcode   string `toml:"on_bad_postcode"`
-	OnDuplicate     string `toml:"on_duplicate"`
-	// DuplicateLimit caps the rows the duplicate check tracks; 0 means
-	// the built-in 3,000,000.
-	DuplicateLimit int `toml:"duplicate_limit"`
-}
-
-// Suppress is the [suppress] table: the suppression key and the lists
-// every send is screened against.
-type Suppress struct {
-	// Key is the normalised match key, column names with an optional
-	// transform: ["surname", "initial:first_name", "postcode"].
-	Key []string `toml:"key"`
-	// Lists are paths of suppression lists, plain CSV or hashed.
-	Lists []string `toml:"lists"`
-}
+// Schema is the [schema] table (see screen.Schema); Suppress is the
+// [suppress] table (see screen.Suppress). The types belong to screen, so
+// that sealing does not depend on the TOML library.
+type (
+	Schema   = screen.Schema
+	Suppress = screen.Suppress
+)
 
 var actions = []string{"reject", "warn", "drop", "off"}
 

@@ -1,10 +1,34 @@
 package screen
 
-import (
-	"fmt"
+import "fmt"
 
-	"github.com/xfer-dev/xfer/config"
-)
+// Schema is the configuration's [schema] table: what a sent file may and
+// must hold, and what each row check does (reject, warn, drop or off). See
+// docs/screening.md. The tags name its TOML keys; screen reads no TOML.
+type Schema struct {
+	Required       []string `toml:"required"`
+	Allowed        []string `toml:"allowed"`
+	DropColumns    []string `toml:"drop_columns"`
+	PostcodeColumn string   `toml:"postcode_column"`
+	// OnEmptyRequired, OnBadPostcode and OnDuplicate are actions; empty
+	// means the default (reject, warn and off).
+	OnEmptyRequired string `toml:"on_empty_required"`
+	OnBadPostcode   string `toml:"on_bad_postcode"`
+	OnDuplicate     string `toml:"on_duplicate"`
+	// DuplicateLimit caps the rows the duplicate check tracks; 0 means
+	// the built-in 3,000,000.
+	DuplicateLimit int `toml:"duplicate_limit"`
+}
+
+// Suppress is the configuration's [suppress] table: the suppression key
+// and the lists every send is screened against.
+type Suppress struct {
+	// Key is the normalised match key, column names with an optional
+	// transform: ["surname", "initial:first_name", "postcode"].
+	Key []string `toml:"key"`
+	// Lists are paths of suppression lists, plain CSV or hashed.
+	Lists []string `toml:"lists"`
+}
 
 // Flags are the command line's additions to the configuration.
 type Flags struct {
@@ -20,7 +44,7 @@ type Flags struct {
 // RulesFromConfig builds Rules from the [schema] and [suppress] tables and
 // the command line, loading every suppression list. Errors name the setting
 // or the list file.
-func RulesFromConfig(schema config.Schema, sup config.Suppress, fl Flags) (Rules, error) {
+func RulesFromConfig(schema Schema, sup Suppress, fl Flags) (Rules, error) {
 	r := Rules{
 		Required:       schema.Required,
 		Allowed:        schema.Allowed,

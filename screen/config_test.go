@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/xfer-dev/xfer/config"
 )
 
 func TestRulesFromConfig(t *testing.T) {
@@ -18,8 +16,8 @@ func TestRulesFromConfig(t *testing.T) {
 	os.Mkdir(filepath.Dir(hashedPath), 0o700)
 	os.WriteFile(hashedPath, hashed, 0o600)
 
-	schema := config.Schema{Required: []string{"surname"}, OnDuplicate: "warn", DropColumns: []string{"x"}}
-	sup := config.Suppress{Key: []string{"surname", "initial:first_name", "postcode"}, Lists: []string{plain}}
+	schema := Schema{Required: []string{"surname"}, OnDuplicate: "warn", DropColumns: []string{"x"}}
+	sup := Suppress{Key: []string{"surname", "initial:first_name", "postcode"}, Lists: []string{plain}}
 	r, err := RulesFromConfig(schema, sup, Flags{Suppress: []string{hashedPath}, DropColumns: []string{"y"}})
 	if err != nil {
 		t.Fatal(err)
@@ -29,21 +27,21 @@ func TestRulesFromConfig(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	for _, c := range []struct {
-		schema config.Schema
-		sup    config.Suppress
+		schema Schema
+		sup    Suppress
 		want   string
 	}{
-		{config.Schema{OnBadPostcode: "maybe"}, config.Suppress{}, "schema.on_bad_postcode"},
-		{config.Schema{}, config.Suppress{Key: []string{"soundex:surname"}}, "suppress.key"},
-		{config.Schema{}, config.Suppress{Key: []string{"email"}, Lists: []string{hashedPath}}, "hashed with key"},
-		{config.Schema{}, config.Suppress{Key: []string{"email"}, Lists: []string{filepath.Join(dir, "none")}}, "no such file"},
-		{config.Schema{Required: []string{"a"}, DropColumns: []string{"a"}}, config.Suppress{}, "both required and dropped"},
+		{Schema{OnBadPostcode: "maybe"}, Suppress{}, "schema.on_bad_postcode"},
+		{Schema{}, Suppress{Key: []string{"soundex:surname"}}, "suppress.key"},
+		{Schema{}, Suppress{Key: []string{"email"}, Lists: []string{hashedPath}}, "hashed with key"},
+		{Schema{}, Suppress{Key: []string{"email"}, Lists: []string{filepath.Join(dir, "none")}}, "no such file"},
+		{Schema{Required: []string{"a"}, DropColumns: []string{"a"}}, Suppress{}, "both required and dropped"},
 	} {
 		if _, err := RulesFromConfig(c.schema, c.sup, Flags{}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c, err, c.want)
 		}
 	}
-	if r, err := RulesFromConfig(config.Schema{}, config.Suppress{}, Flags{}); err != nil || r.Active() {
+	if r, err := RulesFromConfig(Schema{}, Suppress{}, Flags{}); err != nil || r.Active() {
 		t.Fatalf("empty config: %+v %v", r, err)
 	}
 }

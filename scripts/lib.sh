@@ -61,6 +61,10 @@ check_imports() {
 	if [ -n "$bad" ]; then echo "only transfer/s3store may import the AWS SDK:"; echo "$bad"; return 1; fi
 	bad=$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./cmd/... | grep -E 'crypto/(aes|cipher|hmac|sha1)' || true)
 	if [ -n "$bad" ]; then echo "cmd must not use crypto primitives:"; echo "$bad"; return 1; fi
+	bad=$(go list -deps ./exchange/... | grep -E '^github.com/xfer-dev/xfer/cmd|^github.com/aws/' || true)
+	if [ -n "$bad" ]; then echo "exchange must depend on neither cmd nor the AWS SDK:"; echo "$bad"; return 1; fi
+	bad=$(go list -deps ./seal/... ./screen/... | grep -E '^github.com/xfer-dev/xfer/config$|toml' || true)
+	if [ -n "$bad" ]; then echo "sealing must not depend on the configuration file:"; echo "$bad"; return 1; fi
 	echo "import rules hold"
 }
 

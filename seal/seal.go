@@ -259,12 +259,6 @@ func (o *Opened) Name() string {
 	return name
 }
 
-// Modified is the CSV's modification time as recorded by the sender.
-func (o *Opened) Modified() time.Time { return o.entry.Modified }
-
-// Size is the CSV's size as the zip declares it.
-func (o *Opened) Size() uint64 { return o.entry.Size }
-
 // Manifest reads and authenticates the manifest entry. It returns nil and
 // no error for a file that has none (sealed by an older xfer, or zipped by
 // another tool).

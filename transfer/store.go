@@ -76,9 +76,8 @@ type Store interface {
 
 	// ListUploads calls fn for every unfinished multipart upload whose key
 	// starts with prefix, in key order, stopping at fn's first error, which
-	// it returns. Servers differ: S3 and versitygw match the prefix; MinIO
-	// matches only an exact key, so there a prefix that is not a whole key
-	// finds nothing. Pass a full key to find that key's uploads everywhere.
+	// it returns. (Servers differ here, MinIO matching only whole keys:
+	// the store makes up for it.)
 	ListUploads(ctx context.Context, prefix string, fn func(UploadInfo) error) error
 
 	// Get reads length bytes of key starting at offset; length < 0 reads to
@@ -110,15 +109,11 @@ type Store interface {
 	// is listed once, with VersionID "null" or empty.
 	ListVersions(ctx context.Context, prefix string, fn func(Version) error) error
 
-	// DeleteVersion permanently removes one version or delete marker of
-	// key. An empty versionID deletes the unversioned object, or on a
-	// versioned bucket adds a delete marker. Deleting what does not exist
-	// is not an error, so the call is idempotent.
-	DeleteVersion(ctx context.Context, key, versionID string) error
-
-	// DeleteVersions removes many versions and delete markers, of any
-	// keys, as DeleteVersion removes each, in as few requests as the
-	// server allows (S3: up to DeleteBatchSize a request). It returns one
+	// DeleteVersions permanently removes many versions and delete markers,
+	// of any keys, in as few requests as the server allows (S3: up to
+	// DeleteBatchSize a request). An empty VersionID deletes the
+	// unversioned object, or on a versioned bucket adds a delete marker.
+	// It returns one
 	// error per item of vs, in the same order, nil where the item is gone:
 	// deleting what does not exist is not an error, so the call is
 	// idempotent. An item fails on its own (ErrAccessDenied for a version
@@ -223,7 +218,7 @@ type Version struct {
 }
 
 // ObjectVersion names one version or delete marker of a key, for
-// DeleteVersions. An empty VersionID means what it means to DeleteVersion.
+// DeleteVersions. An empty VersionID names the current object.
 type ObjectVersion struct {
 	Key       string
 	VersionID string

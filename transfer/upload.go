@@ -203,8 +203,11 @@ func (u *uploader) run(ctx context.Context) (UploadResult, error) {
 		u.sp.mu.Lock()
 		sealErr := u.sp.err
 		u.sp.mu.Unlock()
-		if sealErr != nil {
+		if sealErr != nil && ctx.Err() == nil {
 			// Sealing failed: the spool is worthless, and so is the upload.
+			// (Cancelled while sealing, both stay: an abort with the
+			// cancelled ctx would fail and orphan the upload, while the
+			// journal lets the next run abort it as stale.)
 			_ = u.store.AbortUpload(ctx, u.opts.Key, u.uploadID)
 			_ = u.sp.remove()
 		}

@@ -42,7 +42,6 @@ const (
 	HeadPart       = "HeadPart"
 	List           = "List"
 	ListVersions   = "ListVersions"
-	DeleteVersion  = "DeleteVersion"
 	DeleteVersions = "DeleteVersions"
 	Put            = "Put"
 )
@@ -634,24 +633,6 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 	return nil
 }
 
-// DeleteVersion implements transfer.Store.
-func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, err := s.begin(ctx, DeleteVersion, key)
-	if err != nil {
-		return err
-	}
-	if f != nil && !f.Lost {
-		return s.failure(f, DeleteVersion, key)
-	}
-	s.deleteVersion(key, versionID)
-	if f != nil {
-		return s.failure(f, DeleteVersion, key)
-	}
-	return nil
-}
-
 // DeleteVersions implements transfer.Store, in one call whatever the
 // number of items. A Fault without a Key fails the whole call; one with a
 // Key, that key's items.
@@ -682,7 +663,8 @@ func (s *Store) DeleteVersions(ctx context.Context, vs []transfer.ObjectVersion)
 	return errs
 }
 
-// deleteVersion does what DeleteVersion promises. s.mu must be held.
+// deleteVersion removes one item as DeleteVersions promises. s.mu must
+// be held.
 func (s *Store) deleteVersion(key, versionID string) {
 	vs := s.objects[key]
 	switch {

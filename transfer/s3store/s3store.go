@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -412,7 +413,57 @@ func (s *Store) AbortUpload(ctx context.Context, key, uploadID string) error {
 
 // ListUploads implements transfer.Store. The prefix is sent to the server
 // and applied again here, since servers differ in how they apply it.
+//
+// MinIO matches the prefix of an upload listing only as a whole key, but
+// lists every upload of the bucket for an empty one. So on MinIO (by its
+// Server header), unless the listing by prefix already found a longer key,
+// the whole bucket's uploads are listed too and those under prefix kept:
+// callers see S3's behaviour on every server. (Credentials that may list
+// by prefix may list the whole bucket too: MinIO, like AWS, has no
+// condition key that limits s3:ListBucketMultipartUploads to a prefix. Were
+// the second listing denied anyway, it is left at what the first found.)
 func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer.UploadInfo) error) error {
+	var found []transfer.UploadInfo
+	matchesPrefix := false
+	wholeKeysOnly, err := s.listUploads(ctx, prefix, func(u transfer.UploadInfo) error {
+		if u.Key != prefix {
+			matchesPrefix = true
+		}
+		found = append(found, u)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if prefix != "" && wholeKeysOnly && !matchesPrefix {
+		seen := make(map[string]bool, len(found))
+		for _, u := range found {
+			seen[u.UploadID] = true
+		}
+		_, err := s.listUploads(ctx, "", func(u transfer.UploadInfo) error {
+			if strings.HasPrefix(u.Key, prefix) && !seen[u.UploadID] {
+				seen[u.UploadID] = true
+				found = append(found, u)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, transfer.ErrAccessDenied) {
+			return err
+		}
+		slices.SortStableFunc(found, func(a, b transfer.UploadInfo) int { return strings.Compare(a.Key, b.Key) })
+	}
+	for _, u := range found {
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listUploads is one listing of the uploads by prefix, as the server
+// matches it. wholeKeysOnly reports a server that matches the prefix only
+// as a whole key (MinIO).
+func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer.UploadInfo) error) (wholeKeysOnly bool, err error) {
 	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket}
 	if prefix != "" {
 		in.Prefix = &prefix
@@ -420,7 +471,10 @@ func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer
 	for {
 		out, err := s.client.ListMultipartUploads(ctx, in)
 		if err != nil {
-			return s.wrap(ctx, "ListMultipartUploads", "", err)
+			return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", err)
+		}
+		if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
+			wholeKeysOnly = wholeKeysOnly || strings.HasPrefix(strings.ToLower(raw.Header.Get("Server")), "minio")
 		}
 		for _, u := range out.Uploads {
 			k := aws.ToString(u.Key)
@@ -428,14 +482,14 @@ func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer
 				continue
 			}
 			if err := fn(transfer.UploadInfo{Key: k, UploadID: aws.ToString(u.UploadId), Initiated: aws.ToTime(u.Initiated)}); err != nil {
-				return err
+				return wholeKeysOnly, err
 			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
-			return nil
+			return wholeKeysOnly, nil
 		}
 		if aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "" {
-			return nil
+			return wholeKeysOnly, nil
 		}
 		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
@@ -662,7 +716,11 @@ func compareVersions(a, b transfer.Version) int {
 	return b.LastModified.Compare(a.LastModified)
 }
 
-// DeleteVersion implements transfer.Store.
+// DeleteVersion permanently removes one version or delete marker of key.
+// An empty versionID deletes the unversioned object, or on a versioned
+// bucket adds a delete marker. Deleting what does not exist is not an
+// error. DeleteVersions falls back on it where a server has no batch
+// delete; s3tool uses it to add delete markers.
 func (s *Store) DeleteVersion(ctx context.Context, key, versionID string) error {
 	in := &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}
 	if versionID != "" {

@@ -1,4 +1,4 @@
-package cmd
+package exchange
 
 import (
 	"bytes"
@@ -13,21 +13,34 @@ import (
 	"github.com/xfer-dev/xfer/transfer"
 )
 
-// cacheApp is an app whose cache directory is a fresh temporary one, and
-// the buffer its warnings go to.
-func cacheApp(t testing.TB) (*app, *bytes.Buffer) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{"XDG_CACHE_HOME": filepath.Join(dir, "cache"), "XFER_CONFIG": cfg}
-	var stderr bytes.Buffer
-	return &app{env: &Env{Stderr: &stderr, Getenv: func(k string) string { return vars[k] }}}, &stderr
+// cacheApp opens list caches in a fresh temporary directory and keeps
+// the warnings they give.
+type cacheApp struct {
+	dir      string
+	warnings *bytes.Buffer
 }
 
-var cacheX = &exchange{prefix: "p/", ident: exchangeIdent("http://127.0.0.1:9000", "exchange")}
+func newCacheApp(t testing.TB) (*cacheApp, *bytes.Buffer) {
+	t.Helper()
+	var warnings bytes.Buffer
+	return &cacheApp{dir: filepath.Join(t.TempDir(), "cache", "xfer", "list"), warnings: &warnings}, &warnings
+}
+
+func (a *cacheApp) openListCache(x *Exchange, fresh bool) *listCache {
+	y := *x
+	y.CacheDir = a.dir
+	return y.openListCache(fresh, bufReporter{a.warnings})
+}
+
+// bufReporter writes warnings to a buffer as the CLI prints them.
+type bufReporter struct{ w *bytes.Buffer }
+
+func (r bufReporter) Transfer(string) Meter { return quietMeter{} }
+func (r bufReporter) Warn(format string, args ...any) {
+	fmt.Fprintf(r.w, "xfer: warning: "+format+"\n", args...)
+}
+
+var cacheX = &Exchange{Prefix: "p/", Ident: Ident("http://127.0.0.1:9000", "exchange")}
 
 // listedAs is an object as a listing shows it (milliseconds) and as HEAD
 // does (whole seconds, metadata).
@@ -42,11 +55,11 @@ func listedAs(key, etag string, size int64, mod time.Time) (listed, head transfe
 }
 
 func TestListCacheHitAndMiss(t *testing.T) {
-	a, stderr := cacheApp(t)
+	a, stderr := newCacheApp(t)
 	mod := time.Date(2026, 3, 1, 10, 0, 0, 123e6, time.UTC)
 	listed, head := listedAs("p/a.csv.zip.age", `"e1"`, 1000, mod)
-	rlisted := transfer.ObjectInfo{Key: receiptKey(listed.Key), ETag: `"r1"`, Size: 120, LastModified: mod.Add(time.Hour)}
-	r := &receipt{Name: "a.csv.zip.age", ETag: `"e1"`, Size: 1000, DownloadedAt: mod.Add(time.Hour), By: "house"}
+	rlisted := transfer.ObjectInfo{Key: ReceiptKey(listed.Key), ETag: `"r1"`, Size: 120, LastModified: mod.Add(time.Hour)}
+	r := &Receipt{Name: "a.csv.zip.age", ETag: `"e1"`, Size: 1000, DownloadedAt: mod.Add(time.Hour), By: "house"}
 
 	c := a.openListCache(cacheX, false)
 	if _, ok := c.head(listed); ok {
@@ -54,7 +67,7 @@ func TestListCacheHitAndMiss(t *testing.T) {
 	}
 	c.putHead(listed, head)
 	c.putReceipt(rlisted, r)
-	if err := c.save(cacheX.prefix); err != nil {
+	if err := c.save(cacheX.Prefix); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(c.path)
@@ -112,7 +125,7 @@ func TestListCacheHitAndMiss(t *testing.T) {
 // other prefixes, and records no HEAD of an object rewritten since the
 // listing.
 func TestListCacheKeepsOnlyWhatTheListingSaw(t *testing.T) {
-	a, _ := cacheApp(t)
+	a, _ := newCacheApp(t)
 	mod := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	var listed, heads []transfer.ObjectInfo
 	for _, k := range []string{"p/a", "p/b", "p/sub/c", "q/d"} {
@@ -153,7 +166,7 @@ func TestListCacheKeepsOnlyWhatTheListingSaw(t *testing.T) {
 func TestListCacheBounded(t *testing.T) {
 	defer func(n int) { maxListCacheEntries = n }(maxListCacheEntries)
 	maxListCacheEntries = 5
-	a, _ := cacheApp(t)
+	a, _ := newCacheApp(t)
 	c := a.openListCache(cacheX, false)
 	for i := range 8 {
 		c.putHead(listedAs(fmt.Sprintf("q/%d", i), `"e"`, 1, time.Now()))
@@ -210,7 +223,7 @@ func TestListCacheUnusable(t *testing.T) {
 		"directory":     "",
 	} {
 		t.Run(name, func(t *testing.T) {
-			a, stderr := cacheApp(t)
+			a, stderr := newCacheApp(t)
 			c := a.openListCache(cacheX, false)
 			c.putHead(listed, head)
 			if err := c.save(""); err != nil {
@@ -252,7 +265,7 @@ func TestListCacheUnusable(t *testing.T) {
 // xfer, half of them with a receipt: what a warm list of them adds to
 // the listing itself.
 func BenchmarkListCache(b *testing.B) {
-	a, _ := cacheApp(b)
+	a, _ := newCacheApp(b)
 	c := a.openListCache(cacheX, false)
 	now := time.Now().UTC()
 	for i := range 10_000 {
@@ -261,8 +274,8 @@ func BenchmarkListCache(b *testing.B) {
 			"xfer-created": now.Format(time.RFC3339), "xfer-expires": now.Format(time.RFC3339), "xfer-source": "0123456789abcdef0123456789abcdef"}
 		c.putHead(l, h)
 		if i%2 == 0 {
-			rl := transfer.ObjectInfo{Key: receiptKey(l.Key), ETag: `"0123456789abcdef0123456789abcdef"`, Size: 200, LastModified: now}
-			c.putReceipt(rl, &receipt{Name: l.Key, ETag: l.ETag, Size: l.Size, DownloadedAt: now, By: "house@host", Tool: "xfer"})
+			rl := transfer.ObjectInfo{Key: ReceiptKey(l.Key), ETag: `"0123456789abcdef0123456789abcdef"`, Size: 200, LastModified: now}
+			c.putReceipt(rl, &Receipt{Name: l.Key, ETag: l.ETag, Size: l.Size, DownloadedAt: now, By: "house@host", Tool: "xfer"})
 		}
 	}
 	if err := c.save(""); err != nil {
@@ -293,7 +306,7 @@ func BenchmarkListCache(b *testing.B) {
 // its prefix and learns nothing leaves the file as it was; one that
 // finds an entry gone rewrites it.
 func TestListCacheUnchangedNotRewritten(t *testing.T) {
-	a, _ := cacheApp(t)
+	a, _ := newCacheApp(t)
 	la, ha := listedAs("p/a", `"e"`, 10, time.Now())
 	lb, hb := listedAs("p/b", `"e"`, 10, time.Now())
 	c := a.openListCache(cacheX, false)
@@ -332,7 +345,7 @@ func FuzzListCacheLoad(f *testing.F) {
 	l, h := listedAs("p/a", `"e"`, 10, time.Now())
 	gob.NewEncoder(&b).Encode(listCacheFile{Version: listCacheVersion,
 		Objects:  map[string]*cachedHead{"p/a": {Stamp: stampOf(l), Metadata: h.Metadata}},
-		Receipts: map[string]*cachedReceipt{"r": {Stamp: stampOf(l), Receipt: &receipt{By: "x"}}}})
+		Receipts: map[string]*cachedReceipt{"r": {Stamp: stampOf(l), Receipt: &Receipt{By: "x"}}}})
 	f.Add(b.Bytes())
 	f.Add([]byte{})
 	dir := f.TempDir()

@@ -1,4 +1,4 @@
-package cmd
+package exchange
 
 import (
 	"bufio"
@@ -84,23 +84,22 @@ type cachedHead struct {
 
 type cachedReceipt struct {
 	Stamp   listedStamp
-	Receipt *receipt
+	Receipt *Receipt
 }
 
-// openListCache loads the list cache of the exchange x. With fresh it
-// still loads the file, to keep the entries of other prefixes, but answers
-// no lookup. It never fails: an unusable cache is a warning and an empty
+// openListCache loads the list cache of the exchange. With fresh it still
+// loads the file, to keep the entries of other prefixes, but answers no
+// lookup. It never fails: an unusable cache is a warning and an empty
 // cache, no cache directory means none at all (nil).
-func (a *app) openListCache(x *exchange, fresh bool) *listCache {
-	dir, ok := a.listCacheDir()
-	if !ok {
+func (x *Exchange) openListCache(fresh bool, rep Reporter) *listCache {
+	if x.CacheDir == "" {
 		return nil
 	}
-	h := sha256.Sum256([]byte(x.ident))
-	c := newListCache(filepath.Join(dir, hex.EncodeToString(h[:16])+".gob"), fresh)
+	h := sha256.Sum256([]byte(x.Ident))
+	c := newListCache(filepath.Join(x.CacheDir, hex.EncodeToString(h[:16])+".gob"), fresh)
 	if err := c.load(); err != nil {
 		c.replace = true
-		a.warn("list cache %s ignored: %v", c.path, err)
+		rep.Warn("list cache %s ignored: %v", c.path, err)
 	}
 	return c
 }
@@ -108,15 +107,6 @@ func (a *app) openListCache(x *exchange, fresh bool) *listCache {
 func newListCache(path string, fresh bool) *listCache {
 	return &listCache{path: path, fresh: fresh,
 		seen: listCacheFile{Version: listCacheVersion, Objects: map[string]*cachedHead{}, Receipts: map[string]*cachedReceipt{}}}
-}
-
-// listCacheDir is where the list caches live: beside pulled.jsonl.
-func (a *app) listCacheDir() (string, bool) {
-	if cfg, err := a.config(); err == nil && cfg.SpoolDir != "" {
-		return filepath.Join(cfg.SpoolDir, "list"), true
-	}
-	d, ok := a.userCacheDir()
-	return filepath.Join(d, "list"), ok
 }
 
 // load reads the file; a missing file or one of another version is an
@@ -180,7 +170,7 @@ func (c *listCache) putHead(listed, h transfer.ObjectInfo) {
 
 // receipt returns the receipt read from the receipt object as listed, if
 // recorded.
-func (c *listCache) receipt(listed transfer.ObjectInfo) (*receipt, bool) {
+func (c *listCache) receipt(listed transfer.ObjectInfo) (*Receipt, bool) {
 	if c == nil || c.fresh {
 		return nil, false
 	}
@@ -198,7 +188,7 @@ func (c *listCache) receipt(listed transfer.ObjectInfo) (*receipt, bool) {
 // A receipt is rewritten whole with a new time in it, so the stamp of the
 // listing describes what was read unless a pull rewrote it in between;
 // then the next list, seeing a new stamp, reads it again.
-func (c *listCache) putReceipt(listed transfer.ObjectInfo, r *receipt) {
+func (c *listCache) putReceipt(listed transfer.ObjectInfo, r *Receipt) {
 	if c == nil || r == nil {
 		return
 	}

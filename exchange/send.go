@@ -1,0 +1,224 @@
+package exchange
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/screen"
+	"github.com/xfer-dev/xfer/seal"
+	"github.com/xfer-dev/xfer/transfer"
+)
+
+// FormatVersion is the version of the sealed-file layout recorded in
+// object metadata.
+const FormatVersion = "1"
+
+// The object metadata send records with each file (never anything from
+// inside it).
+const (
+	MetaFormat  = "xfer-format"
+	MetaCipher  = "xfer-cipher"
+	MetaSender  = "xfer-sender"
+	MetaCreated = "xfer-created"
+	MetaExpires = "xfer-expires"
+	// MetaSource tells a re-run that the object was sealed from the same
+	// file (see sourceTag).
+	MetaSource = "xfer-source"
+)
+
+// Source is the file a send seals: its content and what identifies it
+// for a re-run (path, size, modification time).
+type Source struct {
+	Path    string
+	Size    int64
+	ModTime time.Time
+	R       io.Reader
+}
+
+// SendOptions are the settings of one send.
+type SendOptions struct {
+	// Name is the file's name in the exchange, before the sealed suffix.
+	Name        string
+	Outer       crypt.EncryptOptions
+	ZipPassword []byte
+	Level       int
+	PartSize    int64
+	Concurrency int
+	Expires     time.Duration
+	Overwrite   bool
+	// Restart seals again and starts a new upload instead of resuming.
+	Restart bool
+	Screen  screen.Rules
+	// ScreenTag changes with the screening rules and list files: part of
+	// the spool fingerprint.
+	ScreenTag string
+	// Now is the time recorded as the creation; zero means time.Now().
+	Now time.Time
+}
+
+// SendResult is what a send did.
+type SendResult struct {
+	Name string // as list prints it
+	Key  string
+	// Already: the object was there, sealed from this very file by an
+	// earlier run killed before it could say so; nothing was uploaded.
+	Already bool
+	ETag    string
+	Size    int64
+	Parts   int
+	Resumed int64
+	// Seal is the result of sealing, nil when the upload resumed a spool
+	// sealed by an earlier run (or Already).
+	Seal *seal.Result
+}
+
+// ObjectName is the name a file sent as name with opts gets in the
+// exchange.
+func ObjectName(name string, outer crypt.EncryptOptions) string {
+	return name + SealedSuffix(outer.Cipher)
+}
+
+// fingerprint identifies what a spool was sealed from: when any of it
+// changes, the spool and its upload are stale. It holds no secret.
+func fingerprint(src Source, o SendOptions) string {
+	abs, _ := filepath.Abs(src.Path)
+	var recips []string
+	for _, r := range o.Outer.Recipients {
+		recips = append(recips, fmt.Sprint(r))
+	}
+	parts := []string{abs, strconv.FormatInt(src.Size, 10), strconv.FormatInt(src.ModTime.UnixNano(), 10),
+		o.Name, string(o.Outer.Cipher), strings.Join(recips, ","), strconv.Itoa(o.Level), strconv.FormatBool(o.Outer.AESKey != nil), o.ScreenTag}
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:])
+}
+
+// sourceTag is the xfer-source metadata of an object: it tells a re-run
+// that the object was sealed from the same file (path, size, time, keys)
+// without saying anything about the file's content.
+func sourceTag(fp, key string) string {
+	h := sha256.Sum256([]byte("xfer-source\x00" + fp + "\x00" + key))
+	return hex.EncodeToString(h[:16])
+}
+
+// Send seals src and uploads it as opts.Name plus the sealed suffix.
+// Re-run after an interruption, it resumes the upload from the spool;
+// when the object is there already, sealed from this very file by an
+// earlier run, it reports that (Already) instead of failing. Other
+// failures: ErrBadName, transfer.ErrSpoolBusy (another run sends the same
+// file), transfer.ErrPreconditionFailed (another file is there under this
+// name), transfer.ErrInterrupted (state kept, a re-run resumes), and the
+// sealing's own errors.
+func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Reporter) (*SendResult, error) {
+	rep = orQuiet(rep)
+	if err := checkSendName(o.Name); err != nil {
+		return nil, err
+	}
+	objName := ObjectName(o.Name, o.Outer)
+	key := x.Key(objName)
+	spoolPath := x.SpoolPath(key)
+	fp := fingerprint(src, o)
+
+	// CreateSpool marks the upload of an earlier spool stale, and Upload
+	// aborts it: Restart never leaves an orphaned upload behind.
+	sp, err := transfer.OpenSpool(spoolPath, fp)
+	if err == nil && o.Restart {
+		sp.Release()
+		err = transfer.ErrNoSpool
+	}
+	resumed := err == nil
+	if errors.Is(err, transfer.ErrNoSpool) {
+		sp, err = transfer.CreateSpool(spoolPath, fp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer sp.Release()
+
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	meta := map[string]string{
+		MetaFormat:  FormatVersion,
+		MetaCipher:  string(o.Outer.Cipher),
+		MetaSender:  x.Sender,
+		MetaCreated: now.Format(time.RFC3339),
+		MetaExpires: now.Add(o.Expires).Format(time.RFC3339),
+		MetaSource:  sourceTag(fp, key),
+	}
+
+	var (
+		sealRes *seal.Result
+		sealErr error
+		sealing sync.WaitGroup
+	)
+	m := rep.Transfer("sending " + o.Name)
+	defer m.Finish()
+	if !resumed {
+		sealing.Add(1)
+		go func() {
+			defer sealing.Done()
+			sealRes, sealErr = seal.Seal(ctx, sp, src.R, seal.Options{
+				ZipPassword: o.ZipPassword,
+				Level:       o.Level,
+				Outer:       o.Outer,
+				Name:        o.Name,
+				Modified:    src.ModTime,
+				Manifest:    seal.ManifestInfo{Sender: x.Sender, Created: now, Expires: now.Add(o.Expires)},
+				Screen:      o.Screen,
+			})
+			if sealErr != nil {
+				sp.CloseWithError(sealErr)
+				return
+			}
+			sealErr = sp.Close()
+		}()
+	}
+	res, err := transfer.Upload(ctx, x.Store, sp, transfer.UploadOptions{
+		Key:         key,
+		Metadata:    meta,
+		ContentType: "application/octet-stream",
+		Overwrite:   o.Overwrite,
+		PartSize:    o.PartSize,
+		SizeHint:    src.Size,
+		Concurrency: o.Concurrency,
+		Progress:    m,
+	})
+	sealing.Wait()
+	m.Finish()
+	if sealErr != nil {
+		if ctx.Err() == nil {
+			// The file failed its checks and Upload aborted the upload:
+			// nothing of it may stay behind.
+			sp.Release()
+			transfer.RemoveSpool(spoolPath)
+		}
+		// Interrupted while sealing: the journal stays, so the next run
+		// aborts the upload this one started.
+		return nil, sealErr
+	}
+	if err != nil {
+		if errors.Is(err, transfer.ErrPreconditionFailed) {
+			sp.Release()
+			transfer.RemoveSpool(spoolPath)
+			if info, herr := x.Store.Head(ctx, key); herr == nil && info.Metadata[MetaSource] == sourceTag(fp, key) {
+				// A run killed between completing the upload and saying
+				// so: the object there was sealed from this very file.
+				return &SendResult{Name: objName, Key: key, Already: true, ETag: info.ETag, Size: info.Size}, nil
+			}
+		}
+		return nil, err
+	}
+	return &SendResult{Name: objName, Key: key, ETag: res.ETag, Size: res.Size, Parts: res.Parts, Resumed: res.Resumed, Seal: sealRes}, nil
+}
