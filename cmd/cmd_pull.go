@@ -35,7 +35,9 @@ checksum), open both layers (as decrypt does) and write the CSV into DIR
 (default: the current directory) under the file name the sender gave it, with
 mode 0600. The CSV appears only once every check has passed; an existing file
 is never overwritten: that file is skipped with an error (exit code 2) and the
-others go on. The exit code of the run is the worst of its files.
+others go on. The exit code of the run is the worst of its files. NAME is as
+'xfer list' prints it; the .zip.age or .zip.aes suffix may be left out when
+only one of the two is there.
 
 --all pulls every sealed file (.zip.age, .zip.aes) under the prefix that was
 not pulled before: xfer remembers what it pulled (by bucket, name and ETag) in
@@ -130,6 +132,10 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		}
 	} else {
 		for _, name := range names {
+			name, err := x.Resolve(ctx, name)
+			if err != nil {
+				return err
+			}
 			items = append(items, exchange.Pulled{Name: name})
 		}
 	}
