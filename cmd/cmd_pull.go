@@ -23,6 +23,7 @@ type pullOptions struct {
 	all         bool
 	shredAfter  bool
 	concurrency int
+	maxSize     string
 }
 
 func (a *app) newPullCommand() *cobra.Command {
@@ -52,6 +53,10 @@ disk, and only if the sender has not replaced it meanwhile. With --all it also
 finishes an earlier --shred-after that was interrupted or failed after its
 CSV was written.
 
+Before writing, the size each file declares for its CSV is checked as decrypt
+checks it (--max-size, free space, compression ratio): a file over a bound is
+refused with exit code 4, nothing is written, and the download is kept.
+
 After a failure that a re-run can fix (a wrong key or password, an existing
 CSV, an interruption) the verified download stays in the cache, so the re-run
 downloads nothing that is still current; damaged files are removed at once.
@@ -74,6 +79,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
 	f.BoolVar(&o.all, "all", false, "pull every file under the prefix not pulled before")
 	f.BoolVar(&o.shredAfter, "shred-after", false, "shred each file from the exchange once its CSV is written")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
+	f.StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
 	return c
 }
 
@@ -95,6 +101,9 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	p := exchange.PullOptions{Dir: o.dir, All: o.all, ShredAfter: o.shredAfter}
 	if p.Concurrency, err = a.concurrencySetting(c, o.concurrency); err != nil {
+		return err
+	}
+	if p.Limits, err = a.outputLimits(c, cfg); err != nil {
 		return err
 	}
 	// Secrets first: a cron job without them fails before any download.

@@ -32,6 +32,8 @@ type PullOptions struct {
 	// ShredAfter records the pull as waiting for its shred (see
 	// PlanShredPulled), which a later Pending finds if it never happens.
 	ShredAfter bool
+	// Limits bound the CSV written (see CheckOutput).
+	Limits OutputLimits
 }
 
 // ErrPulledMeanwhile: another run pulled the file while this one was
@@ -64,11 +66,13 @@ type PullResult struct {
 
 // Pull fetches name (as Fetch), opens both layers and writes the CSV into
 // o.Dir under the name its sender gave it, committed only when every
-// check passed; an existing file is never overwritten (fs.ErrExist). Then
-// it records the pull in the pull state and leaves a receipt in the
-// exchange; failing either is a warning. After a failure a re-run can fix
-// (a wrong key or password, an existing CSV, an interruption) the
-// verified download stays in the spool; damaged content goes at once.
+// check passed; an existing file is never overwritten (fs.ErrExist), and
+// a CSV larger than o.Limits or the free space allow is never begun
+// (ErrTooLarge). Then it records the pull in the pull state and leaves a
+// receipt in the exchange; failing either is a warning. After a failure a
+// re-run can fix (a wrong key or password, an existing CSV, a limit, an
+// interruption) the verified download stays in the spool; damaged content
+// goes at once.
 func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Reporter) (*PullResult, error) {
 	rep = orQuiet(rep)
 	res := &PullResult{Name: name, Key: x.Key(name)}
@@ -121,6 +125,9 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 		return res, err
 	default:
 		defer f.Abort()
+		if err := CheckOutput(opened, o.Dir, o.Limits); err != nil {
+			return res, err // the verified download stays for a run with other limits
+		}
 		// One pass: f is a 0600 temporary file (nameless on Linux) that
 		// becomes the CSV only if the whole entry authenticates.
 		if res.Bytes, err = opened.WriteOnceTo(ContextWriter{ctx, f}); err != nil {

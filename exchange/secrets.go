@@ -20,18 +20,18 @@ import (
 // what the old one sealed. The secrets themselves are never stored: the
 // spool's fingerprint (in its journal, and hashed into the object's
 // xfer-source metadata) holds a slow, salted verifier of them, scrypt
-// under a random salt kept in the spool directory (SecretsSaltFile).
+// under a random salt kept in the state directory (SecretsSaltFile).
 //
-// The salt is one per spool directory, not one per spool: the "already
+// The salt is one per state directory, not one per spool: the "already
 // sent" check of a run killed after its upload completed must compute the
 // same source tag after the journal (and with it a per-spool salt) is
 // gone. Someone who reads the object's metadata has no salt, so the tag
 // lets nobody test a guessed password offline; someone who also has this
-// machine's spool directory pays one scrypt per guess (and must know the
+// machine's state directory pays one scrypt per guess (and must know the
 // file's path, size and modification time to the nanosecond as well).
 
-// SecretsSaltFile is the name of the verifier's salt in SpoolDir: 32
-// random bytes, not secret on their own.
+// SecretsSaltFile is the name of the verifier's salt in StateDir (in
+// SpoolDir when there is none): 32 random bytes, not secret on their own.
 const SecretsSaltFile = "secrets.salt"
 
 const (
@@ -47,7 +47,11 @@ const (
 // the zip password and the outer passphrase (the AES key is bound by its
 // id, which is not secret).
 func (x *Exchange) secretsVerifier(zipPassword, passphrase []byte) ([]byte, error) {
-	salt, err := loadSalt(filepath.Join(x.SpoolDir, SecretsSaltFile))
+	dir := x.StateDir
+	if dir == "" {
+		dir = x.SpoolDir
+	}
+	salt, err := loadSalt(filepath.Join(dir, SecretsSaltFile))
 	if err != nil {
 		return nil, fmt.Errorf("the salt of the spool fingerprint: %w", err)
 	}

@@ -88,7 +88,7 @@ func TestSendResumeRebindsSecrets(t *testing.T) {
 }
 
 // TestFingerprintSecrets: the fingerprint changes with each secret and
-// the AES key, never holds a secret, and the verifier is salted per spool
+// the AES key, never holds a secret, and the verifier is salted per state
 // directory: the same secrets give another verifier elsewhere.
 func TestFingerprintSecrets(t *testing.T) {
 	st := memstore.New(memstore.Options{})
@@ -123,15 +123,15 @@ func TestFingerprintSecrets(t *testing.T) {
 		}
 		seen[f] = what
 	}
-	salt, err := os.ReadFile(filepath.Join(x.SpoolDir, SecretsSaltFile))
+	salt, err := os.ReadFile(filepath.Join(x.StateDir, SecretsSaltFile))
 	if err != nil || len(salt) != saltSize {
 		t.Fatalf("salt: %d bytes, %v", len(salt), err)
 	}
-	if fi, err := os.Stat(filepath.Join(x.SpoolDir, SecretsSaltFile)); err != nil || fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(filepath.Join(x.StateDir, SecretsSaltFile)); err != nil || fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("salt file mode: %v %v", fi.Mode(), err)
 	}
 	// A damaged salt file is replaced, not trusted.
-	if err := os.WriteFile(filepath.Join(x.SpoolDir, SecretsSaltFile), []byte("short"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(x.StateDir, SecretsSaltFile), []byte("short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if f := fp(x, "Zip-Password-1", "", k1); f == base {
