@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/seal"
@@ -17,6 +19,27 @@ type decryptOptions struct {
 	keyFlags
 	identities []string
 	output     string
+	maxSize    string
+}
+
+// maxSizeUsage is the help of --max-size, on decrypt and pull.
+const maxSizeUsage = "refuse to write a CSV larger than SIZE, e.g. 10GiB (default from config's max_size, else 64GiB)"
+
+// outputLimits resolves what a CSV opened here may write: --max-size,
+// the config's max_size and max_ratio (see exchange.CheckOutput).
+func (a *app) outputLimits(c *cobra.Command, cfg *config.File) (exchange.OutputLimits, error) {
+	l := exchange.OutputLimits{MaxRatio: cfg.MaxRatio}
+	if l.MaxRatio < 0 {
+		return l, usagef("max_ratio %v: use a positive number, e.g. 250", cfg.MaxRatio)
+	}
+	if s := a.setting(c, "max-size", "", cfg.MaxSize, ""); s != "" {
+		n, err := config.ParseSize(s)
+		if err != nil || n <= 0 {
+			return l, usagef("--max-size %q: give a size such as 10GiB", s)
+		}
+		l.MaxSize = n
+	}
+	return l, nil
 }
 
 func (a *app) newDecryptCommand() *cobra.Command {
@@ -28,6 +51,11 @@ func (a *app) newDecryptCommand() *cobra.Command {
 authenticated before any of it is written; the output appears, with mode 0600,
 only when complete, and never replaces an existing file. Without -o the CSV
 gets the name the sender gave it, in the current directory.
+
+Before writing, the size the file declares for its CSV is checked against
+--max-size, the free space where it goes, and a compression ratio that
+address data never reaches (config: max_size, max_ratio); a file over any of
+them is refused with exit code 4 and nothing is written.
 
 The identity is an age identity file or an AES-256 key file (-i, repeatable;
 default: the identities in the configuration, else the files that
@@ -42,6 +70,7 @@ Environment: XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
 	o.addSecretFlags(c)
 	c.Flags().StringArrayVarP(&o.identities, "identity", "i", nil, "age identity or AES-256 key file (repeatable)")
 	c.Flags().StringVarP(&o.output, "output", "o", "", "write the CSV to OUT.csv (- for stdout)")
+	c.Flags().StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
 	return c
 }
 
@@ -52,6 +81,10 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 	}
 	if o.output == "-" && a.isTerminal(a.env.Stdout) {
 		return withHint(usagef("refusing to write address data to a terminal"), "redirect stdout or give -o FILE")
+	}
+	limits, err := a.outputLimits(c, cfg)
+	if err != nil {
+		return err
 	}
 	ids, err := a.identities(c, o.identities, cfg)
 	if err != nil {
@@ -77,6 +110,13 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 	out := o.output
 	if out == "" {
 		out = opened.Name()
+	}
+	dir := filepath.Dir(out)
+	if out == "-" {
+		dir = "" // no file system to fill
+	}
+	if err := exchange.CheckOutput(opened, dir, limits); err != nil {
+		return err
 	}
 	// Standard output gets nothing before the entry authenticates (two
 	// passes); a file is written in one pass into a 0600 temporary file

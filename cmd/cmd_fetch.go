@@ -29,7 +29,8 @@ func (a *app) newFetchCommand() *cobra.Command {
 		Use:   "fetch NAME [-o FILE]",
 		Short: "Download a sealed file from the exchange, verified, still encrypted",
 		Long: `Download one object of the exchange as it is stored: still sealed, never
-decrypted. NAME is the name as 'xfer list' prints it. Ranges are fetched
+decrypted. NAME is the name as 'xfer list' prints it; the .zip.age or .zip.aes
+suffix may be left out when only one of the two is there. Ranges are fetched
 several at once into a spool in the cache directory, with a journal of the
 ranges done beside it: if the download is interrupted (a dropped connection,
 Ctrl-C, kill -9), running the same command again fetches only what is missing.
@@ -85,21 +86,11 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 		return err
 	}
 	out := o.output
-	if out == "" {
-		out = path.Base(name)
-	}
 	if out == "-" && a.isTerminal(a.env.Stdout) {
 		return withHint(usagef("refusing to write a sealed file to a terminal"), "redirect stdout or give -o FILE")
 	}
 	if out == "-" && a.json {
 		return usagef("-o - and --json both need stdout: give -o FILE")
-	}
-	if out != "-" {
-		// Refuse before downloading anything for an output that could not
-		// be kept.
-		if _, err := os.Lstat(out); err == nil {
-			return fmt.Errorf("%w: %s", safefile.ErrExists, out)
-		}
 	}
 	concurrency, err := a.concurrencySetting(c, o.concurrency)
 	if err != nil {
@@ -108,6 +99,19 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
 	if err != nil {
 		return err
+	}
+	if name, err = x.Resolve(c.Context(), name); err != nil {
+		return err
+	}
+	if out == "" {
+		out = path.Base(name)
+	}
+	if out != "-" {
+		// Refuse before downloading anything for an output that could not
+		// be kept.
+		if _, err := os.Lstat(out); err == nil {
+			return fmt.Errorf("%w: %s", safefile.ErrExists, out)
+		}
 	}
 	return a.audited(c.Context(), audit.ActionFetch, x, name, func(ev *audit.Event) error {
 		return a.fetchTo(c.Context(), x, name, out, concurrency, ev)

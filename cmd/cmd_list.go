@@ -86,6 +86,9 @@ func (a *app) runList(c *cobra.Command, o listOptions) error {
 	case o.allVersions:
 		return a.listVersions(ctx, x)
 	}
+	if d, err := a.spoolDir(); err == nil {
+		x.StateDir = a.stateDir(d) // what this side pulled: the manifests' expiries
+	}
 	objs, err := x.List(ctx, exchange.ListOptions{Concurrency: o.concurrency, Receipts: true, Fresh: o.fresh}, a.reporter())
 	if err != nil {
 		return err
@@ -193,6 +196,14 @@ func (a *app) printObjects(x *exchange.Exchange, objs []*exchange.Listed) error 
 		humanExp := timeOrDash(expires, "2006-01-02")
 		if expired {
 			humanExp += " (expired)"
+		}
+		if m := lo.ManifestExpires; !m.IsZero() {
+			event["manifest_expires"], event["expiry_disagrees"] = m, lo.ExpiryDisagrees()
+		}
+		if lo.ExpiryDisagrees() {
+			humanExp += " (manifest: " + lo.ManifestExpires.Format("2006-01-02") + ")"
+			a.warn("%s: its metadata says it expires %s, but its manifest said %s when it was pulled; sweep goes by the manifest",
+				name, timeOrDash(expires, time.RFC3339), lo.ManifestExpires.UTC().Format(time.RFC3339))
 		}
 		pulledH, pulledAt, pulledBy := "-", "-", "-"
 		if r := lo.Receipt; r != nil {

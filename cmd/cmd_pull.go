@@ -23,6 +23,7 @@ type pullOptions struct {
 	all         bool
 	shredAfter  bool
 	concurrency int
+	maxSize     string
 }
 
 func (a *app) newPullCommand() *cobra.Command {
@@ -35,7 +36,9 @@ checksum), open both layers (as decrypt does) and write the CSV into DIR
 (default: the current directory) under the file name the sender gave it, with
 mode 0600. The CSV appears only once every check has passed; an existing file
 is never overwritten: that file is skipped with an error (exit code 2) and the
-others go on. The exit code of the run is the worst of its files.
+others go on. The exit code of the run is the worst of its files. NAME is as
+'xfer list' prints it; the .zip.age or .zip.aes suffix may be left out when
+only one of the two is there.
 
 --all pulls every sealed file (.zip.age, .zip.aes) under the prefix that was
 not pulled before: xfer remembers what it pulled (by bucket, name and ETag) in
@@ -49,6 +52,10 @@ that 'xfer list' shows the sender.
 disk, and only if the sender has not replaced it meanwhile. With --all it also
 finishes an earlier --shred-after that was interrupted or failed after its
 CSV was written.
+
+Before writing, the size each file declares for its CSV is checked as decrypt
+checks it (--max-size, free space, compression ratio): a file over a bound is
+refused with exit code 4, nothing is written, and the download is kept.
 
 After a failure that a re-run can fix (a wrong key or password, an existing
 CSV, an interruption) the verified download stays in the cache, so the re-run
@@ -72,6 +79,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
 	f.BoolVar(&o.all, "all", false, "pull every file under the prefix not pulled before")
 	f.BoolVar(&o.shredAfter, "shred-after", false, "shred each file from the exchange once its CSV is written")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
+	f.StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
 	return c
 }
 
@@ -93,6 +101,9 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	p := exchange.PullOptions{Dir: o.dir, All: o.all, ShredAfter: o.shredAfter}
 	if p.Concurrency, err = a.concurrencySetting(c, o.concurrency); err != nil {
+		return err
+	}
+	if p.Limits, err = a.outputLimits(c, cfg); err != nil {
 		return err
 	}
 	// Secrets first: a cron job without them fails before any download.
@@ -130,6 +141,10 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		}
 	} else {
 		for _, name := range names {
+			name, err := x.Resolve(ctx, name)
+			if err != nil {
+				return err
+			}
 			items = append(items, exchange.Pulled{Name: name})
 		}
 	}

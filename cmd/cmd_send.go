@@ -113,6 +113,7 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	if x.SpoolDir, err = a.spoolDir(); err != nil {
 		return err
 	}
+	x.StateDir = a.stateDir(x.SpoolDir)
 	var worst error
 	for _, file := range files {
 		p.Name = o.as

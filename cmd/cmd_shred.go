@@ -31,6 +31,10 @@ marker of the object (on a versioned bucket a plain delete only hides it),
 every unfinished multipart upload of it, and the local spool and journal of an
 interrupted send or fetch. What was removed is printed, item by item.
 
+NAME is as 'xfer list' prints it; without the .zip.age or .zip.aes suffix it
+names the one sealed file it matches (refused, naming both, when both exist).
+A NAME of which nothing is found is an error (exit code 2).
+
 Shredding cannot be undone. On a terminal xfer asks first unless --yes is
 given; without a terminal (cron, pipes) it refuses to run without --yes.
 
@@ -66,9 +70,30 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 		return err
 	}
 	ctx := c.Context()
-	plans, err := x.PlanShreds(ctx, names)
+	resolved := make([]string, len(names))
+	for i, name := range names {
+		if resolved[i], err = x.Resolve(ctx, name); err != nil {
+			return err
+		}
+	}
+	all, err := x.PlanShreds(ctx, resolved)
 	if err != nil {
 		return err
+	}
+	var worst error
+	var plans []*exchange.ShredPlan
+	for _, p := range all {
+		if err := p.Check(); err != nil {
+			if len(all) == 1 {
+				return err
+			}
+			worst = a.reportFailure(ctx, "name", p.Name, err, worst)
+			continue
+		}
+		plans = append(plans, p)
+	}
+	if len(plans) == 0 {
+		return reported{worst}
 	}
 	if !o.yes {
 		ok, err := a.confirmShred(plans)
@@ -79,13 +104,12 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 			return errors.New("not confirmed: nothing was removed")
 		}
 	}
-	var worst error
 	errs := a.shredAll(ctx, x, plans, audit.ActionShred, func(p *exchange.ShredPlan, err error) {
-		if len(plans) > 1 {
+		if len(all) > 1 {
 			worst = a.reportFailure(ctx, "name", p.Name, err, worst)
 		}
 	})
-	if len(plans) == 1 {
+	if len(all) == 1 {
 		return errs[0]
 	}
 	if worst != nil {

@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
 )
 
@@ -27,8 +29,15 @@ with the file (default from the config's expires, else 30 days); 'xfer list'
 shows it, and sweep reads it as list does, from the list cache for files
 unchanged since the last list or sweep.
 
-Made for cron: it asks nothing. Files without an xfer expiry (not sent by
-xfer) are left alone and counted. A file replaced by a newer upload since the
+The expiry in the metadata is not authenticated (anyone who may write the
+prefix can change it), so sweep does not take it alone: a file without a
+readable expiry is kept for the maximum retention after its upload, and no
+expiry counts for longer (config: max_retention, default 90d); a file this
+side has pulled goes by the expiry in its manifest, which is authenticated;
+and no file younger than the minimum age (config: min_age, default 1d) is
+shredded, whatever its expiry.
+
+Made for cron: it asks nothing. A file replaced by a newer upload since the
 listing is left for the next sweep, and so is an upload still in progress
 under an expired name. Use --dry-run to see what would go.
 
@@ -47,23 +56,41 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 }
 
 func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	var r exchange.Retention
+	if cfg.MaxRetention != "" {
+		if r.Max, err = config.ParseDuration(cfg.MaxRetention); err != nil || r.Max <= 0 {
+			return usagef("max_retention %q: give a duration such as 90d", cfg.MaxRetention)
+		}
+	}
+	if cfg.MinAge != "" {
+		if r.MinAge, err = config.ParseDuration(cfg.MinAge); err != nil || r.MinAge < 0 {
+			return usagef("min_age %q: give a duration such as 1d, or 0", cfg.MinAge)
+		}
+		if r.MinAge == 0 {
+			r.MinAge = -1 // configured: no minimum
+		}
+	}
 	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
 	if err != nil {
 		return err
 	}
 	ctx := c.Context()
-	plan, err := x.PlanSweep(ctx, time.Now(), a.reporter())
+	plan, err := x.PlanSweep(ctx, time.Now(), r, a.reporter())
 	if err != nil {
 		return err
 	}
 	var shredded, skipped int
 	var worst error
 	for _, lo := range plan.Expired {
-		exp := lo.Expires()
+		exp, from := plan.Retention.Expiry(lo)
 		name := x.Name(lo.Info.Key)
-		event := map[string]any{"event": "expired", "name": name, "key": lo.Info.Key, "expires": exp, "size": lo.Info.Size}
+		event := map[string]any{"event": "expired", "name": name, "key": lo.Info.Key, "expires": exp, "expiry_from": from, "size": lo.Info.Size}
 		if o.dryRun {
-			a.result(event, "would shred %s (expired %s)", name, exp.Local().Format(timeLayout))
+			a.result(event, "would shred %s (expired %s, by its %s)", name, exp.Local().Format(timeLayout), strings.ReplaceAll(from, "_", " "))
 			continue
 		}
 		p, err := x.PlanExpiredShred(ctx, lo)
@@ -88,8 +115,9 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		verb, done = "would shred", expired
 	}
 	a.result(map[string]any{"event": "swept", "expired": expired, "shredded": shredded, "skipped": skipped,
-		"unexpired": kept, "no_expiry": noExpiry, "dry_run": o.dryRun},
-		"sweep: %d expired (%s %d), %d not yet expired, %d without an xfer expiry left alone", expired, verb, done, kept, noExpiry)
+		"unexpired": kept, "no_expiry": noExpiry, "too_young": plan.Young, "dry_run": o.dryRun},
+		"sweep: %d expired (%s %d), %d not yet expired, %d without a readable expiry kept until the maximum retention, %d expired but younger than the minimum age kept",
+		expired, verb, done, kept, noExpiry, plan.Young)
 	if worst != nil {
 		return reported{worst}
 	}

@@ -78,7 +78,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage // fixed in the configuration: ca_file
 	case errors.Is(err, crypt.ErrNoIdentity), errors.Is(err, zipenc.ErrPassword), errors.Is(err, transfer.ErrAccessDenied):
 		return exitAuth
-	case errors.Is(err, transfer.ErrChecksumMismatch), errors.As(err, new(*audit.BreakError)):
+	case errors.Is(err, transfer.ErrChecksumMismatch), errors.As(err, new(*audit.BreakError)), errors.Is(err, exchange.ErrTooLarge):
 		return exitIntegrity
 	case errors.Is(err, transfer.ErrInterrupted):
 		return exitInterrupted
@@ -97,6 +97,8 @@ func hintFor(err error) string {
 		return h.hint
 	}
 	switch {
+	case errors.Is(err, exchange.ErrTooLarge):
+		return "nothing was written; if you trust the file and its sender, make room or raise the bound (--max-size, or max_size / max_ratio in the config)"
 	case errors.Is(err, crypt.ErrNoIdentity):
 		return "decrypt with the identity (-i FILE) or passphrase the file was sealed for"
 	case errors.Is(err, zipenc.ErrPassword):

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/s3test"
 )
 
@@ -68,7 +69,9 @@ func TestSendSpoolFaults(t *testing.T) {
 			checkNoLeftovers(t, fc.spoolDir)
 			fc.unmount()
 			fc.completes(t, false)
-			if ents, _ := os.ReadDir(filepath.Dir(fc.spoolDir)); len(ents) != 1 {
+			// The spool directory, and the salt of the spool fingerprints
+			// (kept for good, beside the pull state).
+			if ents, _ := os.ReadDir(filepath.Dir(fc.spoolDir)); len(ents) != 2 || ents[0].Name() != exchange.SecretsSaltFile {
 				t.Errorf("cache holds %v", ents)
 			}
 		})

@@ -24,6 +24,12 @@ func TestSweepRemovesExactlyTheExpired(t *testing.T) {
 	prefix := filepath.Base(dir) + "/"
 	idPath := filepath.Join(dir, "k.txt")
 	rcpt := keygen(t, env, idPath)
+	// Files a second old are swept only without the minimum age (1d by
+	// default; TestSweepKeepsYoungFiles runs with it).
+	os.MkdirAll(filepath.Join(dir, "xfer"), 0o700)
+	if err := os.WriteFile(filepath.Join(dir, "xfer", "config.toml"), []byte("min_age = \"0\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	send := func(name, expires string, more ...string) {
 		t.Helper()
 		p := filepath.Join(dir, name)

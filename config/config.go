@@ -73,6 +73,16 @@ type File struct {
 	// StallTimeout is how long a connection to the exchange may move no
 	// byte before the request on it is retried ("2m", "30s").
 	StallTimeout string `toml:"stall_timeout"`
+
+	// MaxSize and MaxRatio bound the CSV that pull and decrypt write
+	// (size, and size over stored size); see exchange.CheckOutput.
+	MaxSize  string  `toml:"max_size"`
+	MaxRatio float64 `toml:"max_ratio"`
+	// MaxRetention is the expiry sweep gives a file without a readable
+	// xfer expiry, counted from its upload; MinAge is the age below which
+	// sweep shreds nothing, whatever the metadata says.
+	MaxRetention string `toml:"max_retention"`
+	MinAge       string `toml:"min_age"`
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/xfer/config.toml, or the platform's

@@ -40,7 +40,8 @@ type Exchange struct {
 	Tool string
 	// SpoolDir holds spools and journals of sends and downloads.
 	SpoolDir string
-	// StateDir holds what pull remembers (pulled.jsonl).
+	// StateDir holds what pull remembers (pulled.jsonl) and the salt of
+	// the send spools' secrets verifier (SecretsSaltFile).
 	StateDir string
 	// CacheDir holds the list caches; "" caches nothing.
 	CacheDir string

@@ -36,13 +36,25 @@ type Listed struct {
 	Gone bool
 	// Receipt is the latest pull's receipt, nil when none (or unread).
 	Receipt *Receipt
-	rkey    string // where its receipt would be
+	// ManifestExpires is the expiry in the sealed file's manifest, as
+	// recorded when this side pulled this very version (by ETag); zero
+	// when it did not, or the file has none. Unlike the metadata's, it is
+	// authenticated.
+	ManifestExpires time.Time
+	rkey            string // where its receipt would be
 }
 
 // Expires is the expiry send recorded with the file, or zero.
 func (l *Listed) Expires() time.Time {
 	t, _ := time.Parse(time.RFC3339, l.Info.Metadata[MetaExpires])
 	return t
+}
+
+// ExpiryDisagrees reports a file whose metadata says another expiry than
+// its manifest did when this side pulled it: someone changed the metadata
+// after sending, or sent it with other tools.
+func (l *Listed) ExpiryDisagrees() bool {
+	return !l.ManifestExpires.IsZero() && !l.ManifestExpires.Equal(l.Expires())
 }
 
 // Expired reports whether the file has an expiry that now is past.
@@ -127,6 +139,7 @@ func (x *Exchange) List(ctx context.Context, o ListOptions, rep Reporter) ([]*Li
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	x.addManifestExpiries(objs, rep)
 	if err := cache.save(x.Prefix); err != nil {
 		rep.Warn("list cache not saved (the next list asks the server again): %v", err)
 	}
@@ -164,4 +177,22 @@ func (x *Exchange) Versions(ctx context.Context, fn func(transfer.Version) error
 		}
 		return fn(v)
 	})
+}
+
+// addManifestExpiries fills in what the pull state recorded of each
+// file's manifest expiry.
+func (x *Exchange) addManifestExpiries(objs []*Listed, rep Reporter) {
+	if x.StateDir == "" {
+		return
+	}
+	st, err := x.pullState().read()
+	if err != nil {
+		rep.Warn("the pull state could not be read (list cannot compare expiries with the manifests): %v", err)
+		return
+	}
+	for _, lo := range objs {
+		if t, ok := st.expires[stateKey(x.Ident, lo.Info.Key, lo.Info.ETag)]; ok {
+			lo.ManifestExpires = t
+		}
+	}
 }

@@ -439,7 +439,8 @@ func put(t *testing.T, st transfer.Store, key, body string, meta map[string]stri
 func TestSweep(t *testing.T) {
 	st := memstore.New(memstore.Options{Versioned: true})
 	x := side(t, st, "house@test")
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	// Two days on: every file is older than the minimum age.
+	now := time.Now().Add(48 * time.Hour)
 	exp := func(d time.Duration) map[string]string {
 		return map[string]string{MetaExpires: now.Add(d).Format(time.RFC3339)}
 	}
@@ -448,7 +449,7 @@ func TestSweep(t *testing.T) {
 	put(t, st, "p/new.csv.zip.age", "3", exp(time.Hour))
 	put(t, st, "p/foreign.bin", "4", nil)
 	put(t, st, "p/.xfer/receipts/old.csv.zip.age.json", "{}", nil)
-	plan, err := x.PlanSweep(t.Context(), now, nil)
+	plan, err := x.PlanSweep(t.Context(), now, Retention{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ type PullOptions struct {
 	// ShredAfter records the pull as waiting for its shred (see
 	// PlanShredPulled), which a later Pending finds if it never happens.
 	ShredAfter bool
+	// Limits bound the CSV written (see CheckOutput).
+	Limits OutputLimits
 }
 
 // ErrPulledMeanwhile: another run pulled the file while this one was
@@ -64,11 +66,13 @@ type PullResult struct {
 
 // Pull fetches name (as Fetch), opens both layers and writes the CSV into
 // o.Dir under the name its sender gave it, committed only when every
-// check passed; an existing file is never overwritten (fs.ErrExist). Then
-// it records the pull in the pull state and leaves a receipt in the
-// exchange; failing either is a warning. After a failure a re-run can fix
-// (a wrong key or password, an existing CSV, an interruption) the
-// verified download stays in the spool; damaged content goes at once.
+// check passed; an existing file is never overwritten (fs.ErrExist), and
+// a CSV larger than o.Limits or the free space allow is never begun
+// (ErrTooLarge). Then it records the pull in the pull state and leaves a
+// receipt in the exchange; failing either is a warning. After a failure a
+// re-run can fix (a wrong key or password, an existing CSV, a limit, an
+// interruption) the verified download stays in the spool; damaged content
+// goes at once.
 func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Reporter) (*PullResult, error) {
 	rep = orQuiet(rep)
 	res := &PullResult{Name: name, Key: x.Key(name)}
@@ -121,6 +125,9 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 		return res, err
 	default:
 		defer f.Abort()
+		if err := CheckOutput(opened, o.Dir, o.Limits); err != nil {
+			return res, err // the verified download stays for a run with other limits
+		}
 		// One pass: f is a 0600 temporary file (nameless on Linux) that
 		// becomes the CSV only if the whole entry authenticates.
 		if res.Bytes, err = opened.WriteOnceTo(ContextWriter{ctx, f}); err != nil {
@@ -132,11 +139,13 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 		}
 	}
 	keep = false
+	entry := pulledEntry{Ident: x.Ident, Key: key, ETag: etag, File: out, ShredPending: o.ShredAfter}
 	if m, _ := opened.Manifest(); m != nil {
-		res.Rows = m.Rows
+		res.Rows, entry.ManifestExpires = m.Rows, m.Expires
 	}
 	now := time.Now().UTC()
-	if err := state.add(pulledEntry{Ident: x.Ident, Key: key, ETag: etag, PulledAt: now, File: out, ShredPending: o.ShredAfter}); err != nil {
+	entry.PulledAt = now
+	if err := state.add(entry); err != nil {
 		rep.Warn("%s: could not record the pull in %s (a later pull --all will try it again): %v", name, state.path, err)
 	}
 	if err := x.putReceipt(ctx, name, d, now); err != nil {
@@ -282,6 +291,9 @@ type pulledEntry struct {
 	// entry with Shredded set closes it.
 	ShredPending bool `json:"shred_pending,omitempty"`
 	Shredded     bool `json:"shredded,omitempty"`
+	// ManifestExpires is the expiry the sealed file's manifest gave,
+	// authenticated, for list and sweep to set against the metadata's.
+	ManifestExpires *time.Time `json:"manifest_expires,omitempty"`
 }
 
 func stateKey(ident, key, etag string) string { return ident + "\x00" + key + "\x00" + etag }
@@ -289,13 +301,28 @@ func stateKey(ident, key, etag string) string { return ident + "\x00" + key + "\
 // load returns the set of stateKeys pulled, and of those whose
 // --shred-after has not been done yet.
 func (s *pullState) load() (pulled, pending map[string]bool, err error) {
-	pulled, pending = map[string]bool{}, map[string]bool{}
-	f, err := os.Open(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return pulled, pending, nil
-	}
+	st, err := s.read()
 	if err != nil {
 		return nil, nil, err
+	}
+	return st.pulled, st.pending, nil
+}
+
+// pulledSet is what the pull state holds, by stateKey.
+type pulledSet struct {
+	pulled, pending map[string]bool
+	expires         map[string]time.Time // the manifests' expiries
+}
+
+func (s *pullState) read() (*pulledSet, error) {
+	st := &pulledSet{pulled: map[string]bool{}, pending: map[string]bool{}, expires: map[string]time.Time{}}
+	pulled, pending := st.pulled, st.pending
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -306,6 +333,9 @@ func (s *pullState) load() (pulled, pending map[string]bool, err error) {
 			continue
 		}
 		k := stateKey(e.Ident, e.Key, e.ETag)
+		if e.ManifestExpires != nil {
+			st.expires[k] = *e.ManifestExpires
+		}
 		switch {
 		case e.Shredded:
 			delete(pending, k)
@@ -315,7 +345,7 @@ func (s *pullState) load() (pulled, pending map[string]bool, err error) {
 			pulled[k] = true
 		}
 	}
-	return pulled, pending, sc.Err()
+	return st, sc.Err()
 }
 
 func (s *pullState) add(e pulledEntry) error {

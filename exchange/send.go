@@ -88,23 +88,31 @@ func ObjectName(name string, outer crypt.EncryptOptions) string {
 	return name + SealedSuffix(outer.Cipher)
 }
 
-// fingerprint identifies what a spool was sealed from: when any of it
-// changes, the spool and its upload are stale. It holds no secret.
-func fingerprint(src Source, o SendOptions) string {
+// fingerprint identifies what a spool was sealed from and under which
+// keys and secrets: when any of it changes, the spool and its upload are
+// stale. It holds no secret: the AES key by its id, the zip password and
+// passphrase by their slow verifier (see secretsVerifier).
+func fingerprint(src Source, o SendOptions, verifier []byte) string {
 	abs, _ := filepath.Abs(src.Path)
 	var recips []string
 	for _, r := range o.Outer.Recipients {
 		recips = append(recips, fmt.Sprint(r))
 	}
+	aesKey := ""
+	if o.Outer.AESKey != nil {
+		aesKey = o.Outer.AESKey.KeyID()
+	}
 	parts := []string{abs, strconv.FormatInt(src.Size, 10), strconv.FormatInt(src.ModTime.UnixNano(), 10),
-		o.Name, string(o.Outer.Cipher), strings.Join(recips, ","), strconv.Itoa(o.Level), strconv.FormatBool(o.Outer.AESKey != nil), o.ScreenTag}
+		o.Name, string(o.Outer.Cipher), strings.Join(recips, ","), strconv.Itoa(o.Level), aesKey, o.ScreenTag, hex.EncodeToString(verifier)}
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:])
 }
 
 // sourceTag is the xfer-source metadata of an object: it tells a re-run
-// that the object was sealed from the same file (path, size, time, keys)
-// without saying anything about the file's content.
+// that the object was sealed from the same file (path, size, time, keys,
+// secrets) without saying anything about the file's content, and, as the
+// verifier in fp is salted with this machine's salt, without letting
+// anyone who reads the metadata test a guessed password.
 func sourceTag(fp, key string) string {
 	h := sha256.Sum256([]byte("xfer-source\x00" + fp + "\x00" + key))
 	return hex.EncodeToString(h[:16])
@@ -126,10 +134,18 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 	objName := ObjectName(o.Name, o.Outer)
 	key := x.Key(objName)
 	spoolPath := x.SpoolPath(key)
-	fp := fingerprint(src, o)
+	verifier, err := x.secretsVerifier(o.ZipPassword, o.Outer.Passphrase)
+	if err != nil {
+		return nil, err
+	}
+	fp := fingerprint(src, o, verifier)
 
+	// A spool sealed from another file, or under other keys or secrets
+	// (a zip password changed because the old one leaked), is sealed
+	// again: what the run is given is what the recipient must need.
 	// CreateSpool marks the upload of an earlier spool stale, and Upload
-	// aborts it: Restart never leaves an orphaned upload behind.
+	// aborts it: neither Restart nor a changed secret leaves an orphaned
+	// upload behind.
 	sp, err := transfer.OpenSpool(spoolPath, fp)
 	if err == nil && o.Restart {
 		sp.Release()

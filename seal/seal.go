@@ -259,6 +259,15 @@ func (o *Opened) Name() string {
 	return name
 }
 
+// Size is the CSV's size as its zip entry declares it. It is not
+// authenticated until the entry is, but it is a bound: extracting fails
+// rather than write more.
+func (o *Opened) Size() uint64 { return o.entry.Size }
+
+// StoredSize is the size of the CSV entry's stored data (compressed and
+// encrypted), for the compression ratio Size / StoredSize.
+func (o *Opened) StoredSize() uint64 { return o.entry.CompressedSize }
+
 // Manifest reads and authenticates the manifest entry. It returns nil and
 // no error for a file that has none (sealed by an older xfer, or zipped by
 // another tool).
