@@ -210,7 +210,7 @@ func (l *Log) AppendAll(ctx context.Context, evs []Event) error {
 		}
 	}
 	dir := filepath.Dir(l.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileperm.MkdirAll(dir); err != nil {
 		return err
 	}
 	lf, err := fileperm.OpenPrivate(l.Path+".lock", os.O_RDWR|os.O_CREATE)

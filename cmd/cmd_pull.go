@@ -128,7 +128,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	if fi, err := os.Stat(p.dir); err == nil && !fi.IsDir() {
 		return usagef("%s is not a directory", p.dir)
 	}
-	if err := os.MkdirAll(p.dir, 0o700); err != nil {
+	if err := fileperm.MkdirAll(p.dir); err != nil {
 		return usagef("output directory: %w", err)
 	}
 	if p.x, err = a.openExchange(c, &o.exchangeFlags); err != nil {

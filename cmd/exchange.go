@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/config"
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
@@ -172,7 +173,7 @@ func (a *app) spoolDir() (string, error) {
 		}
 		dir = filepath.Join(d, "spool")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileperm.MkdirAll(dir); err != nil {
 		return "", err
 	}
 	return dir, nil

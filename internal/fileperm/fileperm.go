@@ -55,6 +55,12 @@ func CreateTemp(dir, pattern string) (*os.File, error) {
 	}
 }
 
+// MkdirAll is os.MkdirAll for a directory that must be private: each
+// directory it creates is mode 0700 on Unix, and on Windows gets the
+// owner-only DACL, which what is later created inside it inherits.
+// Directories that exist are left as they are.
+func MkdirAll(path string) error { return mkdirAll(path) }
+
 // Restrict makes the existing file at path private (chmod 0600 on Unix;
 // on Windows it replaces the DACL with the owner-only one and cuts
 // inheritance).

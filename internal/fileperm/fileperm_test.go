@@ -99,6 +99,40 @@ func TestCreateTemp(t *testing.T) {
 	}
 }
 
+func TestMkdirAll(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "b")
+	if err := MkdirAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := MkdirAll(dir); err != nil {
+		t.Fatalf("second MkdirAll: %v", err)
+	}
+	for _, d := range []string{filepath.Join(base, "a"), dir} {
+		requirePrivate(t, d)
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			t.Fatalf("%s: %v", d, err)
+		} else if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s: mode %04o, want 0700", d, fi.Mode().Perm())
+		}
+	}
+	// A file created inside by other means is private through the
+	// directory: on Windows by inheritance, on Unix by the directory's
+	// mode (Check looks at the file alone, so only Windows checks it).
+	if runtime.GOOS == "windows" {
+		path := filepath.Join(dir, "plain")
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		requirePrivate(t, path)
+	}
+	file := filepath.Join(base, "file")
+	os.WriteFile(file, nil, 0o600)
+	if err := MkdirAll(filepath.Join(file, "sub")); err == nil {
+		t.Fatal("MkdirAll below a file succeeded")
+	}
+}
+
 func TestCheckAndRestrict(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "zip.pw")
 	if err := os.WriteFile(path, []byte("secret"), 0o600); err != nil {

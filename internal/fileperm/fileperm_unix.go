@@ -11,6 +11,8 @@ func openPrivate(name string, flag int) (*os.File, error) {
 	return os.OpenFile(name, flag, 0o600)
 }
 
+func mkdirAll(path string) error { return os.MkdirAll(path, 0o700) }
+
 func restrict(path string) error { return os.Chmod(path, 0o600) }
 
 func check(path string) (*Exposure, error) {

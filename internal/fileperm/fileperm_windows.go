@@ -2,8 +2,10 @@ package fileperm
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -18,14 +20,61 @@ var currentUser = sync.OnceValues(func() (string, error) {
 	return u.User.Sid.String(), nil
 })
 
-// ownerOnly is the private descriptor for the current user.
-var ownerOnly = sync.OnceValues(func() (*windows.SECURITY_DESCRIPTOR, error) {
+// ownerOnly and ownerOnlyDir are the private descriptors for the current
+// user, of a file and of a directory.
+var (
+	ownerOnly    = sync.OnceValues(func() (*windows.SECURITY_DESCRIPTOR, error) { return newDescriptor(false) })
+	ownerOnlyDir = sync.OnceValues(func() (*windows.SECURITY_DESCRIPTOR, error) { return newDescriptor(true) })
+)
+
+func newDescriptor(dir bool) (*windows.SECURITY_DESCRIPTOR, error) {
 	user, err := currentUser()
 	if err != nil {
 		return nil, err
 	}
-	return windows.SecurityDescriptorFromString(ownerOnlySDDL(user))
-})
+	return windows.SecurityDescriptorFromString(ownerOnlySDDL(user, dir))
+}
+
+// securityAttributes carries sd into CreateFile or CreateDirectory; the
+// handle is not inherited by child processes, as with O_CLOEXEC.
+func securityAttributes(sd *windows.SECURITY_DESCRIPTOR) *windows.SecurityAttributes {
+	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
+	sa.Length = uint32(unsafe.Sizeof(*sa))
+	return sa
+}
+
+// mkdirAll creates the missing directories of path, parents first, each
+// with the owner-only descriptor whose entries what is created inside
+// inherits.
+func mkdirAll(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return nil
+		}
+		return &os.PathError{Op: "mkdir", Path: path, Err: syscall.ENOTDIR}
+	}
+	if parent := filepath.Dir(path); parent != path {
+		if err := mkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	sd, err := ownerOnlyDir()
+	if err != nil {
+		return &os.PathError{Op: "mkdir", Path: path, Err: err}
+	}
+	namep, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return &os.PathError{Op: "mkdir", Path: path, Err: err}
+	}
+	if err := windows.CreateDirectory(namep, securityAttributes(sd)); err != nil {
+		// Made meanwhile by another process, as os.MkdirAll allows.
+		if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
+			return nil
+		}
+		return &os.PathError{Op: "mkdir", Path: path, Err: err}
+	}
+	return nil
+}
 
 // openPrivate creates through CreateFile with the owner-only descriptor,
 // so the file is never open to others, even for an instant. Opening
@@ -67,8 +116,12 @@ func openPrivate(name string, flag int) (*os.File, error) {
 	}
 	sa := &windows.SecurityAttributes{SecurityDescriptor: sd} // not inheritable, as O_CLOEXEC
 	sa.Length = uint32(unsafe.Sizeof(*sa))
+	attrs := uint32(windows.FILE_ATTRIBUTE_NORMAL)
+	if disposition == windows.CREATE_NEW {
+		attrs |= windows.FILE_FLAG_OPEN_REPARSE_POINT // as os.OpenFile: never through a symlink
+	}
 	h, err := windows.CreateFile(namep, access, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE,
-		sa, disposition, windows.FILE_ATTRIBUTE_NORMAL, 0)
+		sa, disposition, attrs, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}

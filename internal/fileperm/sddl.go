@@ -26,9 +26,15 @@ const (
 // ownerOnlySDDL is the descriptor of a private file: a protected DACL
 // ("P": nothing inherited from the folder) granting full file access
 // ("FA") to the user whose SID is given and to SYSTEM ("SY"), and nothing
-// to anyone else. The owner is left to Windows (the creating user).
-func ownerOnlySDDL(userSID string) string {
-	return "D:P(A;;FA;;;" + userSID + ")(A;;FA;;;SY)"
+// to anyone else. The owner is left to Windows (the creating user). For a
+// directory the entries are inherited ("OICI") by the files and
+// directories created inside it.
+func ownerOnlySDDL(userSID string, dir bool) string {
+	inherit := ""
+	if dir {
+		inherit = "OICI"
+	}
+	return "D:P(A;" + inherit + ";FA;;;" + userSID + ")(A;" + inherit + ";FA;;;SY)"
 }
 
 // exposingRights are the access bits that let someone read a file's

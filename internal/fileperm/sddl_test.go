@@ -11,26 +11,42 @@ const testUser = "S-1-5-21-1004336348-1177238915-682003330-1001"
 // The descriptor xfer creates files with grants the user and SYSTEM full
 // access, inherits nothing, and passes xfer's own check.
 func TestOwnerOnlySDDL(t *testing.T) {
-	s := ownerOnlySDDL(testUser)
-	if want := "D:P(A;;FA;;;" + testUser + ")(A;;FA;;;SY)"; s != want {
-		t.Fatalf("ownerOnlySDDL = %q, want %q", s, want)
-	}
-	d, err := parseSDDL("O:" + testUser + s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []ace{{"A", "", 0x1f01ff, testUser}, {"A", "", 0x1f01ff, sidSystem}}
-	if d.nullDACL || !slices.Equal(d.dacl, want) {
-		t.Fatalf("parsed %+v, want the DACL %+v", d, want)
-	}
-	if got := exposedTo(d, testUser); len(got) != 0 {
-		t.Fatalf("owner-only descriptor exposed to %v", got)
-	}
-	// Created by an elevated administrator, the owner is Administrators:
-	// still private.
-	d, _ = parseSDDL("O:BA" + s)
-	if got := exposedTo(d, testUser); len(got) != 0 {
-		t.Fatalf("owner-only descriptor owned by BA exposed to %v", got)
+	for _, tc := range []struct {
+		dir   bool
+		sddl  string
+		flags string
+	}{
+		{false, "D:P(A;;FA;;;" + testUser + ")(A;;FA;;;SY)", ""},
+		{true, "D:P(A;OICI;FA;;;" + testUser + ")(A;OICI;FA;;;SY)", "OICI"},
+	} {
+		s := ownerOnlySDDL(testUser, tc.dir)
+		if s != tc.sddl {
+			t.Fatalf("ownerOnlySDDL(dir %v) = %q, want %q", tc.dir, s, tc.sddl)
+		}
+		d, err := parseSDDL("O:" + testUser + s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []ace{{"A", tc.flags, 0x1f01ff, testUser}, {"A", tc.flags, 0x1f01ff, sidSystem}}
+		if d.nullDACL || !slices.Equal(d.dacl, want) {
+			t.Fatalf("parsed %+v, want the DACL %+v", d, want)
+		}
+		if got := exposedTo(d, testUser); len(got) != 0 {
+			t.Fatalf("owner-only descriptor exposed to %v", got)
+		}
+		// Created by an elevated administrator, the owner is
+		// Administrators: still private.
+		d, _ = parseSDDL("O:BA" + s)
+		if got := exposedTo(d, testUser); len(got) != 0 {
+			t.Fatalf("owner-only descriptor owned by BA exposed to %v", got)
+		}
+		// What a file created inside the directory inherits ("ID").
+		if tc.dir {
+			d, _ = parseSDDL("O:" + testUser + "D:AI(A;ID;FA;;;" + testUser + ")(A;ID;FA;;;SY)")
+			if got := exposedTo(d, testUser); len(got) != 0 {
+				t.Fatalf("a file inheriting the directory's entries is exposed to %v", got)
+			}
+		}
 	}
 }
 
