@@ -125,3 +125,31 @@ func TestIcaclsFix(t *testing.T) {
 		t.Fatal("an unresolved alias reached the command line")
 	}
 }
+
+// FuzzParseSDDL feeds arbitrary text to the SDDL reader: it never panics,
+// and what it reads judges without panicking, never trusting a SID that
+// is not in the trusted set.
+func FuzzParseSDDL(f *testing.F) {
+	for _, s := range []string{
+		ownerOnlySDDL(testUser, false),
+		ownerOnlySDDL(testUser, true),
+		"O:" + testUser + "G:" + testUser + "D:AI(A;ID;FA;;;SY)(A;ID;FA;;;BA)(A;ID;0x1200a9;;;BU)",
+		"D:NO_ACCESS_CONTROL",
+		`D:(XA;;FR;;;WD;(@User.Dept == "a:b"))`,
+		"O:BAD:(D;;FA;;;BU)(A;;GRGW;;;BU)S:(AU;SA;FA;;;WD)",
+		"D:((((",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseSDDL(s)
+		if err != nil {
+			return
+		}
+		for _, sid := range exposedTo(d, testUser) {
+			if sid == testUser || sid == sidSystem || sid == sidAdministrators || (sid == d.owner && !d.nullDACL) {
+				t.Fatalf("%q: trusted SID %s reported as exposure", s, sid)
+			}
+		}
+	})
+}
