@@ -114,14 +114,12 @@ func openPrivate(name string, flag int) (*os.File, error) {
 	default:
 		disposition = windows.OPEN_ALWAYS
 	}
-	sa := &windows.SecurityAttributes{SecurityDescriptor: sd} // not inheritable, as O_CLOEXEC
-	sa.Length = uint32(unsafe.Sizeof(*sa))
 	attrs := uint32(windows.FILE_ATTRIBUTE_NORMAL)
 	if disposition == windows.CREATE_NEW {
 		attrs |= windows.FILE_FLAG_OPEN_REPARSE_POINT // as os.OpenFile: never through a symlink
 	}
 	h, err := windows.CreateFile(namep, access, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE,
-		sa, disposition, attrs, 0)
+		securityAttributes(sd), disposition, attrs, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
