@@ -76,6 +76,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/internal/flock"
 )
 
@@ -197,10 +198,10 @@ func (l *Log) AppendAll(ctx context.Context, evs []Event) error {
 		}
 	}
 	dir := filepath.Dir(l.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileperm.MkdirAll(dir); err != nil {
 		return err
 	}
-	lf, err := os.OpenFile(l.Path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lf, err := fileperm.OpenPrivate(l.Path+".lock", os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func (l *Log) mirror(ctx context.Context, evs []Event, lines [][]byte) error {
 // appendLocked writes evs as the next lines and returns them, each ending
 // in a newline.
 func (l *Log) appendLocked(evs []Event) ([][]byte, error) {
-	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := fileperm.OpenPrivate(l.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return nil, err
 	}
@@ -521,7 +522,7 @@ func writeHead(path string, h head) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := fileperm.OpenPrivate(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return err
 	}

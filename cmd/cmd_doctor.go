@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
@@ -670,13 +670,11 @@ func (s secretSource) read(a *app, what string) ([]byte, error) {
 	return line, nil
 }
 
-// checkMode warns about a secret file other users may read.
+// checkMode warns about a secret file other users may read: its mode on
+// Unix, its DACL on Windows.
 func (d *doctor) checkMode(check, what, path string) {
-	if runtime.GOOS == "windows" {
-		return
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		d.warn(check, "run: chmod 600 "+path, "%s %s is readable by other users (mode %04o)", what, path, fi.Mode().Perm())
+	if e, err := fileperm.Check(path); err == nil && e != nil {
+		d.warn(check, "run: "+e.Fix, "%s %s is readable by other users (%s)", what, path, e.Detail)
 	}
 }
 

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/internal/safefile"
 )
 
@@ -52,7 +52,7 @@ func (a *app) runKeygen(c *cobra.Command, o keygenOptions) error {
 			name = defaultAESKeyFile
 		}
 		path = filepath.Join(config.Dir(), name)
-		if err := os.MkdirAll(config.Dir(), 0o700); err != nil {
+		if err := fileperm.MkdirAll(config.Dir()); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/exchange"
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/transfer"
 )
 
@@ -116,7 +117,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	if fi, err := os.Stat(p.Dir); err == nil && !fi.IsDir() {
 		return usagef("%s is not a directory", p.Dir)
 	}
-	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+	if err := fileperm.MkdirAll(p.Dir); err != nil {
 		return usagef("output directory: %w", err)
 	}
 	x, err := a.openExchangeSpool(c, &o.exchangeFlags)

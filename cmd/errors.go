@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
 	"github.com/xfer-dev/xfer/exchange"
@@ -125,6 +126,8 @@ func hintFor(err error) string {
 		return "another xfer is working on the same file right now; let it finish"
 	case errors.Is(err, fs.ErrExist):
 		return "remove the existing file or choose another output with -o"
+	case errors.Is(err, config.ErrBackslashEscape):
+		return `write Windows paths in single quotes, spool_dir = 'C:\ProgramData\xfer', or double each backslash, "C:\\ProgramData\\xfer" (docs/quickstart-windows.md)`
 	}
 	return ""
 }

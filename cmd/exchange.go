@@ -11,6 +11,7 @@ import (
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
@@ -159,7 +160,7 @@ func (a *app) spoolDir() (string, error) {
 		}
 		dir = filepath.Join(d, "spool")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileperm.MkdirAll(dir); err != nil {
 		return "", err
 	}
 	return dir, nil

@@ -7,14 +7,18 @@
 package config
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/BurntSushi/toml"
 )
@@ -106,17 +110,31 @@ func Dir() string {
 // Load reads the file at path. A missing file is no error when optional is
 // true (the default path); a missing file that was named explicitly is.
 func Load(path string, optional bool) (*File, error) {
-	var f File
-	md, err := toml.DecodeFile(path, &f)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		if optional && errors.Is(err, fs.ErrNotExist) {
 			return &File{}, nil
 		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	src, err := decodeText(raw)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	var f File
+	md, err := toml.Decode(src, &f)
+	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
+			if isEscapeError(perr.Message) {
+				return nil, fmt.Errorf("config %s: line %d: %s: %w", path, perr.Position.Line, perr.Message, ErrBackslashEscape)
+			}
 			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if line, quoted := escapedDrivePath(src); line > 0 {
+		return nil, fmt.Errorf("config %s: line %d: %s would be read with its escapes, not as the path it looks like: %w", path, line, quoted, ErrBackslashEscape)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -129,6 +147,69 @@ func Load(path string, optional bool) (*File, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return &f, nil
+}
+
+// decodeText reads a file as a Windows editor may have saved it: UTF-16
+// with a byte order mark (PowerShell 5's Out-File and ">") is turned into
+// UTF-8; UTF-8, with or without a BOM, is left to the TOML parser, which
+// accepts both, and CRLF line ends.
+func decodeText(raw []byte) (string, error) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(raw, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(raw, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return string(raw), nil
+	}
+	raw = raw[2:]
+	if len(raw)%2 != 0 {
+		return "", errors.New("UTF-16 file with an odd number of bytes")
+	}
+	u := make([]uint16, len(raw)/2)
+	for i := range u {
+		u[i] = order.Uint16(raw[2*i:])
+	}
+	return string(utf16.Decode(u)), nil
+}
+
+// ErrBackslashEscape marks a file in which a backslash in a double-quoted
+// string started an escape, nearly always a Windows path written
+// "C:\ProgramData\xfer" with single backslashes. TOML reads '\P' as an error,
+// but "C:\xfer\new" as "C:" + U+00FE + "r" + a newline + "ew", so Load
+// refuses a double-quoted drive path whose backslash is not doubled.
+// The way out is a single-quoted (literal) string: 'C:\ProgramData\xfer'.
+var ErrBackslashEscape = errors.New("in double quotes a backslash starts an escape")
+
+// isEscapeError reports whether a TOML parse error is about an escape
+// sequence ("invalid escape in string '\P'", "expected eight hexadecimal
+// digits after '\U'").
+func isEscapeError(msg string) bool {
+	return strings.Contains(msg, "escape") || strings.Contains(msg, `after '\`)
+}
+
+// drivePathEscape is the start of a double-quoted string holding a drive
+// path whose first backslash is single, so it starts an escape.
+var drivePathEscape = regexp.MustCompile(`"[A-Za-z]:\\[^\\]`)
+
+// escapedDrivePath finds the first line, outside comment lines, with a
+// double-quoted drive path whose backslash starts an escape, and returns
+// its number and the string's first characters.
+func escapedDrivePath(src string) (line int, quoted string) {
+	for i, l := range strings.Split(src, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		if loc := drivePathEscape.FindStringIndex(l); loc != nil {
+			quoted = l[loc[0]:]
+			if end := strings.IndexByte(quoted[1:], '"'); end >= 0 {
+				quoted = quoted[:end+2]
+			}
+			return i + 1, quoted
+		}
+	}
+	return 0, ""
 }
 
 var sizeUnits = []struct {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,6 +30,8 @@ func FuzzLoad(f *testing.F) {
 		"recipients = \"age1x\"\n",
 		"bucket = \"\\u0000\"\nsender = '''\nmulti\nline'''\n",
 		"\xef\xbb\xbfbucket = \"bom\"\n",
+		"spool_dir = 'C:\\xfer'\nsender = \"C:\\txfer\"\n",
+		"\xff\xfeb\x00 \x00=\x00 \x00'\x00x\x00'\x00",
 		"a = [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]\n",
 	} {
 		f.Add([]byte(s))
@@ -59,6 +62,9 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		again, err := Load(path, false)
+		if errors.Is(err, ErrBackslashEscape) {
+			return // a value like "C:" + a tab, which the encoder writes as the escape Load refuses
+		}
 		if err != nil {
 			t.Fatalf("settings encoded by toml do not load: %v\n%s", err, buf.Bytes())
 		}

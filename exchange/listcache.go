@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -222,7 +223,7 @@ func (c *listCache) save(prefix string) error {
 	}
 	n = keepOthers(out.Objects, c.old.Objects, prefix, n)
 	keepOthers(out.Receipts, c.old.Receipts, prefix, n)
-	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+	if err := fileperm.MkdirAll(filepath.Dir(c.path)); err != nil {
 		return err
 	}
 	f, err := safefile.Replace(c.path)

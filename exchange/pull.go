@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
@@ -353,7 +354,7 @@ func (s *pullState) add(e pulledEntry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := fileperm.OpenPrivate(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/testutil"
 	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/seal"
 )
@@ -72,12 +73,12 @@ func BenchmarkScreen(b *testing.B) {
 	var sealNs, sealCPU float64
 	b.Run("seal", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
-		cpu := cpuTime()
+		cpu := testutil.CPUTime()
 		for b.Loop() {
 			sealOnce(bytes.NewReader(data))
 		}
 		sealNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-		sealCPU = float64(cpuTime()-cpu) / float64(b.N)
+		sealCPU = float64(testutil.CPUTime()-cpu) / float64(b.N)
 		b.ReportMetric(sealCPU/1e6, "cpu-ms/op")
 	})
 	cases := []struct {
@@ -94,11 +95,11 @@ func BenchmarkScreen(b *testing.B) {
 	for _, c := range cases {
 		b.Run("screen/"+c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
-			cpu := cpuTime()
+			cpu := testutil.CPUTime()
 			for b.Loop() {
 				screenTo(b, c.rules, io.Discard, data)
 			}
-			perOp := float64(cpuTime()-cpu) / float64(b.N)
+			perOp := float64(testutil.CPUTime()-cpu) / float64(b.N)
 			b.ReportMetric(perOp/1e6, "cpu-ms/op")
 			if sealNs > 0 {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/sealNs*100, "%seal")
@@ -109,7 +110,7 @@ func BenchmarkScreen(b *testing.B) {
 	for _, c := range cases[1:] {
 		b.Run("seal+screen/"+c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
-			cpu := cpuTime()
+			cpu := testutil.CPUTime()
 			for b.Loop() {
 				pr, pw := io.Pipe()
 				go func() {
@@ -122,7 +123,7 @@ func BenchmarkScreen(b *testing.B) {
 				}()
 				sealOnce(pr)
 			}
-			perOp := float64(cpuTime()-cpu) / float64(b.N)
+			perOp := float64(testutil.CPUTime()-cpu) / float64(b.N)
 			b.ReportMetric(perOp/1e6, "cpu-ms/op")
 			if sealNs > 0 {
 				b.ReportMetric((float64(b.Elapsed().Nanoseconds())/float64(b.N)/sealNs-1)*100, "%added")

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/xfer-dev/xfer/internal/fileperm"
 )
 
 // journalVersion is the format of the resume journal. A journal of another
@@ -94,7 +96,7 @@ func writeJSONAtomic(path string, v any, sync bool) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := fileperm.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/internal/safefile"
 )
 
@@ -138,7 +139,7 @@ func RemoveSpool(path string) error {
 // file it holds is no longer the one at path, and opens again.
 func lockSpool(path string, flag int) (*Spool, error) {
 	for range 3 {
-		f, err := os.OpenFile(path, flag, 0o600)
+		f, err := fileperm.OpenPrivate(path, flag)
 		if err != nil {
 			return nil, err
 		}

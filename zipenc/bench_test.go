@@ -5,22 +5,14 @@ import (
 	stdflate "compress/flate"
 	"fmt"
 	"io"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/flate"
 	yeka "github.com/yeka/zip"
-)
 
-// cpuTime returns the user plus system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/xfer-dev/xfer/internal/testutil"
+)
 
 // benchSize is large enough for many blocks per worker.
 const benchSize = 32 << 20
@@ -37,7 +29,7 @@ func BenchmarkWriter(b *testing.B) {
 	run := func(b *testing.B, write func(io.Writer) error) {
 		b.SetBytes(int64(len(data)))
 		var out countingWriter
-		cpu0 := cpuTime()
+		cpu0 := testutil.CPUTime()
 		for b.Loop() {
 			out.n = 0
 			if err := write(&out); err != nil {
@@ -45,7 +37,7 @@ func BenchmarkWriter(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(out.n)/float64(len(data)), "ratio")
-		b.ReportMetric(float64(b.N)*float64(len(data))/1e6/(cpuTime()-cpu0).Seconds(), "MB/cpu-s")
+		b.ReportMetric(float64(b.N)*float64(len(data))/1e6/(testutil.CPUTime()-cpu0).Seconds(), "MB/cpu-s")
 	}
 	for _, level := range []int{1, 5, 6} {
 		b.Run(fmt.Sprintf("zipenc/level=%d", level), func(b *testing.B) {

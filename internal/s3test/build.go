@@ -2,15 +2,16 @@ package s3test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/xfer-dev/xfer/internal/flock"
 )
 
 // A Binary is an S3 server the harness builds from the Go module proxy at a
@@ -60,7 +61,16 @@ func (b Binary) Path() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(d, b.Name+"-"+b.Version, b.Name), nil
+	return filepath.Join(d, b.Name+"-"+b.Version, exe(b.Name)), nil
+}
+
+// exe is the file name of the executable name on this platform (".exe"
+// on Windows).
+func exe(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
 }
 
 // Cached returns the binary's path when it has been built already.
@@ -70,7 +80,8 @@ func (b Binary) Cached() (string, bool) {
 		return "", false
 	}
 	fi, err := os.Stat(p)
-	return p, err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	// Windows has no execute bit: a regular file is all it can check.
+	return p, err == nil && fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0)
 }
 
 // Build returns the path of the binary, building it first when it is not
@@ -92,7 +103,12 @@ func (b Binary) Build(ctx context.Context, log io.Writer) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".lock"))
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	unlock, err := flock.Lock(ctx, lock)
 	if err != nil {
 		return "", err
 	}
@@ -110,7 +126,7 @@ func (b Binary) Build(ctx context.Context, log io.Writer) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(work)
-	tmpOut := filepath.Join(work, "bin", b.Name)
+	tmpOut := filepath.Join(work, "bin", exe(b.Name))
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+filepath.Dir(tmpOut))
 	run := func(dir string, args ...string) error {
 		fmt.Fprintf(log, "s3test: (in %s) go %s\n", dir, strings.Join(args, " "))
@@ -167,31 +183,4 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.Rename(tmp, to)
-}
-
-// lockFile takes an exclusive flock on path, polling so ctx can end the wait.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }

@@ -30,7 +30,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -317,7 +316,8 @@ func (s *Server) waitReady(path string) error {
 	return fmt.Errorf("not ready after %s", startTimeout)
 }
 
-// stop ends the server: SIGTERM to its process group, SIGKILL after 10s.
+// stop ends the server: terminate (SIGTERM to its process group), then
+// kill after 10s.
 // It is safe to call more than once.
 func (s *Server) stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
@@ -328,12 +328,11 @@ func (s *Server) stop() {
 		return
 	default:
 	}
-	pgid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	terminate(s.cmd.Process)
 	select {
 	case <-s.exited:
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		kill(s.cmd.Process)
 		<-s.exited
 	}
 }

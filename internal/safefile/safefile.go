@@ -1,5 +1,6 @@
 // Package safefile writes output files so that a reader never sees half of
-// one: the data goes to a temporary file (mode 0600) beside the target, which
+// one: the data goes to a private temporary file (mode 0600; on Windows an
+// owner-only DACL, see internal/fileperm) beside the target, which
 // is moved into place only when the writer commits. An aborted or crashed
 // write never leaves a partial target, and a committed write never replaces
 // a file that already exists.

@@ -5,12 +5,14 @@ package safefile
 import (
 	"errors"
 	"os"
+
+	"github.com/xfer-dev/xfer/internal/fileperm"
 )
 
 // createTemp opens a named temporary file in dir: only Linux has nameless
-// ones.
+// ones. It is private from the start (on Windows an owner-only DACL).
 func createTemp(dir string) (*os.File, bool, error) {
-	f, err := os.CreateTemp(dir, TempPrefix+"*")
+	f, err := fileperm.CreateTemp(dir, TempPrefix+"*")
 	return f, false, err
 }
 
