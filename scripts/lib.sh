@@ -209,13 +209,17 @@ sealed_half_acknowledged() {
 		jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null
 }
 
-# build_servers builds (or finds cached) the pinned MinIO and versitygw and
-# exports XFER_TEST_BIN, so that s3serve finds them even when a script
-# changes XDG_CACHE_HOME. The first build takes minutes; LOG gets its output.
+# build_servers LOG [NAME...] builds (or finds cached) the pinned S3
+# servers NAMEd (default: MinIO and versitygw) and exports XFER_TEST_BIN,
+# so that s3serve finds them even when a script changes XDG_CACHE_HOME. A
+# first build takes minutes: buildservers says so on stderr, and how long
+# so far each minute, while the go command's output goes to LOG.
 build_servers() {
-	local log=$1 servers
-	servers=$(go run ./internal/s3test/cmd/buildservers 2>"$log") || { cat "$log"; return 1; }
-	XFER_TEST_BIN=$(dirname "$(dirname "$(echo "$servers" | sed -n 's/^minio=//p')")")
+	local log=$1 servers args=() name
+	shift
+	for name in "$@"; do args+=(-server "$name"); done
+	servers=$(go run ./internal/s3test/cmd/buildservers -log "$log" "${args[@]}") || { cat "$log"; return 1; }
+	XFER_TEST_BIN=$(dirname "$(dirname "$(echo "$servers" | head -n 1 | sed 's/^[^=]*=//')")")
 	export XFER_TEST_BIN
 	echo "servers: $(echo "$servers" | sed 's|=.*/\([^/]*\)/[^/]*$|=\1|' | tr '\n' ' ')"
 }
