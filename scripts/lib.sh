@@ -267,6 +267,17 @@ indent() { sed 's/^/      /' "$@"; }
 # event FILE EVENT NAME: field NAME of the last EVENT event in an NDJSON file.
 event() { jq -r "select(.event == \"$2\") | .$3" "$1" | tail -n 1; }
 
+# goreleaser_remote: goreleaser reads the git remote's URL, and without
+# one (a clone made without a remote, a worktree of a local repository)
+# it drops every git fact of a snapshot: commit "none" and the date of the
+# build, so nothing names the commit and no build is reproducible. This
+# names the project's remote in the environment (git's GIT_CONFIG_*
+# variables), changing no git configuration.
+goreleaser_remote() {
+	git ls-remote --get-url >/dev/null 2>&1 && return 0
+	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/xfer-dev/xfer.git
+}
+
 # go_build_pinned OUT PACKAGE@VERSION [GO BUILD FLAG...]: builds the main
 # PACKAGE, of its module at the pinned VERSION, into OUT from a throwaway
 # module, because `go install P@V` wants a version list the proxy here may
@@ -466,7 +477,7 @@ check_snapshot() {
 	echo "linux/amd64: $got"
 	[[ "$got" == "xfer v$version (commit ${commit:0:12} of "* ]] || { echo "xfer version does not name v$version and commit ${commit:0:12}"; return 1; }
 
-	deb=$(ls "$dist"/*_amd64.deb) && rpm=$(ls "$dist"/*.x86_64.rpm) || { echo "missing deb or rpm"; ls "$dist"; return 1; }
+	deb=$(ls "$dist"/*_linux_amd64.deb) && rpm=$(ls "$dist"/*_linux_amd64.rpm) || { echo "missing deb or rpm"; ls "$dist"; return 1; }
 	got=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|')
 	for f in /usr/bin/xfer /usr/share/man/man1/xfer.1 /usr/share/man/man1/xfer-send.1 /usr/share/bash-completion/completions/xfer \
 		/usr/share/zsh/vendor-completions/_xfer /usr/share/fish/vendor_completions.d/xfer.fish /usr/share/doc/xfer/copyright \
@@ -509,17 +520,20 @@ check_snapshot() {
 }
 
 # check_reproducible DIST1 DIST2: two goreleaser runs of one commit made
-# byte-identical binaries, archives, packages and manifests. (SBOMs and the
-# signature carry the time they were made, and checksums.txt lists the
-# SBOMs: those differ, by design.)
+# byte-identical binaries, archives, packages, and Homebrew and Scoop
+# manifests. (SBOMs and the signature carry the time they were made, and
+# checksums.txt lists the SBOMs: those differ, by design. goreleaser
+# writes the winget installer manifest with the build's day and its
+# installers in the order the archives were finished: check_snapshot
+# checks its checksums instead.)
 check_reproducible() {
 	local a=$1 b=$2 n
 	(cd "$a" && find . -type f \( -name xfer -o -name xfer.exe -o -name '*.tar.gz' -o -name '*.zip' -o -name '*.deb' -o -name '*.rpm' \
-		-o -path './homebrew/*' -o -path './scoop/*' -o -path './winget/*' \) -print0 | sort -z | xargs -0 sha256sum) >"$a.sha256"
+		-o -path './homebrew/*' -o -path './scoop/*' \) -print0 | sort -z | xargs -0 sha256sum) >"$a.sha256"
 	n=$(wc -l <"$a.sha256")
 	[ "$n" -ge 20 ] || { echo "only $n files to compare in $a"; return 1; }
 	(cd "$b" && sha256sum --quiet -c "$a.sha256") || { echo "the second build differs from the first"; return 1; }
-	echo "second build: all $n binaries, archives, packages and manifests byte-identical to the first"
+	echo "second build: all $n binaries, archives, packages and Homebrew/Scoop manifests byte-identical to the first"
 }
 
 # start_toxi STREAM RATE: runs toxi (on PATH) in front of the server at

@@ -55,6 +55,7 @@ check_vcs_stamp
 
 step "snapshot release: linux, darwin, windows × amd64, arm64; deb, rpm, SBOMs, manifests, signed checksums"
 "$GORELEASER" check
+goreleaser_remote
 signing_key
 "$GORELEASER" release --snapshot --clean --skip=publish
 check_snapshot dist "$(git rev-parse HEAD)"
