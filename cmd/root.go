@@ -141,6 +141,12 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		DisableAutoGenTag: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	// --version prints the line `xfer version` prints. The flag is declared
+	// here, before cobra would add its own, because cobra's takes -v, which
+	// is kept for --verbose.
+	root.Version = CurrentBuild().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().Bool("version", false, "print xfer's version, commit and build date, as 'xfer version' does")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (env XFER_CONFIG; default "+config.DefaultPath()+")")
 	pf.BoolVar(&a.json, "json", false, "print NDJSON events on stdout, the last line a summary object")

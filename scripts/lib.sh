@@ -106,15 +106,8 @@ install_s5cmd() {
 	S5CMD=$TOOLBIN/s5cmd-$S5CMD_VERSION/s5cmd
 	if [ ! -x "$S5CMD" ]; then
 		mkdir -p "$(dirname "$S5CMD")"
-		if ! GOBIN=$(dirname "$S5CMD") GOFLAGS= go install "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null; then
-			local tmp
-			tmp=$(mktemp -d)
-			(cd "$tmp" && export GOFLAGS= GOWORK=off &&
-				go mod init s5cmdbuild >/dev/null 2>&1 &&
-				go get "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null &&
-				go build -o "$S5CMD" github.com/peak/s5cmd/v2) || { rm -rf "$tmp"; return 1; }
-			rm -rf "$tmp"
-		fi
+		GOBIN=$(dirname "$S5CMD") GOFLAGS= go install "github.com/peak/s5cmd/v2@$S5CMD_VERSION" 2>/dev/null ||
+			go_build_pinned "$S5CMD" "github.com/peak/s5cmd/v2@$S5CMD_VERSION" >/dev/null 2>&1
 	fi
 }
 
@@ -126,20 +119,13 @@ RCLONE_VERSION=v1.76.0 # the newest the Go module proxy here serves
 install_rclone() {
 	RCLONE=$TOOLBIN/rclone-$RCLONE_VERSION/rclone RCLONE_ERR=""
 	if [ ! -x "$RCLONE" ]; then
-		local tmp
-		tmp=$(mktemp -d)
-		mkdir -p "$(dirname "$RCLONE")"
-		if ! (cd "$tmp" && export GOFLAGS= GOWORK=off &&
-			go mod init rclonebuild >/dev/null 2>&1 &&
-			go get "github.com/rclone/rclone@$RCLONE_VERSION" &&
-			go build -o "$RCLONE.tmp" github.com/rclone/rclone) >"$tmp.log" 2>&1; then
-			RCLONE_ERR="rclone $RCLONE_VERSION could not be built here: $(grep -v '^go: \(downloading\|added\|finding\)' "$tmp.log" | tail -n 3 | tr '\n' ' ')"
+		local log
+		log=$(mktemp)
+		if ! go_build_pinned "$RCLONE" "github.com/rclone/rclone@$RCLONE_VERSION" >"$log" 2>&1; then
+			RCLONE_ERR="rclone $RCLONE_VERSION could not be built here: $(grep -v '^go: \(downloading\|added\|finding\)' "$log" | tail -n 3 | tr '\n' ' ')"
 			RCLONE=""
-			rm -rf "$tmp" "$tmp.log"
-			return 0
 		fi
-		rm -rf "$tmp" "$tmp.log"
-		mv "$RCLONE.tmp" "$RCLONE"
+		rm -f "$log"
 	fi
 }
 
@@ -213,13 +199,17 @@ sealed_half_acknowledged() {
 		jq -r 'select(.sealed and .spool_size > 0) | ([.parts[].size] | add // 0) as $done | select($done * 2 >= .spool_size) | "\($done) \(.spool_size)"' 2>/dev/null
 }
 
-# build_servers builds (or finds cached) the pinned MinIO and versitygw and
-# exports XFER_TEST_BIN, so that s3serve finds them even when a script
-# changes XDG_CACHE_HOME. The first build takes minutes; LOG gets its output.
+# build_servers LOG [NAME...] builds (or finds cached) the pinned S3
+# servers NAMEd (default: MinIO and versitygw) and exports XFER_TEST_BIN,
+# so that s3serve finds them even when a script changes XDG_CACHE_HOME. A
+# first build takes minutes: buildservers says so on stderr, and how long
+# so far each minute, while the go command's output goes to LOG.
 build_servers() {
-	local log=$1 servers
-	servers=$(go run ./internal/s3test/cmd/buildservers 2>"$log") || { cat "$log"; return 1; }
-	XFER_TEST_BIN=$(dirname "$(dirname "$(echo "$servers" | sed -n 's/^minio=//p')")")
+	local log=$1 servers args=() name
+	shift
+	for name in "$@"; do args+=(-server "$name"); done
+	servers=$(go run ./internal/s3test/cmd/buildservers -log "$log" "${args[@]}") || { cat "$log"; return 1; }
+	XFER_TEST_BIN=$(dirname "$(dirname "$(echo "$servers" | head -n 1 | sed 's/^[^=]*=//')")")
 	export XFER_TEST_BIN
 	echo "servers: $(echo "$servers" | sed 's|=.*/\([^/]*\)/[^/]*$|=\1|' | tr '\n' ' ')"
 }
@@ -281,27 +271,60 @@ indent() { sed 's/^/      /' "$@"; }
 # event FILE EVENT NAME: field NAME of the last EVENT event in an NDJSON file.
 event() { jq -r "select(.event == \"$2\") | .$3" "$1" | tail -n 1; }
 
+# goreleaser_remote: goreleaser reads the git remote's URL, and without
+# one (a clone made without a remote, a worktree of a local repository)
+# it drops every git fact of a snapshot: commit "none" and the date of the
+# build, so nothing names the commit and no build is reproducible. This
+# names the project's remote in the environment (git's GIT_CONFIG_*
+# variables), changing no git configuration.
+goreleaser_remote() {
+	git ls-remote --get-url >/dev/null 2>&1 && return 0
+	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/xfer-dev/xfer.git
+}
+
+# go_build_pinned OUT PACKAGE@VERSION [GO BUILD FLAG...]: builds the main
+# PACKAGE, of its module at the pinned VERSION, into OUT from a throwaway
+# module, because `go install P@V` wants a version list the proxy here may
+# refuse, and refuses a module whose go.mod has replace directives. Output
+# goes to stdout and stderr; OUT appears only when the build succeeded.
+go_build_pinned() {
+	local out=$1 pkgver=$2 tmp rc=0
+	shift 2
+	tmp=$(mktemp -d)
+	mkdir -p "$(dirname "$out")"
+	(cd "$tmp" && export GOFLAGS= GOWORK=off &&
+		go mod init pinnedbuild >/dev/null 2>&1 &&
+		go get "$pkgver" &&
+		go build "$@" -o "$out.tmp" "${pkgver%@*}") || rc=$?
+	rm -rf "$tmp"
+	if [ "$rc" = 0 ]; then mv "$out.tmp" "$out"; else rm -f "$out.tmp"; fi
+	return "$rc"
+}
+
 # install_goreleaser builds the pinned goreleaser (once; cached in TOOLBIN)
-# and sets GORELEASER to it. It is built from a throwaway module because
-# `go install M@V` wants a version list the proxy here may refuse; the
-# version is stamped so `goreleaser --version` tells the truth. The first
-# build takes a few minutes.
+# and sets GORELEASER to it. The version is stamped so
+# `goreleaser --version` tells the truth. The first build takes a few
+# minutes.
 GORELEASER_VERSION=v2.15.1
 install_goreleaser() {
 	GORELEASER=$TOOLBIN/goreleaser-$GORELEASER_VERSION/goreleaser
-	if [ ! -x "$GORELEASER" ]; then
-		local tmp
-		tmp=$(mktemp -d)
-		mkdir -p "$(dirname "$GORELEASER")"
-		(cd "$tmp" && export GOFLAGS= GOWORK=off &&
-			go mod init goreleaserbuild >/dev/null 2>&1 &&
-			go get "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" &&
-			go build -trimpath -ldflags "-s -w -X main.version=${GORELEASER_VERSION#v} -X main.builtBy=xfer-scripts" \
-				-o "$GORELEASER.tmp" github.com/goreleaser/goreleaser/v2) || { rm -rf "$tmp"; return 1; }
-		rm -rf "$tmp"
-		mv "$GORELEASER.tmp" "$GORELEASER"
-	fi
+	[ -x "$GORELEASER" ] ||
+		go_build_pinned "$GORELEASER" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" \
+			-trimpath -ldflags "-s -w -X main.version=${GORELEASER_VERSION#v} -X main.builtBy=xfer-scripts" || return 1
 	"$GORELEASER" --version 2>&1 | grep -m1 GitVersion
+}
+
+# install_syft builds the pinned syft (once; cached in TOOLBIN), the SBOM
+# generator goreleaser's sboms section runs, and puts its directory on
+# PATH. The first build takes several minutes.
+SYFT_VERSION=v1.57.2
+install_syft() {
+	local syft=$TOOLBIN/syft-$SYFT_VERSION/syft
+	[ -x "$syft" ] ||
+		go_build_pinned "$syft" "github.com/anchore/syft/cmd/syft@$SYFT_VERSION" \
+			-trimpath -ldflags "-s -w -X main.version=${SYFT_VERSION#v}" || return 1
+	PATH=$(dirname "$syft"):$PATH
+	syft version | grep -m1 '^Version'
 }
 
 # pe_machine FILE checks that FILE is a PE executable (MZ, then PE\0\0 at
@@ -316,40 +339,205 @@ pe_machine() {
 	od -An -tx2 --endian=little -j$((off + 4)) -N2 "$f" | tr -d ' '
 }
 
-# check_snapshot DIST checks what `goreleaser release --snapshot` left in
-# DIST: six archives holding the binary, README, docs, man pages and
-# completions; a checksums file that matches them; a linux/amd64 binary
-# that prints the snapshot version; Windows binaries with valid PE headers
-# for their architectures.
+# check_vcs_stamp: a plain `go build` of HEAD, in a fresh clone (Go 1.26
+# stamped nothing in a `git worktree` checkout here), names HEAD's commit
+# and date in `xfer version`: the path `go install`
+# builds take, with no ldflags. (A `go install` of a tagged version from the
+# module proxy records the module version only; a pseudo-version names the
+# commit; cmd/version_test.go covers both.)
+check_vcs_stamp() {
+	local tmp commit got rc=0
+	tmp=$(mktemp -d)
+	commit=$(git rev-parse HEAD)
+	git clone -q --no-checkout . "$tmp/src" &&
+		(cd "$tmp/src" && git checkout -q "$commit" && GOFLAGS=-buildvcs=true go build -trimpath -o "$tmp/xfer" ./cmd/xfer) || rc=1
+	[ "$rc" = 0 ] && got=$("$tmp/xfer" version)
+	rm -rf "$tmp"
+	[ "$rc" = 0 ] || return 1
+	echo "go build -buildvcs=true: $got"
+	[[ $got == *"commit ${commit:0:12} of "* ]] || { echo "xfer version does not name commit ${commit:0:12}"; return 1; }
+}
+
+# signing_key makes ready the OpenPGP key goreleaser signs checksums.txt
+# with: a new GNUPGHOME (exported) holding it, XFER_SIGNING_FINGERPRINT
+# (exported) naming it, and SIGNING_PUBKEY, a file with its ASCII-armored
+# public key. A release takes the key from the environment: XFER_SIGNING_KEY,
+# an ASCII-armored secret key, with its passphrase, if it has one, in
+# XFER_SIGNING_PASSPHRASE (goreleaser passes it to gpg on stdin, never in
+# argv). Without XFER_SIGNING_KEY (CI's snapshot) a throwaway Ed25519 key is
+# made on the fly, valid for a day; it signs nothing that leaves the machine.
+signing_key() {
+	install_missing gpg:gnupg gpgv:gpgv
+	GNUPGHOME=$(mktemp -d)
+	chmod 700 "$GNUPGHOME"
+	export GNUPGHOME
+	if [ -n "${XFER_SIGNING_KEY:-}" ]; then
+		printf '%s\n' "$XFER_SIGNING_KEY" | gpg --batch --quiet --import || return 1
+	else
+		gpg --batch --quiet --passphrase '' --quick-gen-key \
+			"xfer snapshot (throwaway key, CI only) <snapshot@invalid>" ed25519 sign 1d 2>/dev/null || return 1
+	fi
+	XFER_SIGNING_FINGERPRINT=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
+	[ -n "$XFER_SIGNING_FINGERPRINT" ] || { echo "no secret key in $GNUPGHOME"; return 1; }
+	export XFER_SIGNING_FINGERPRINT
+	SIGNING_PUBKEY=$GNUPGHOME/xfer-signing-key.asc
+	gpg --batch --armor --export "$XFER_SIGNING_FINGERPRINT" >"$SIGNING_PUBKEY"
+	echo "signing key $XFER_SIGNING_FINGERPRINT ($([ -n "${XFER_SIGNING_KEY:-}" ] && echo "from XFER_SIGNING_KEY" || echo "throwaway"))"
+}
+
+# verify_signature SIG FILE PUBKEY: gpgv checks SIG over FILE against PUBKEY
+# alone (a keyring of just that public key), as a client would; then the
+# same signature must fail over a copy of FILE with one byte added.
+verify_signature() {
+	local sig=$1 file=$2 pub=$3 tmp rc=0
+	tmp=$(mktemp -d)
+	gpg --batch --dearmor <"$pub" >"$tmp/key.gpg"
+	if gpgv --keyring "$tmp/key.gpg" "$sig" "$file" 2>"$tmp/out"; then
+		grep -m1 'Good signature' "$tmp/out" | sed 's/^gpgv: //'
+		cp "$file" "$tmp/tampered"
+		echo >>"$tmp/tampered"
+		if gpgv --keyring "$tmp/key.gpg" "$sig" "$tmp/tampered" 2>/dev/null; then
+			echo "the signature also verifies over a tampered $(basename "$file")"
+			rc=1
+		else
+			echo "a tampered copy fails: $(gpgv --keyring "$tmp/key.gpg" "$sig" "$tmp/tampered" 2>&1 | grep -m1 BAD | sed 's/^gpgv: //')"
+		fi
+	else
+		cat "$tmp/out"
+		rc=1
+	fi
+	rm -rf "$tmp"
+	return "$rc"
+}
+
+# check_archive ARCHIVE TOP WANT... UNWANTED...: ARCHIVE (tar.gz or zip)
+# holds every WANT path under the one top-level folder TOP, and no path
+# matching an UNWANTED pattern (written !PATTERN, a bash glob).
+check_archive() {
+	local archive=$1 top=$2 list w
+	shift 2
+	list=$(bsdtar -tf "$archive") || return 1
+	if grep -v "^$top/" <<<"$list" | grep -q .; then
+		echo "$archive: entries outside $top/: $(grep -v "^$top/" <<<"$list" | head -3 | tr '\n' ' ')"
+		return 1
+	fi
+	for w in "$@"; do
+		if [[ $w == !* ]]; then
+			# shellcheck disable=SC2053 # the pattern is a glob
+			while read -r e; do [[ $e != ${w#!} ]] || { echo "$archive holds $e, which does not belong there"; return 1; }; done <<<"$list"
+		else
+			grep -qxF "$top/$w" <<<"$list" || { echo "$archive lacks $top/$w; it holds: $(tr '\n' ' ' <<<"$list")"; return 1; }
+		fi
+	done
+	echo "$(basename "$archive"): $(wc -l <<<"$list") entries, all in $top/"
+}
+
+# check_snapshot DIST COMMIT checks what `goreleaser release --snapshot`
+# left in DIST (run with signing_key's key), built from COMMIT:
+# - six archives, each in one top-level folder, holding the binary,
+#   LICENSE, README and docs; man pages and bash/zsh/fish completions on
+#   Linux and macOS only, the PowerShell completion on Windows only;
+# - an SPDX SBOM per archive that lists the Go modules compiled in;
+# - checksums.txt matching every archive, package and SBOM, and its
+#   signature verifying against the public key alone;
+# - deb and rpm packages with the binary, man pages, completions and the
+#   systemd examples; the deb installs with dpkg -i (then is removed again)
+#   and its xfer --version names COMMIT;
+# - the Homebrew cask, Scoop and winget manifests, naming the archives'
+#   checksums;
+# - Windows binaries with valid PE headers for their architectures.
 check_snapshot() {
-	local dist=$1 version archive want got os arch bins
-	version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$dist/metadata.json")
-	[ -n "$version" ] || { echo "no version in $dist/metadata.json"; return 1; }
+	local dist=$1 commit=$2 version archive top os arch got sum deb rpm f
+	version=$(jq -r .version "$dist/metadata.json")
+	[ -n "$version" ] && [ "$version" != null ] || { echo "no version in $dist/metadata.json"; return 1; }
 	for os in linux darwin windows; do
 		for arch in amd64 arm64; do
-			archive=$dist/xfer_${version}_${os}_${arch}.tar.gz
-			[ "$os" != windows ] || archive=${archive%.tar.gz}.zip
-			[ -f "$archive" ] || { echo "missing archive $archive"; ls "$dist"; return 1; }
-			got=$(bsdtar -tf "$archive" | sort | tr '\n' ' ')
-			for want in "xfer$([ "$os" != windows ] || echo .exe)" README.md docs/cli/xfer_send.md manpages/xfer.1 \
-				manpages/xfer-send.1 completions/xfer.bash completions/_xfer completions/xfer.fish completions/xfer.ps1; do
-				[[ " $got" == *" $want "* ]] || { echo "$archive lacks $want; it holds: $got"; return 1; }
-			done
-			echo "$(basename "$archive"): $(bsdtar -tf "$archive" | wc -l) files"
+			top=xfer_${version}_${os}_${arch}
+			archive=$dist/$top.tar.gz
+			if [ "$os" = windows ]; then
+				check_archive "$dist/$top.zip" "$top" xfer.exe LICENSE README.md docs/install.md docs/cli/xfer_send.md \
+					completions/xfer.ps1 '!*/manpages/*' '!*.1' '!*.bash' '!*/_xfer' '!*.fish' || return 1
+				archive=$dist/$top.zip
+			else
+				check_archive "$archive" "$top" xfer LICENSE README.md docs/install.md docs/cli/xfer_send.md \
+					manpages/xfer.1 manpages/xfer-send.1 completions/xfer.bash completions/_xfer completions/xfer.fish \
+					'!*.ps1' '!*.exe' || return 1
+			fi
+			jq -e '.spdxVersion and ([.packages[].name] | index("github.com/aws/aws-sdk-go-v2/service/s3"))' \
+				"$archive.sbom.json" >/dev/null || { echo "$archive.sbom.json is not an SPDX SBOM listing the S3 SDK"; return 1; }
 		done
 	done
+	echo "SBOMs: $(find "$dist" -maxdepth 1 -name '*.sbom.json' | wc -l), SPDX, each listing the Go modules of its binary ($(jq '.packages | length' "$dist/xfer_${version}_linux_amd64.tar.gz.sbom.json") packages in linux/amd64's)"
+
 	[ -f "$dist/checksums.txt" ] || { echo "missing $dist/checksums.txt"; return 1; }
 	(cd "$dist" && sha256sum --quiet -c checksums.txt) || { echo "checksums.txt does not match"; return 1; }
-	echo "checksums.txt: $(wc -l <"$dist/checksums.txt") archives, all match"
-	bins=("$dist"/*linux_amd64*/xfer)
-	got=$("${bins[0]}" version)
+	for f in "$dist"/*.tar.gz "$dist"/*.zip "$dist"/*.deb "$dist"/*.rpm "$dist"/*.sbom.json; do
+		grep -q " $(basename "$f")\$" "$dist/checksums.txt" || { echo "checksums.txt does not list $(basename "$f")"; return 1; }
+	done
+	echo "checksums.txt: $(wc -l <"$dist/checksums.txt") files (archives, packages, SBOMs), all match"
+	verify_signature "$dist/checksums.txt.sig" "$dist/checksums.txt" "$SIGNING_PUBKEY" || return 1
+
+	got=$("$dist"/xfer_linux_amd64*/xfer version)
 	echo "linux/amd64: $got"
-	[[ "$got" == "xfer v$version "* ]] || { echo "xfer version does not print v$version"; return 1; }
+	[[ "$got" == "xfer v$version (commit ${commit:0:12} of "* ]] || { echo "xfer version does not name v$version and commit ${commit:0:12}"; return 1; }
+
+	deb=$(ls "$dist"/*_linux_amd64.deb) && rpm=$(ls "$dist"/*_linux_amd64.rpm) || { echo "missing deb or rpm"; ls "$dist"; return 1; }
+	got=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|')
+	for f in /usr/bin/xfer /usr/share/man/man1/xfer.1 /usr/share/man/man1/xfer-send.1 /usr/share/bash-completion/completions/xfer \
+		/usr/share/zsh/vendor-completions/_xfer /usr/share/fish/vendor_completions.d/xfer.fish /usr/share/doc/xfer/copyright \
+		/usr/share/doc/xfer/examples/systemd/xfer-send.timer /usr/share/doc/xfer/examples/systemd/xfer-pull.service; do
+		grep -qxF "$f" <<<"$got" || { echo "$(basename "$deb") lacks $f"; return 1; }
+	done
+	echo "$(basename "$deb"): $(wc -l <<<"$got") entries, binary, man pages, completions, systemd examples"
+	as_root dpkg -i "$deb" >/dev/null || return 1
+	got=$(xfer --version)
+	echo "installed with dpkg -i: $(dpkg-query -W xfer): $(command -v xfer): $got"
+	systemd-analyze verify /usr/share/doc/xfer/examples/systemd/*.service /usr/share/doc/xfer/examples/systemd/*.timer 2>&1 || true
+	as_root dpkg -r xfer >/dev/null
+	[[ "$got" == *"commit ${commit:0:12} of "* ]] || { echo "the installed xfer --version does not name commit ${commit:0:12}"; return 1; }
+	if command -v rpm >/dev/null; then
+		got=$(rpm -qpl "$rpm" 2>/dev/null)
+		for f in /usr/bin/xfer /usr/share/man/man1/xfer.1 /usr/share/zsh/site-functions/_xfer /usr/share/licenses/xfer/LICENSE \
+			/usr/share/doc/xfer/examples/systemd/xfer-send.service; do
+			grep -qxF "$f" <<<"$got" || { echo "$(basename "$rpm") lacks $f"; return 1; }
+		done
+		echo "$(basename "$rpm"): rpm -qpl lists $(wc -l <<<"$got") files; $(rpm -qp --qf '%{NAME} %{VERSION}-%{RELEASE} %{ARCH} %{LICENSE}' "$rpm" 2>/dev/null)"
+	else
+		echo "$(basename "$rpm"): $(stat -c %s "$rpm") bytes (no rpm command to list it)"
+	fi
+
+	f=$dist/homebrew/Casks/xfer.rb
+	sum=$(awk -v f="xfer_${version}_darwin_arm64.tar.gz" '$2 == f { print $1 }' "$dist/checksums.txt")
+	grep -q "sha256 \"$sum\"" "$f" || { echo "$f does not name darwin/arm64's checksum $sum"; return 1; }
+	f=$dist/scoop/xfer.json
+	sum=$(awk -v f="xfer_${version}_windows_amd64.zip" '$2 == f { print $1 }' "$dist/checksums.txt")
+	[ "$(jq -r .architecture.\"64bit\".hash "$f")" = "$sum" ] || { echo "$f does not name windows/amd64's checksum $sum"; return 1; }
+	f=$(find "$dist/winget" -name 'xfer-dev.xfer.installer.yaml')
+	grep -qi "InstallerSha256: $sum" "$f" || { echo "winget installer manifest ${f:-(missing)} does not name windows/amd64's checksum"; return 1; }
+	echo "manifests: $(cd "$dist" && find homebrew scoop winget -type f | sort | tr '\n' ' ')(checksums match the archives)"
+
 	for arch in amd64:8664 arm64:aa64; do
 		got=$(pe_machine "$dist"/*windows_${arch%:*}*/xfer.exe) || return 1
 		printf 'windows/%s: MZ, PE\\0\\0, machine 0x%s\n' "${arch%:*}" "$got"
 		[ "$got" = "${arch#*:}" ] || { echo "windows/${arch%:*} machine is 0x$got, want 0x${arch#*:}"; return 1; }
 	done
+}
+
+# check_reproducible DIST1 DIST2: two goreleaser runs of one commit made
+# byte-identical binaries, archives, packages, and Homebrew and Scoop
+# manifests. (SBOMs and the signature carry the time they were made, and
+# checksums.txt lists the SBOMs: those differ, by design. goreleaser
+# writes the winget installer manifest with the build's day and its
+# installers in the order the archives were finished: check_snapshot
+# checks its checksums instead.)
+check_reproducible() {
+	local a=$1 b=$2 n
+	(cd "$a" && find . -type f \( -name xfer -o -name xfer.exe -o -name '*.tar.gz' -o -name '*.zip' -o -name '*.deb' -o -name '*.rpm' \
+		-o -path './homebrew/*' -o -path './scoop/*' \) -print0 | sort -z | xargs -0 sha256sum) >"$a.sha256"
+	n=$(wc -l <"$a.sha256")
+	[ "$n" -ge 18 ] || { echo "only $n files to compare in $a (want 6 binaries, 6 archives, 4 packages, 2 manifests)"; return 1; }
+	(cd "$b" && sha256sum --quiet -c "$a.sha256") || { echo "the second build differs from the first"; return 1; }
+	echo "second build: all $n binaries, archives, packages and Homebrew/Scoop manifests byte-identical to the first"
 }
 
 # start_toxi STREAM RATE: runs toxi (on PATH) in front of the server at
