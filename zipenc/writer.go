@@ -46,7 +46,9 @@ var (
 
 // A Writer writes a WinZip AES-256 (AE-2) zip archive to an io.Writer.
 // Entries are written one at a time and streamed: nothing needs to be known
-// in advance, not even the entry size (ZIP64 is used when it passes 4 GiB).
+// in advance, not even the entry size. Every local header therefore carries
+// a ZIP64 extra field and every data descriptor 8-byte sizes; the central
+// directory uses ZIP64 only where a value passes 32 bits.
 // Its methods must not be called concurrently.
 type Writer struct {
 	dst      io.Writer
@@ -171,8 +173,16 @@ func (w *Writer) Create(name string, modified time.Time) (io.Writer, error) {
 	date, tim := timeToDOS(modified)
 	hdr = le.AppendUint16(hdr, tim)
 	hdr = le.AppendUint16(hdr, date)
-	hdr = append(hdr, make([]byte, 12)...) // CRC and sizes follow in the data descriptor
-	extra := de.extra(nil)
+	// The sizes are not known yet and may pass 4 GiB: as APPNOTE 4.3.9.2
+	// asks, the local header says so with a ZIP64 extra field (its values
+	// zero, the 32-bit fields saturated, as 7-Zip writes it), and the data
+	// descriptor carries 8-byte sizes. The CRC is zero (AE-2).
+	hdr = le.AppendUint32(hdr, 0)
+	hdr = le.AppendUint32(hdr, max32)
+	hdr = le.AppendUint32(hdr, max32)
+	extra := appendExtraHeader(nil, extraZip64, 16)
+	extra = append(extra, make([]byte, 16)...)
+	extra = de.extra(extra)
 	hdr = le.AppendUint16(hdr, uint16(len(name)))
 	hdr = le.AppendUint16(hdr, uint16(len(extra)))
 	hdr = append(hdr, name...)
@@ -517,13 +527,9 @@ func (e *entryWriter) finish() error {
 	b = append(b, mac[:]...)
 	b = le.AppendUint32(b, sigDescriptor)
 	b = le.AppendUint32(b, 0) // AE-2: no CRC
-	if e.de.csize >= max32 || e.de.usize >= max32 {
-		b = le.AppendUint64(b, e.de.csize)
-		b = le.AppendUint64(b, e.de.usize)
-	} else {
-		b = le.AppendUint32(b, uint32(e.de.csize))
-		b = le.AppendUint32(b, uint32(e.de.usize))
-	}
+	// 8-byte sizes: the local header has a ZIP64 extra field.
+	b = le.AppendUint64(b, e.de.csize)
+	b = le.AppendUint64(b, e.de.usize)
 	return e.w.write(b)
 }
 
