@@ -51,7 +51,8 @@ type File struct {
 	strength     uint8
 	headerOffset int64
 	dataOffset   int64
-	unsupported  error // why Verify and Extract refuse the entry
+	unsupported  error     // why Verify and Extract refuse the entry
+	segments     []segment // from the segment table; nil: inflate serially
 }
 
 // Files returns the archive's entries in central directory order.
@@ -221,6 +222,7 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 	var (
 		seen64, seenAES bool
 		from64          [3]bool // usize, csize, offset came from the ZIP64 field
+		segTable        []byte
 		extTime         *time.Time
 		ntfsTime        *time.Time
 	)
@@ -267,6 +269,11 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 			if t, ok := parseNTFS(data); ok {
 				ntfsTime = &t
 			}
+		case extraSegments:
+			if segTable != nil {
+				return integrityf("%q: two segment tables", f.Name)
+			}
+			segTable = append([]byte{}, data...) // data is scratch
 		}
 		return nil
 	})
@@ -321,6 +328,14 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 		}
 		if f.Method == methodStore && f.CompressedSize-overhead != f.Size {
 			return nil, integrityf("%q: stored entry of %d bytes has %d bytes of data", f.Name, f.Size, f.CompressedSize-overhead)
+		}
+		if segTable != nil {
+			if f.Method != methodDeflate {
+				return nil, integrityf("%q: segment table on an entry that is not deflated", f.Name)
+			}
+			if f.segments, err = parseSegments(segTable, f.CompressedSize-overhead, f.Size); err != nil {
+				return nil, integrityf("%q: %v", f.Name, err)
+			}
 		}
 	}
 	return f, nil

@@ -291,8 +291,17 @@ func TestUnsupported(t *testing.T) {
 // inflation must stop right after the declared size.
 func TestZipBomb(t *testing.T) {
 	big := make([]byte, 64<<20)
+	// With a segment table, the declared size must agree with the table.
 	archive := build(t, Options{Level: 1}, entry{"bomb.csv", time.Now(), big})
 	_, central := layout(t, archive)
+	le.PutUint32(archive[central+24:], 10)
+	if _, err := NewReader(bytes.NewReader(archive), int64(len(archive))); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("declared size below the segment table's: got %v, want ErrIntegrity", err)
+	}
+	// Without one, as another tool writes it, inflate stops.
+	defer setSegmentBlocks(1 << 30)()
+	archive = build(t, Options{Level: 1}, entry{"bomb.csv", time.Now(), big})
+	_, central = layout(t, archive)
 	le.PutUint32(archive[central+24:], 10)
 	r, err := NewReader(bytes.NewReader(archive), int64(len(archive)))
 	if err != nil {

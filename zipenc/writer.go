@@ -29,6 +29,12 @@ const (
 	storedChunk = 64 << 10
 )
 
+// segmentBlocks is how many blocks make a segment: the first block of each
+// segment is compressed without the previous block's window, so that each
+// segment (after a sync flush, at a byte-aligned block boundary) can be
+// inflated on its own, on another core. A variable for the tests.
+var segmentBlocks = 4
+
 // Options tune a Writer. The zero value is ready to use.
 type Options struct {
 	// Level is the deflate level, 1 (fastest) to 9 (smallest); 0 means
@@ -75,6 +81,7 @@ type dirEntry struct {
 	offset   uint64 // of the local header
 	csize    uint64 // salt + verifier + ciphertext + MAC
 	usize    uint64
+	segments []byte // the segment table's extra field data, nil if none
 }
 
 // NewWriter returns a Writer that writes an archive to dst, encrypting every
@@ -308,6 +315,10 @@ func (de *dirEntry) appendCentral(b []byte) []byte {
 		extra = append(extra, z64...)
 	}
 	extra = de.extra(extra)
+	if de.segments != nil {
+		extra = appendExtraHeader(extra, extraSegments, uint16(len(de.segments)))
+		extra = append(extra, de.segments...)
+	}
 
 	b = le.AppendUint32(b, sigCentral)
 	b = le.AppendUint16(b, versionMadeBy)
@@ -346,6 +357,8 @@ type entryWriter struct {
 
 	scratch []byte // stored entries: encryption buffer
 
+	blocks    int        // submitted so far
+	segs      segmentLog // the collector's record of segment boundaries
 	started   bool
 	order     chan *block // every submitted block, in order; bounds blocks in flight
 	work      chan *block // blocks waiting for a worker
@@ -385,8 +398,10 @@ func (e *entryWriter) Write(p []byte) (int, error) {
 		if len(e.cur.in) == blockSize {
 			// Only now is it known that e.cur is not the last block.
 			next := e.w.getBlock()
-			copy(next.dict[:], e.cur.in[blockSize-dictSize:])
-			next.hasDict = true
+			if (e.blocks+1)%segmentBlocks != 0 {
+				copy(next.dict[:], e.cur.in[blockSize-dictSize:])
+				next.hasDict = true
+			}
 			e.submit(false)
 			e.cur = next
 			if err := e.loadErr(); err != nil {
@@ -429,6 +444,7 @@ func (e *entryWriter) submit(last bool) {
 	b := e.cur
 	e.cur = nil
 	b.last = last
+	e.blocks++
 	if !e.started {
 		if last {
 			// The whole entry fits one block: no goroutines needed.
@@ -439,6 +455,7 @@ func (e *entryWriter) submit(last bool) {
 				err = b.err
 			}
 			if err == nil {
+				e.segs.add(b)
 				err = e.emit(b.out.Bytes())
 			}
 			e.w.putBlock(b)
@@ -491,6 +508,7 @@ func (e *entryWriter) collect() {
 		if e.loadErr() == nil {
 			err := b.err
 			if err == nil {
+				e.segs.add(b)
 				err = e.emit(b.out.Bytes())
 			}
 			if err != nil {
@@ -522,6 +540,7 @@ func (e *entryWriter) finish() error {
 	mac := e.c.sum()
 	e.de.csize = writeSaltLen + verifierLen + e.csize + macLen
 	e.de.usize = e.usize
+	e.de.segments = e.segs.table(e.usize)
 
 	b := make([]byte, 0, 4+4+16+macLen)
 	b = append(b, mac[:]...)
