@@ -36,11 +36,15 @@ const (
 	extraSegments       = 0x4658
 	segmentTableVersion = 1
 	// maxSegmentTable bounds the table the Writer writes; coarser segments
-	// (pairs merged, which is still correct) keep it within.
-	maxSegmentTable = 16 << 10
+	// (pairs merged, which is still correct) keep it within, up to
+	// maxSegment: 4 MiB segments up to about 40 GiB, 8 MiB to about 60 GiB,
+	// no table (serial inflate) beyond.
+	maxSegmentTable = 32 << 10
 	// maxSegment bounds the uncompressed size of a segment the Reader
-	// accepts, and so the buffers it allocates.
-	maxSegment = 16 << 20
+	// accepts, and so the buffers it allocates: at most
+	// segmentSlots(maxInflateWorkers) segments and their input, 96 MiB,
+	// whatever a hostile table says; 30 MiB for xfer's 4 MiB segments.
+	maxSegment = 8 << 20
 )
 
 // maxSegmentCompressed bounds a segment's compressed length: incompressible
@@ -90,7 +94,7 @@ func (l *segmentLog) table(usize uint64) []byte {
 			}
 		}
 		c, seg = merged, 2*seg
-		if len(c) < 2 {
+		if len(c) < 2 || seg > maxSegment {
 			return nil
 		}
 	}

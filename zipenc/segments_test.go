@@ -145,6 +145,7 @@ func checkParallelIsSerial(t *testing.T, archive []byte) error {
 // segments are each segmentBlocks blocks, that the reader accepts and
 // inflates in parallel to the content, one worker or several.
 func TestSegmentsWritten(t *testing.T) {
+	defer setSegmentBlocks(1)() // small segments: the same code, less time under -race
 	for _, size := range []int{segmentBlocks * blockSize, segmentBlocks*blockSize + 1, 3*segmentBlocks*blockSize - 7} {
 		data := addrData(t, size)
 		archive := build(t, Options{}, entry{"a.csv", time.Now(), data})
@@ -175,6 +176,7 @@ func TestSegmentsWritten(t *testing.T) {
 // lie happens to be true, in the serial result.
 func TestSegmentTableLies(t *testing.T) {
 	cryptotest.SetGlobalRandom(t, 2)
+	defer setSegmentBlocks(2)() // two blocks a segment: the second is primed
 	S := uint64(segmentBlocks * blockSize)
 	data := addrData(t, int(3*S-12345))
 	archive := build(t, Options{}, entry{"a.csv", time.Now(), data})
@@ -337,4 +339,49 @@ func FuzzSegmentTable(f *testing.F) {
 			t.Fatalf("%d segments cover %d/%d and %d/%d", len(segs), coff, streamLen, uoff, size)
 		}
 	})
+}
+
+// TestSegmentCost measures what independent segments cost in size on
+// address CSV against the same stream with every block primed (issue 17:
+// at most 0.5 %).
+func TestSegmentCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compresses 64 MiB twice")
+	}
+	data := addrData(t, 64<<20)
+	segmented := len(build(t, Options{}, entry{"a.csv", time.Now(), data}))
+	undo := setSegmentBlocks(1 << 30)
+	primed := len(build(t, Options{}, entry{"a.csv", time.Now(), data}))
+	undo()
+	cost := float64(segmented)/float64(primed) - 1
+	t.Logf("64 MiB of address CSV: %d bytes segmented, %d primed throughout: +%.3f %%", segmented, primed, 100*cost)
+	if cost > 0.005 {
+		t.Errorf("segments cost %.3f %%, more than 0.5 %%", 100*cost)
+	}
+}
+
+// TestSegmentTableMerges checks that a table too long for its bound is
+// made coarser, never beyond what the Reader accepts.
+func TestSegmentTableMerges(t *testing.T) {
+	const S = 4 << 20
+	for _, n := range []int{2, 3, 10000, 20000, 40000, 100000} {
+		l := segmentLog{}
+		for range n {
+			l.compressed = append(l.compressed, 1<<20+12345)
+			l.uncompressed = append(l.uncompressed, S)
+		}
+		size := uint64(n) * S
+		table := l.table(size)
+		if table == nil {
+			if n*S/maxSegment*4 <= maxSegmentTable {
+				t.Errorf("%d segments: no table", n)
+			}
+			continue
+		}
+		segs, err := parseSegments(table, uint64(n)*(1<<20+12345), size)
+		if err != nil || len(table) > maxSegmentTable {
+			t.Fatalf("%d segments: %d-byte table, %v", n, len(table), err)
+		}
+		t.Logf("%d segments of 4 MiB: %d of %d bytes, %d-byte table", n, len(segs), segs[0].ulen, len(table))
+	}
 }

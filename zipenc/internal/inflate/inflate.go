@@ -264,16 +264,10 @@ func (h *huffmanDecoder) init(lengths []int) bool {
 	return true
 }
 
-// Reader is what the decoder reads from.
-type Reader interface {
-	io.Reader
-	io.ByteReader
-}
-
 // Decompress state.
 type decompressor struct {
 	// Input source.
-	r       Reader
+	r       *bytesReader // xfer: a concrete type, so that ReadByte inlines
 	roffset int64
 
 	// Input bits, in top of b.
