@@ -226,10 +226,16 @@ func (f *File) extractSegments(k entryKeys, dst io.Writer, macMismatch string) (
 		free <- segJobs.Get().(*segJob)
 	}
 	defer func() {
-		for range slots {
-			j := <-free
-			j.err = nil
-			segJobs.Put(j)
+		// Every goroutine has ended: what is in free is all there is (a
+		// job taken for a read that failed is left to the collector).
+		for {
+			select {
+			case j := <-free:
+				j.err = nil
+				segJobs.Put(j)
+			default:
+				return
+			}
 		}
 	}()
 	for range workers {

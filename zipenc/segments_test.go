@@ -3,6 +3,7 @@ package zipenc
 import (
 	"bytes"
 	"errors"
+	"io"
 	"testing"
 	"testing/cryptotest"
 	"time"
@@ -301,6 +302,8 @@ func TestSegmentStreamLies(t *testing.T) {
 // FuzzSegments builds an entry from a fuzzed deflate stream, declared size
 // and segment table, behind a valid MAC, and checks that the parallel
 // inflate gives an integrity error or exactly what the serial one gives.
+// Each run writes an archive: use -fuzzminimizetime 5s or so, or the
+// minimizing of large inputs looks like a stall.
 func FuzzSegments(f *testing.F) {
 	memoizeKeys(f)
 	data := addrData(f, 3000)
@@ -309,7 +312,6 @@ func FuzzSegments(f *testing.F) {
 		f.Add(stream, uint16(len(data)), encodeSegments(uint64(seg), lens))
 	}
 	f.Fuzz(func(t *testing.T, stream []byte, usize uint16, table []byte) {
-		cryptotest.SetGlobalRandom(t, 4)
 		checkParallelIsSerial(t, rawArchive(t, stream, uint64(usize), table))
 	})
 }
@@ -383,5 +385,48 @@ func TestSegmentTableMerges(t *testing.T) {
 			t.Fatalf("%d segments: %d-byte table, %v", n, len(table), err)
 		}
 		t.Logf("%d segments of 4 MiB: %d of %d bytes, %d-byte table", n, len(segs), segs[0].ulen, len(table))
+	}
+}
+
+// failingReaderAt fails every read that reaches past limit, as the outer
+// layer does on a chunk that does not authenticate.
+type failingReaderAt struct {
+	r     *bytes.Reader
+	limit int64
+}
+
+var errOuter = errors.New("outer layer: chunk does not authenticate")
+
+func (f failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.limit {
+		return 0, errOuter
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// TestSegmentsSourceFails: a source that fails in the middle of the
+// entry ends the parallel extraction with that error (no hang, no
+// goroutine left reading).
+func TestSegmentsSourceFails(t *testing.T) {
+	defer setSegmentBlocks(1)()
+	archive := build(t, Options{}, entry{"a.csv", time.Now(), addrData(t, 3*blockSize+5)})
+	f, _ := layout(t, archive)
+	off, n := f.ciphertext()
+	for _, limit := range []int64{off + 10, off + n/2, off + n - 1} {
+		src := failingReaderAt{bytes.NewReader(archive), int64(len(archive))}
+		r, err := NewReader(src, int64(len(archive)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.limit = limit
+		f := r.Files()[0]
+		f.r = src
+		k, err := f.keys(testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.extract(k, io.Discard, "mac"); !errors.Is(err, errOuter) {
+			t.Errorf("limit %d: got %v, want %v", limit, err, errOuter)
+		}
 	}
 }
