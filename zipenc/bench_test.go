@@ -142,6 +142,7 @@ func BenchmarkInflate(b *testing.B) {
 			if mode.workers == 0 {
 				f.segments = nil
 			}
+			withParallel(b)
 			defer func(old int) { inflateWorkers = old }(inflateWorkers)
 			inflateWorkers = mode.workers
 			b.SetBytes(int64(len(data)))

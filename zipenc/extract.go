@@ -72,7 +72,7 @@ const (
 // decrypts it; this goroutine inflates; another writes to dst. macMismatch
 // says what an HMAC mismatch at the end means.
 func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, error) {
-	if f.segments != nil {
+	if f.segments != nil && parallelInflate {
 		return f.extractSegments(k, dst, macMismatch)
 	}
 	c, err := newEntryCipher(k)

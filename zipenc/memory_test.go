@@ -76,6 +76,7 @@ func TestExtractBoundedMemory(t *testing.T) {
 		testExtractMemory(t, 4<<20, 16<<20)
 	})
 	t.Run("segments", func(t *testing.T) {
+		withParallel(t)
 		bound := uint64(segmentSlots(maxInflateWorkers)) * (4*blockSize + maxSegmentCompressed(4*blockSize))
 		testExtractMemory(t, bound+4<<20, bound+16<<20)
 	})

@@ -2,6 +2,7 @@ package zipenc
 
 import (
 	"bytes"
+	stdflate "compress/flate"
 	"errors"
 	"io"
 	"testing"
@@ -10,6 +11,13 @@ import (
 
 	"github.com/klauspost/compress/flate"
 )
+
+// withParallel turns the parallel inflate on for the rest of a test.
+func withParallel(tb testing.TB) {
+	old := parallelInflate
+	parallelInflate = true
+	tb.Cleanup(func() { parallelInflate = old })
+}
 
 // centralExtra returns the offsets of the first central directory header's
 // extra field in a small (non-ZIP64) archive.
@@ -146,6 +154,7 @@ func checkParallelIsSerial(t *testing.T, archive []byte) error {
 // segments are each segmentBlocks blocks, that the reader accepts and
 // inflates in parallel to the content, one worker or several.
 func TestSegmentsWritten(t *testing.T) {
+	withParallel(t)
 	defer setSegmentBlocks(1)() // small segments: the same code, less time under -race
 	for _, size := range []int{segmentBlocks * blockSize, segmentBlocks*blockSize + 1, 3*segmentBlocks*blockSize - 7} {
 		data := addrData(t, size)
@@ -176,6 +185,7 @@ func TestSegmentsWritten(t *testing.T) {
 // stream they describe: each must end in an integrity error or, where the
 // lie happens to be true, in the serial result.
 func TestSegmentTableLies(t *testing.T) {
+	withParallel(t)
 	cryptotest.SetGlobalRandom(t, 2)
 	defer setSegmentBlocks(2)() // two blocks a segment: the second is primed
 	S := uint64(segmentBlocks * blockSize)
@@ -258,6 +268,7 @@ func mustStream(t *testing.T, archive []byte) []byte {
 // TestSegmentStreamLies keeps honest-looking tables over hostile deflate
 // streams behind a valid MAC.
 func TestSegmentStreamLies(t *testing.T) {
+	withParallel(t)
 	cryptotest.SetGlobalRandom(t, 3)
 	a, b := addrData(t, 5000), addrData(t, 7000)[:3000]
 	whole := append(bytes.Clone(a), b...)
@@ -306,6 +317,7 @@ func TestSegmentStreamLies(t *testing.T) {
 // minimizing of large inputs looks like a stall.
 func FuzzSegments(f *testing.F) {
 	memoizeKeys(f)
+	withParallel(f)
 	data := addrData(f, 3000)
 	for _, seg := range []int{1000, 1500, 2999} {
 		stream, lens := segmentedStream(f, data, seg)
@@ -408,6 +420,7 @@ func (f failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // entry ends the parallel extraction with that error (no hang, no
 // goroutine left reading).
 func TestSegmentsSourceFails(t *testing.T) {
+	withParallel(t)
 	defer setSegmentBlocks(1)()
 	archive := build(t, Options{}, entry{"a.csv", time.Now(), addrData(t, 3*blockSize+5)})
 	f, _ := layout(t, archive)
@@ -429,4 +442,70 @@ func TestSegmentsSourceFails(t *testing.T) {
 			t.Errorf("limit %d: got %v, want %v", limit, err, errOuter)
 		}
 	}
+}
+
+func TestInflateSegment(t *testing.T) {
+	data := addrData(t, 300<<10)
+	stream, lens := segmentedStream(t, data, 100<<10)
+	var got []byte
+	for i, l := range lens {
+		s := stream[:l]
+		stream = stream[l:]
+		last := i == len(lens)-1
+		dst := make([]byte, min(100<<10, len(data)-len(got)))
+		if err := inflateSegment(dst, s, last); err != nil {
+			t.Fatalf("segment %d: %v", i, err)
+		}
+		got = append(got, dst...)
+		// Wrong lengths, a segment cut short or run long, the wrong end.
+		for _, bad := range []struct {
+			name string
+			dst  []byte
+			src  []byte
+			last bool
+		}{
+			{"one byte short", dst[:len(dst)-1], s, last},
+			{"one byte more", make([]byte, len(dst)+1), s, last},
+			{"last byte cut", dst, s[:len(s)-1], last},
+			{"sync flush cut", dst, s[:len(s)-4], last},
+			{"byte appended", dst, append(bytes.Clone(s), 0), last},
+			{"wrong end", dst, s, !last},
+		} {
+			if err := inflateSegment(bad.dst, bad.src, bad.last); err == nil {
+				t.Errorf("segment %d, %s: no error", i, bad.name)
+			}
+		}
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("segments do not give the data back")
+	}
+}
+
+// FuzzSegmentPair checks inflateSegment's promise against the standard
+// library's decoder: whenever two byte strings are accepted as a segment
+// and a last segment, compress/flate decodes their concatenation to the
+// concatenated outputs and ends exactly at its end.
+func FuzzSegmentPair(f *testing.F) {
+	data := addrData(f, 5000)
+	for _, seg := range []int{1000, 2500, 4999} {
+		stream, lens := segmentedStream(f, data, seg)
+		f.Add(stream[:lens[0]], stream[lens[0]:], uint16(seg), uint16(len(data)-seg))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte, na, nb uint16) {
+		outA, outB := make([]byte, na), make([]byte, nb)
+		if inflateSegment(outA, a, false) != nil || inflateSegment(outB, b, true) != nil {
+			return
+		}
+		src := bytes.NewReader(append(bytes.Clone(a), b...))
+		got, err := io.ReadAll(stdflate.NewReader(src))
+		if err != nil {
+			t.Fatalf("segments accepted, serial decode fails: %v", err)
+		}
+		if !bytes.Equal(got, append(outA, outB...)) {
+			t.Fatalf("serial decode gives %d bytes, segments %d+%d, or different ones", len(got), na, nb)
+		}
+		if src.Len() != 0 {
+			t.Fatalf("serial decode ends %d bytes before the end", src.Len())
+		}
+	})
 }

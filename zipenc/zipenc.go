@@ -12,16 +12,18 @@
 //     block's last 32 KiB (but every fourth, which starts a segment), the
 //     pieces joined into one standard deflate stream and then encrypted and
 //     authenticated in order. The central directory records where the
-//     segments begin (segments.go), so that the Reader can inflate them on
-//     several cores; other tools ignore the record and read one stream. At most 2×Concurrency+3 blocks
-//     (about 2 MiB each with their output) are in memory, whatever the
-//     entry size: about 15 MiB on two cores. The
-//     Reader never holds an entry in memory: it reads it through the
+//     segments begin (segments.go), so that a reader can inflate them on
+//     several cores; other tools ignore the record and read one stream.
+//     At most 2×Concurrency+3 blocks (about 2 MiB each with their output)
+//     are in memory, whatever the entry size: about 15 MiB on two cores.
+//     The Reader never holds an entry in memory: it reads it through the
 //     io.ReaderAt, decrypting, inflating and writing in three goroutines
-//     that pass a few 256 KiB buffers along, or, for an entry with a
-//     segment table, inflating up to four segments of 4 MiB at once. It
-//     proves the parallel result equal to a serial inflate's or fails with
-//     ErrIntegrity, whatever the table says.
+//     that pass a few 256 KiB buffers along. Its parallel inflate of a
+//     segmented entry (up to four 4 MiB segments at once, proved equal to
+//     the serial result or ErrIntegrity, whatever the table says) is
+//     written and tested but off until it is faster (see parallelInflate).
+//     Segments are inflated with klauspost/compress/flate, whose end-of-block
+//     callback gives the exact bit position the proof needs.
 //   - File.Extract writes nothing to its destination unless the entry's
 //     HMAC-SHA1 verified over the whole ciphertext (it reads the entry
 //     twice: first the HMAC, then the content), and never writes more than
