@@ -104,6 +104,8 @@ func hintFor(err error) string {
 		return "decrypt with the identity (-i FILE) or passphrase the file was sealed for"
 	case errors.Is(err, zipenc.ErrPassword):
 		return "check the zip password (--zip-password-file or XFER_ZIP_PASSWORD)"
+	case errors.Is(err, zipenc.ErrUnsupported):
+		return "the zip inside was not made the way xfer makes it (see the message): open it with 7-Zip, or ask the sender to send it with xfer"
 	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, zipenc.ErrIntegrity):
 		return "the file was damaged or altered after sealing: fetch it again or ask the sender to resend"
 	case errors.Is(err, screen.ErrRejected):

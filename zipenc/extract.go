@@ -72,6 +72,9 @@ const (
 // decrypts it; this goroutine inflates; another writes to dst. macMismatch
 // says what an HMAC mismatch at the end means.
 func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, error) {
+	if f.segments != nil && parallelInflate {
+		return f.extractSegments(k, dst, macMismatch)
+	}
 	c, err := newEntryCipher(k)
 	if err != nil {
 		return 0, err
@@ -142,25 +145,31 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 			return written, integrityf("%q: data after the end of the compressed stream", f.Name)
 		}
 	}
-	// The decrypting goroutine has seen the end of the source: halting
-	// only waits for it, and makes n and the MAC safe to read.
+	return written, f.checkEnd(dec, c, n, crc, macMismatch)
+}
+
+// checkEnd ends an extraction whose content has been read in full: the
+// decrypting goroutine has seen the end of the source (halting only waits
+// for it, and makes its count and the MAC safe to read); it read all n
+// bytes; the MAC and, for AE-1, the CRC match.
+func (f *File) checkEnd(dec *decryptStage, c *entryCipher, n int64, crc hash.Hash32, macMismatch string) error {
 	if err := dec.halt(); err != nil {
-		return written, err
+		return err
 	}
 	if dec.n != n {
-		return written, integrityf("%q: archive truncated", f.Name)
+		return integrityf("%q: archive truncated", f.Name)
 	}
 	want, err := f.storedMAC()
 	if err != nil {
-		return written, err
+		return err
 	}
 	if sum := c.sum(); !hmac.Equal(sum[:], want[:]) {
-		return written, integrityf("%q: %s", f.Name, macMismatch)
+		return integrityf("%q: %s", f.Name, macMismatch)
 	}
 	if crc != nil && crc.Sum32() != f.CRC32 {
-		return written, integrityf("%q: CRC-32 mismatch", f.Name)
+		return integrityf("%q: CRC-32 mismatch", f.Name)
 	}
-	return written, nil
+	return nil
 }
 
 // decryptStage reads the ciphertext in its own goroutine, MACs and

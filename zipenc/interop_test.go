@@ -13,15 +13,31 @@ import (
 	yeka "github.com/yeka/zip"
 )
 
-// interopEntries are what the interop tests put in an archive: a
-// multi-block CSV with a non-ASCII name, a small one, an empty one.
+// interopEntries are what the interop tests put in an archive: a CSV of
+// three segments with a non-ASCII name, a small one, an empty one.
 func interopEntries(t *testing.T) []entry {
 	mod := time.Date(2025, 11, 5, 9, 30, 0, 0, time.UTC)
 	return []entry{
-		{"adresses-Zoë.csv", mod, addrData(t, 3*blockSize+4321)},
+		{"adresses-Zoë.csv", mod, addrData(t, 2*segmentBlocks*blockSize+4321)},
 		{"small.csv", mod.Add(time.Hour), addrData(t, 777)},
 		{"empty.csv", mod, nil},
 	}
+}
+
+// buildSegmented is build, checking that the first entry, when deflated,
+// has a segment table: the interop tests prove that other tools read our
+// segmented streams and ignore the table.
+func buildSegmented(t *testing.T, opts Options, entries ...entry) []byte {
+	t.Helper()
+	archive := build(t, opts, entries...)
+	r, err := NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := r.Files()[0]; (len(f.segments) >= 2) != (opts.Level != Stored) {
+		t.Fatalf("%s: %d segments", f.Name, len(f.segments))
+	}
+	return archive
 }
 
 func writeTemp(t *testing.T, name string, data []byte) string {
@@ -68,7 +84,7 @@ func checkExtracted(t *testing.T, tool, dir string, entries []entry) {
 func Test7zipReadsOurs(t *testing.T) {
 	sz := testutil.RequireTool(t, "7zz")
 	entries := interopEntries(t)
-	archive := writeTemp(t, "ours.zip", build(t, Options{}, entries...))
+	archive := writeTemp(t, "ours.zip", buildSegmented(t, Options{}, entries...))
 
 	out := run(t, sz, "t", "-pCorrect-Horse-42", archive)
 	if !bytes.Contains(out, []byte("Everything is Ok")) {
@@ -92,7 +108,7 @@ func TestBsdtarReadsOurs(t *testing.T) {
 	bsdtar := testutil.RequireTool(t, "bsdtar")
 	entries := interopEntries(t)
 	for _, opts := range []Options{{}, {Level: Stored}} {
-		archive := writeTemp(t, "ours.zip", build(t, opts, entries...))
+		archive := writeTemp(t, "ours.zip", buildSegmented(t, opts, entries...))
 		dir := t.TempDir()
 		cmd := exec.Command(bsdtar, "-xf", archive, "--passphrase", "Correct-Horse-42")
 		cmd.Dir = dir
@@ -113,11 +129,11 @@ func TestBsdtarReadsOurs(t *testing.T) {
 func TestYekaReadsOurs(t *testing.T) {
 	// yeka/zip buffers whole entries: keep the data small.
 	entries := []entry{
-		{"a.csv", time.Now(), addrData(t, blockSize+100)},
+		{"a.csv", time.Now(), addrData(t, segmentBlocks*blockSize+100)},
 		{"b.csv", time.Now(), []byte("x")},
 	}
 	for _, opts := range []Options{{}, {Level: Stored}} {
-		archive := build(t, opts, entries...)
+		archive := buildSegmented(t, opts, entries...)
 		zr, err := yeka.NewReader(bytes.NewReader(archive), int64(len(archive)))
 		if err != nil {
 			t.Fatal(err)

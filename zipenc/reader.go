@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -50,7 +51,8 @@ type File struct {
 	strength     uint8
 	headerOffset int64
 	dataOffset   int64
-	unsupported  error // why Verify and Extract refuse the entry
+	unsupported  error     // why Verify and Extract refuse the entry
+	segments     []segment // from the segment table; nil: inflate serially
 }
 
 // Files returns the archive's entries in central directory order.
@@ -219,6 +221,8 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 	}
 	var (
 		seen64, seenAES bool
+		from64          [3]bool // usize, csize, offset came from the ZIP64 field
+		segTable        []byte
 		extTime         *time.Time
 		ntfsTime        *time.Time
 	)
@@ -230,8 +234,8 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 			}
 			seen64 = true
 			// Only the fields whose 32-bit value is saturated are present,
-			// in this order.
-			for _, v := range []*uint64{&usize, &csize, &offset} {
+			// in this order. Any 64-bit value is valid, 0xFFFFFFFF too.
+			for i, v := range []*uint64{&usize, &csize, &offset} {
 				if *v != max32 {
 					continue
 				}
@@ -240,6 +244,7 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 				}
 				*v = le.Uint64(data)
 				data = data[8:]
+				from64[i] = true
 			}
 			if disk == max16 {
 				if len(data) < 4 {
@@ -264,6 +269,11 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 			if t, ok := parseNTFS(data); ok {
 				ntfsTime = &t
 			}
+		case extraSegments:
+			if segTable != nil {
+				return integrityf("%q: two segment tables", f.Name)
+			}
+			segTable = append([]byte{}, data...) // data is scratch
 		}
 		return nil
 	})
@@ -274,7 +284,7 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 		return nil, dirReadErr(err)
 	}
 
-	if usize == max32 || csize == max32 || offset == max32 {
+	if usize == max32 && !from64[0] || csize == max32 && !from64[1] || offset == max32 && !from64[2] {
 		return nil, integrityf("%q: ZIP64 sizes or offset missing", f.Name)
 	}
 	if disk != 0 {
@@ -301,7 +311,7 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 	case f.flags&flagStrongEncrypt != 0:
 		f.unsupported = unsupportedf("%q uses PKWARE strong encryption", f.Name)
 	case f.rawMethod != methodAES:
-		f.unsupported = unsupportedf("%q is not AES encrypted (ZipCrypto or method %d)", f.Name, f.rawMethod)
+		f.unsupported = unsupportedf("%q is encrypted with ZipCrypto (traditional PKWARE encryption), not WinZip AES: xfer reads only AES", f.Name)
 	case f.aesVendorID != 'A'|'E'<<8:
 		f.unsupported = unsupportedf("%q: unknown AES vendor 0x%04x", f.Name, f.aesVendorID)
 	case f.AESVersion != vendorVersion1 && f.AESVersion != vendorVersion2:
@@ -309,7 +319,7 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 	case f.KeyBits == 0:
 		f.unsupported = unsupportedf("%q: unknown AES strength %d", f.Name, f.strength)
 	case f.Method != methodStore && f.Method != methodDeflate:
-		f.unsupported = unsupportedf("%q: compression method %d", f.Name, f.Method)
+		f.unsupported = unsupportedf("%q is compressed with %s: xfer reads only stored and deflated entries", f.Name, methodName(f.Method))
 	}
 	if f.unsupported == nil {
 		overhead := uint64(f.KeyBits/16 + verifierLen + macLen)
@@ -319,8 +329,28 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 		if f.Method == methodStore && f.CompressedSize-overhead != f.Size {
 			return nil, integrityf("%q: stored entry of %d bytes has %d bytes of data", f.Name, f.Size, f.CompressedSize-overhead)
 		}
+		if segTable != nil {
+			if f.Method != methodDeflate {
+				return nil, integrityf("%q: segment table on an entry that is not deflated", f.Name)
+			}
+			if f.segments, err = parseSegments(segTable, f.CompressedSize-overhead, f.Size); err != nil {
+				return nil, integrityf("%q: %v", f.Name, err)
+			}
+		}
 	}
 	return f, nil
+}
+
+// methodName names a zip compression method (APPNOTE 4.4.5).
+func methodName(m uint16) string {
+	names := map[uint16]string{
+		1: "Shrink", 6: "Implode", 9: "Deflate64", 12: "BZip2", 14: "LZMA",
+		93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack", 98: "PPMd",
+	}
+	if n, ok := names[m]; ok {
+		return fmt.Sprintf("%s (method %d)", n, m)
+	}
+	return fmt.Sprintf("compression method %d", m)
 }
 
 func dirReadErr(err error) error {

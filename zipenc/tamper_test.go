@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"strings"
 	"testing"
 	"testing/cryptotest"
 	"time"
@@ -258,13 +259,30 @@ func TestUnsupported(t *testing.T) {
 	w.Write([]byte("a,b\r\n"))
 	yw.Close()
 
-	for name, archive := range map[string][]byte{"unencrypted": plain.Bytes(), "ZipCrypto": zipCrypto.Bytes()} {
-		n, err := open(t, archive, testPassword)
-		if !errors.Is(err, ErrUnsupported) || !errors.Is(err, ErrIntegrity) {
-			t.Errorf("%s: got %v, want ErrUnsupported wrapping ErrIntegrity", name, err)
+	// An AES entry whose content is compressed with BZip2 (as 7-Zip can
+	// write with -mm=BZip2): the AES extra field's method in both headers.
+	bzip2 := bytes.ReplaceAll(build(t, Options{}, entry{"bz.csv", time.Now(), []byte("a,b\r\n")}), []byte("AE\x03\x08\x00"), []byte("AE\x03\x0c\x00"))
+
+	for _, tt := range []struct {
+		name    string
+		archive []byte
+		says    string
+	}{
+		{"unencrypted", plain.Bytes(), "not encrypted"},
+		{"ZipCrypto", zipCrypto.Bytes(), "ZipCrypto"},
+		{"BZip2", bzip2, "BZip2"},
+	} {
+		n, err := open(t, tt.archive, testPassword)
+		t.Logf("%s: %v", tt.name, err)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%s: got %v, want ErrUnsupported saying %q", tt.name, err, tt.says)
+		}
+		// Not a damaged archive: a method xfer does not read.
+		if errors.Is(err, ErrIntegrity) || strings.Contains(err.Error(), "integrity") {
+			t.Errorf("%s: %v reads as an integrity failure", tt.name, err)
 		}
 		if n != 0 {
-			t.Errorf("%s: %d bytes reached dst", name, n)
+			t.Errorf("%s: %d bytes reached dst", tt.name, n)
 		}
 	}
 }
@@ -273,8 +291,17 @@ func TestUnsupported(t *testing.T) {
 // inflation must stop right after the declared size.
 func TestZipBomb(t *testing.T) {
 	big := make([]byte, 64<<20)
+	// With a segment table, the declared size must agree with the table.
 	archive := build(t, Options{Level: 1}, entry{"bomb.csv", time.Now(), big})
 	_, central := layout(t, archive)
+	le.PutUint32(archive[central+24:], 10)
+	if _, err := NewReader(bytes.NewReader(archive), int64(len(archive))); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("declared size below the segment table's: got %v, want ErrIntegrity", err)
+	}
+	// Without one, as another tool writes it, inflate stops.
+	defer setSegmentBlocks(1 << 30)()
+	archive = build(t, Options{Level: 1}, entry{"bomb.csv", time.Now(), big})
+	_, central = layout(t, archive)
 	le.PutUint32(archive[central+24:], 10)
 	r, err := NewReader(bytes.NewReader(archive), int64(len(archive)))
 	if err != nil {

@@ -29,6 +29,12 @@ const (
 	storedChunk = 64 << 10
 )
 
+// segmentBlocks is how many blocks make a segment: the first block of each
+// segment is compressed without the previous block's window, so that each
+// segment (after a sync flush, at a byte-aligned block boundary) can be
+// inflated on its own, on another core. A variable for the tests.
+var segmentBlocks = 4
+
 // Options tune a Writer. The zero value is ready to use.
 type Options struct {
 	// Level is the deflate level, 1 (fastest) to 9 (smallest); 0 means
@@ -46,7 +52,9 @@ var (
 
 // A Writer writes a WinZip AES-256 (AE-2) zip archive to an io.Writer.
 // Entries are written one at a time and streamed: nothing needs to be known
-// in advance, not even the entry size (ZIP64 is used when it passes 4 GiB).
+// in advance, not even the entry size. Every local header therefore carries
+// a ZIP64 extra field and every data descriptor 8-byte sizes; the central
+// directory uses ZIP64 only where a value passes 32 bits.
 // Its methods must not be called concurrently.
 type Writer struct {
 	dst      io.Writer
@@ -73,6 +81,7 @@ type dirEntry struct {
 	offset   uint64 // of the local header
 	csize    uint64 // salt + verifier + ciphertext + MAC
 	usize    uint64
+	segments []byte // the segment table's extra field data, nil if none
 }
 
 // NewWriter returns a Writer that writes an archive to dst, encrypting every
@@ -171,8 +180,16 @@ func (w *Writer) Create(name string, modified time.Time) (io.Writer, error) {
 	date, tim := timeToDOS(modified)
 	hdr = le.AppendUint16(hdr, tim)
 	hdr = le.AppendUint16(hdr, date)
-	hdr = append(hdr, make([]byte, 12)...) // CRC and sizes follow in the data descriptor
-	extra := de.extra(nil)
+	// The sizes are not known yet and may pass 4 GiB: as APPNOTE 4.3.9.2
+	// asks, the local header says so with a ZIP64 extra field (its values
+	// zero, the 32-bit fields saturated, as 7-Zip writes it), and the data
+	// descriptor carries 8-byte sizes. The CRC is zero (AE-2).
+	hdr = le.AppendUint32(hdr, 0)
+	hdr = le.AppendUint32(hdr, max32)
+	hdr = le.AppendUint32(hdr, max32)
+	extra := appendExtraHeader(nil, extraZip64, 16)
+	extra = append(extra, make([]byte, 16)...)
+	extra = de.extra(extra)
 	hdr = le.AppendUint16(hdr, uint16(len(name)))
 	hdr = le.AppendUint16(hdr, uint16(len(extra)))
 	hdr = append(hdr, name...)
@@ -298,6 +315,10 @@ func (de *dirEntry) appendCentral(b []byte) []byte {
 		extra = append(extra, z64...)
 	}
 	extra = de.extra(extra)
+	if de.segments != nil {
+		extra = appendExtraHeader(extra, extraSegments, uint16(len(de.segments)))
+		extra = append(extra, de.segments...)
+	}
 
 	b = le.AppendUint32(b, sigCentral)
 	b = le.AppendUint16(b, versionMadeBy)
@@ -336,6 +357,8 @@ type entryWriter struct {
 
 	scratch []byte // stored entries: encryption buffer
 
+	blocks    int        // submitted so far
+	segs      segmentLog // the collector's record of segment boundaries
 	started   bool
 	order     chan *block // every submitted block, in order; bounds blocks in flight
 	work      chan *block // blocks waiting for a worker
@@ -375,8 +398,10 @@ func (e *entryWriter) Write(p []byte) (int, error) {
 		if len(e.cur.in) == blockSize {
 			// Only now is it known that e.cur is not the last block.
 			next := e.w.getBlock()
-			copy(next.dict[:], e.cur.in[blockSize-dictSize:])
-			next.hasDict = true
+			if (e.blocks+1)%segmentBlocks != 0 {
+				copy(next.dict[:], e.cur.in[blockSize-dictSize:])
+				next.hasDict = true
+			}
 			e.submit(false)
 			e.cur = next
 			if err := e.loadErr(); err != nil {
@@ -419,6 +444,7 @@ func (e *entryWriter) submit(last bool) {
 	b := e.cur
 	e.cur = nil
 	b.last = last
+	e.blocks++
 	if !e.started {
 		if last {
 			// The whole entry fits one block: no goroutines needed.
@@ -429,6 +455,7 @@ func (e *entryWriter) submit(last bool) {
 				err = b.err
 			}
 			if err == nil {
+				e.segs.add(b)
 				err = e.emit(b.out.Bytes())
 			}
 			e.w.putBlock(b)
@@ -481,6 +508,7 @@ func (e *entryWriter) collect() {
 		if e.loadErr() == nil {
 			err := b.err
 			if err == nil {
+				e.segs.add(b)
 				err = e.emit(b.out.Bytes())
 			}
 			if err != nil {
@@ -512,18 +540,15 @@ func (e *entryWriter) finish() error {
 	mac := e.c.sum()
 	e.de.csize = writeSaltLen + verifierLen + e.csize + macLen
 	e.de.usize = e.usize
+	e.de.segments = e.segs.table(e.usize)
 
 	b := make([]byte, 0, 4+4+16+macLen)
 	b = append(b, mac[:]...)
 	b = le.AppendUint32(b, sigDescriptor)
 	b = le.AppendUint32(b, 0) // AE-2: no CRC
-	if e.de.csize >= max32 || e.de.usize >= max32 {
-		b = le.AppendUint64(b, e.de.csize)
-		b = le.AppendUint64(b, e.de.usize)
-	} else {
-		b = le.AppendUint32(b, uint32(e.de.csize))
-		b = le.AppendUint32(b, uint32(e.de.usize))
-	}
+	// 8-byte sizes: the local header has a ZIP64 extra field.
+	b = le.AppendUint64(b, e.de.csize)
+	b = le.AppendUint64(b, e.de.usize)
 	return e.w.write(b)
 }
 

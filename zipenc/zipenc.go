@@ -9,13 +9,21 @@
 //   - Streaming both ways with bounded memory. The Writer compresses on
 //     Options.Concurrency cores: the input is cut into 1 MiB blocks, each
 //     compressed with klauspost/compress/flate primed with the previous
-//     block's last 32 KiB, the pieces joined into one deflate stream and then
-//     encrypted and authenticated in order. At most 2×Concurrency+3 blocks
-//     (about 2 MiB each with their output) are in memory, whatever the
-//     entry size: about 15 MiB on two cores. The
-//     Reader never holds an entry in memory: it reads it through the
+//     block's last 32 KiB (but every fourth, which starts a segment), the
+//     pieces joined into one standard deflate stream and then encrypted and
+//     authenticated in order. The central directory records where the
+//     segments begin (segments.go), so that a reader can inflate them on
+//     several cores; other tools ignore the record and read one stream.
+//     At most 2×Concurrency+3 blocks (about 2 MiB each with their output)
+//     are in memory, whatever the entry size: about 15 MiB on two cores.
+//     The Reader never holds an entry in memory: it reads it through the
 //     io.ReaderAt, decrypting, inflating and writing in three goroutines
-//     that pass a few 256 KiB buffers along.
+//     that pass a few 256 KiB buffers along. Its parallel inflate of a
+//     segmented entry (up to four 4 MiB segments at once, proved equal to
+//     the serial result or ErrIntegrity, whatever the table says) is
+//     written and tested but off until it is faster (see parallelInflate).
+//     Segments are inflated with klauspost/compress/flate, whose end-of-block
+//     callback gives the exact bit position the proof needs.
 //   - File.Extract writes nothing to its destination unless the entry's
 //     HMAC-SHA1 verified over the whole ciphertext (it reads the entry
 //     twice: first the HMAC, then the content), and never writes more than
@@ -26,7 +34,9 @@
 //     error matching ErrIntegrity (or ErrUnsupported), never a panic, and no
 //     buffer is ever sized from a length read out of the archive.
 //   - Entry names are checked both ways: no absolute paths, drive letters,
-//     ".." components, backslashes or NUL bytes.
+//     ".." components, backslashes, control characters (C0, DEL, C1) or
+//     bidirectional-text controls, which would reach a terminal as escape
+//     sequences or disguise a name.
 //
 // What it never does: write or read ZipCrypto, split or multi-disk archives,
 // or anything but stored and deflated entries; write a CRC that could leak
@@ -45,6 +55,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -78,36 +89,44 @@ var (
 	ErrIntegrity = errors.New("zipenc: integrity check failed")
 
 	// ErrUnsupported means a well-formed entry uses something this package
-	// does not implement: no encryption, ZipCrypto, an unknown compression
-	// method or AES variant. It wraps ErrIntegrity, so that callers sorting
-	// errors into "wrong password" and "bad archive" need only test those
-	// two.
-	ErrUnsupported = fmt.Errorf("zipenc: unsupported entry: %w", ErrIntegrity)
+	// does not implement: no encryption, ZipCrypto, a compression method
+	// other than stored and deflate (BZip2, LZMA, ...), an unknown AES
+	// variant. It does not match ErrIntegrity: the archive is not damaged,
+	// it was made by a tool or with settings xfer does not read, and the
+	// message names what.
+	ErrUnsupported = errors.New("zipenc: unsupported entry")
 )
 
 func integrityf(format string, args ...any) error {
 	return fmt.Errorf("zipenc: %s: %w", fmt.Sprintf(format, args...), ErrIntegrity)
 }
 
+// unsupportedf is an ErrUnsupported error; it does not match ErrIntegrity.
 func unsupportedf(format string, args ...any) error {
 	return fmt.Errorf("zipenc: %s: %w", fmt.Sprintf(format, args...), ErrUnsupported)
 }
 
-// checkName reports whether name is safe to extract: relative, slash
-// separated, without "." or ".." components, backslashes, NUL bytes or a
-// drive letter.
+// checkName reports whether name is safe to extract and to print:
+// relative, slash separated, without "." or ".." components, backslashes,
+// control characters or a drive letter. Its errors quote the name with
+// every control character escaped.
 func checkName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("empty name")
 	case len(name) > 0xffff:
 		return errors.New("name longer than 65535 bytes")
-	case strings.ContainsAny(name, "\\\x00"):
-		return fmt.Errorf("name %q contains a backslash or NUL", name)
+	case strings.ContainsRune(name, '\\'):
+		return fmt.Errorf("name %q contains a backslash", name)
 	case name[0] == '/':
 		return fmt.Errorf("name %q is absolute", name)
 	case len(name) >= 2 && name[1] == ':':
 		return fmt.Errorf("name %q starts with a drive letter", name)
+	}
+	for _, r := range name {
+		if isControl(r) {
+			return fmt.Errorf("name %q contains control character %U", name, r)
+		}
 	}
 	for part := range strings.SplitSeq(name, "/") {
 		if part == ".." || part == "." {
@@ -115,6 +134,24 @@ func checkName(name string) error {
 		}
 	}
 	return nil
+}
+
+// isControl reports the characters no entry name may hold: Unicode's
+// control characters (C0 including NUL, DEL, C1, which terminals act on)
+// and the bidirectional-text controls and line separators, which make a
+// name display as something else (a ".csv" that is a ".exe"). Bytes of a
+// name that is not UTF-8 (a legacy code page) are not interpreted, except
+// that the C0 range and DEL are the same in all of them.
+func isControl(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r == '\u061c', r == '\u200e', r == '\u200f', // Arabic letter mark, LRM, RLM
+		'\u2028' <= r && r <= '\u202e', // line and paragraph separators, embeddings, overrides
+		'\u2066' <= r && r <= '\u2069': // isolates
+		return true
+	}
+	return false
 }
 
 func isASCII(s string) bool {

@@ -267,3 +267,47 @@ func TestReaderRejectsNames(t *testing.T) {
 		}
 	}
 }
+
+// controlNames are entry names that would reach an operator's terminal as
+// escape sequences or reorder what it shows (issue 15, item 2).
+var controlNames = []string{
+	"\x1b]0;pwned\a\x1b[31mRED.csv", // set the window title, then red
+	"tab\there.csv",
+	"line\nbreak.csv",
+	"cr\rreturn.csv",
+	"del\x7f.csv",
+	"csi\u009b31m.csv",         // C1 control: 8-bit CSI
+	"abc\u202evsc.exe",         // right-to-left override
+	"isolate\u2066x\u2069.csv", // bidi isolate
+}
+
+func TestWriterRefusesControlNames(t *testing.T) {
+	for _, name := range controlNames {
+		var out bytes.Buffer
+		w := NewWriter(&out, testPassword, Options{})
+		_, err := w.Create(name, time.Now())
+		if err == nil || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("Create(%q): %v, want a control character error", name, err)
+		}
+		if strings.Contains(out.String(), name) {
+			t.Errorf("Create(%q) wrote the name", name)
+		}
+	}
+}
+
+func TestReaderRefusesControlNames(t *testing.T) {
+	for _, bad := range controlNames {
+		// A valid archive whose name is as long as bad, rewritten in both
+		// headers; a non-ASCII placeholder sets the UTF-8 flag.
+		good := "é" + strings.Repeat("g", len(bad)-len("é"))
+		archive := build(t, Options{}, entry{good, time.Now(), []byte("hello")})
+		a := bytes.ReplaceAll(archive, []byte(good), []byte(bad))
+		_, err := NewReader(bytes.NewReader(a), int64(len(a)))
+		if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("name %q: got %v, want a control character error matching ErrIntegrity", bad, err)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\x1b\a\t\n\r\x7f\u009b\u202e\u2066") {
+			t.Errorf("name %q: the error message carries the control character: %q", bad, err)
+		}
+	}
+}
