@@ -72,7 +72,10 @@ const keySep = 0x1f
 
 // folder normalises key text. It keeps the decomposition state, so that
 // normalising allocates nothing; it is not safe for concurrent use.
-type folder struct{ it norm.Iter }
+type folder struct {
+	it    norm.Iter
+	spell []byte // a key's spelling form (see appendSpelling)
+}
 
 // appendKeyPart appends the normalised form of v under transform t.
 func (f *folder) appendKeyPart(dst, v []byte, t string) []byte {
@@ -198,7 +201,7 @@ func (f *folder) appendDigits(dst, v []byte) []byte {
 	return dst
 }
 
-// appendEmail trims, removes white space and lower-cases (after NFKC), but
+// appendEmail trims, removes white space and control characters and lower-cases (after NFKC), but
 // keeps punctuation: in an address "j.smith" and "jsmith" may be two people.
 func (f *folder) appendEmail(dst, v []byte) []byte {
 	f.it.Init(norm.NFKC, v)
@@ -207,7 +210,9 @@ func (f *folder) appendEmail(dst, v []byte) []byte {
 			r, size := utf8.DecodeRune(d)
 			d = d[size:]
 			switch {
-			case unicode.IsSpace(r):
+			case unicode.IsSpace(r), unicode.IsControl(r):
+				// Control characters are never part of an address, and
+				// leaving them out keeps keySep out of every part.
 			case 'A' <= r && r <= 'Z':
 				dst = append(dst, byte(r)+'a'-'A')
 			case r < utf8.RuneSelf:
@@ -242,4 +247,62 @@ func NormaliseKey(k KeySpec, values []string) ([]byte, bool) {
 		empty = empty && len(dst) == n
 	}
 	return dst, !empty
+}
+
+// Spelling variants. One name has several common spellings: Müller,
+// Mueller and Muller; Søren, Soeren and Soren; Åse, Aase and Ase; Straße,
+// Strasse and Strase. Folding already writes ü, ö, ä, å, ø as u, o, a, a, o
+// and ß, æ as ss, ae; left are the ASCII digraphs that stand for them. The
+// spelling form of a key applies, until none applies,
+//
+//	aa → a   ae → a   oe → o   ue → u   ss → s
+//
+// in every plain-text part (initials have one letter; digits and email
+// parts are not names). Each rule drops the second letter of its pair, so
+// the form is unique whatever the order, and one left-to-right pass that
+// compares each letter with the last one kept computes it. Every spelling
+// variant of a name (each ü ö ä ø å æ ß written as its digraph or as the
+// bare letter, each ASCII digraph read as the letter it may stand for) has
+// the same spelling form, so two keys meet when their spelling forms are
+// equal: one lookup, however many digraphs a name has. Matching on the
+// form is coarser than "some variant of one is some variant of the other"
+// (runs such as "aae", "uee" or "sss" collapse whole), which errs on
+// suppressing.
+
+// spellingDrops reports whether letter c, following the kept letter prev,
+// is left out of the spelling form.
+func spellingDrops(prev, c byte) bool {
+	switch prev {
+	case 'a':
+		return c == 'a' || c == 'e'
+	case 'o', 'u':
+		return c == 'e'
+	case 's':
+		return c == 's'
+	}
+	return false
+}
+
+// appendSpelling appends the spelling form of key, a normalised key made
+// under spec (as NormaliseKey makes it), and reports whether it differs
+// from key. Parts are split at keySep, which no normalised part holds.
+func appendSpelling(dst []byte, spec KeySpec, key []byte) ([]byte, bool) {
+	dst = slices.Grow(dst, len(key))
+	part, changed := 0, false
+	var prev byte
+	for _, c := range key {
+		if c == keySep {
+			part++
+			prev = 0
+			dst = append(dst, c)
+			continue
+		}
+		if part < len(spec) && spec[part].Transform == "" && spellingDrops(prev, c) {
+			changed = true
+			continue
+		}
+		prev = c
+		dst = append(dst, c)
+	}
+	return dst, changed
 }

@@ -94,19 +94,6 @@ func (sb *setBuilder) done() hashSet {
 	return sb.s
 }
 
-// buildSet sorts hs, collapses duplicates and returns the set and the number
-// of duplicates collapsed.
-func buildSet(hs []h128) (hashSet, int) {
-	slices.SortFunc(hs, h128.cmp)
-	n := len(hs)
-	hs = slices.Compact(hs)
-	sb := newSetBuilder(len(hs))
-	for _, h := range hs {
-		sb.add(h)
-	}
-	return sb.done(), n - len(hs)
-}
-
 func (s *hashSet) has(h h128) bool {
 	bucket, rest := s.split(h)
 	for _, r := range s.rest[s.idx[bucket]:s.idx[bucket+1]] {
