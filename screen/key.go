@@ -250,12 +250,13 @@ func NormaliseKey(k KeySpec, values []string) ([]byte, bool) {
 }
 
 // Spelling variants. One name has several common spellings: Müller,
-// Mueller and Muller; Søren, Soeren and Soren; Åse, Aase and Ase; Straße,
-// Strasse and Strase. Folding already writes ü, ö, ä, å, ø as u, o, a, a, o
-// and ß, æ as ss, ae; left are the ASCII digraphs that stand for them. The
-// spelling form of a key applies, until none applies,
+// Mueller and Muller; Søren, Soeren and Soren; Åse, Aase and Ase. Folding
+// already writes ü, ö, ä, å, ø as u, o, a, a, o and ß, æ as ss, ae (so
+// Straße meets Strasse, Bræmer Braemer); left are the ASCII digraphs that
+// stand for the letters folding shortens. The spelling form of a key
+// applies, until none applies,
 //
-//	aa → a   ae → a   oe → o   ue → u   ss → s
+//	aa → a   ae → a   oe → o   ue → u
 //
 // in every plain-text part (initials have one letter; digits and email
 // parts are not names). Each rule drops the second letter of its pair, so
@@ -266,8 +267,7 @@ func NormaliseKey(k KeySpec, values []string) ([]byte, bool) {
 // the same spelling form, so two keys meet when their spelling forms are
 // equal: one lookup, however many digraphs a name has. Matching on the
 // form is coarser than "some variant of one is some variant of the other"
-// (runs such as "aae", "uee" or "sss" collapse whole), which errs on
-// suppressing.
+// (runs such as "aae" or "uee" collapse whole), which errs on suppressing.
 
 // spellingDrops reports whether letter c, following the kept letter prev,
 // is left out of the spelling form.
@@ -277,8 +277,6 @@ func spellingDrops(prev, c byte) bool {
 		return c == 'a' || c == 'e'
 	case 'o', 'u':
 		return c == 'e'
-	case 's':
-		return c == 's'
 	}
 	return false
 }

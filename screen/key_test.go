@@ -24,13 +24,14 @@ func TestSpellingForm(t *testing.T) {
 		{[]string{"Müller", "Mueller", "Muller", "MÜLLER", "MUELLER", "Mu-eller"}, []string{"Miller", "Möller", "Mühler"}},
 		{[]string{"Schäfer", "Schaefer", "Schafer", "SCHAEFER"}, []string{"Schiefer"}},
 		{[]string{"Jörg", "Joerg", "Jorg"}, []string{"Jürg", "Jerg"}},
-		{[]string{"Strauß", "Strauss", "Straus", "STRAUSS", "Strauẞ"}, []string{"Strauch"}},
+		{[]string{"Strauß", "Strauss", "STRAUSS", "Strauẞ"}, []string{"Straus", "Strauch"}},
 		{[]string{"Søren", "Soeren", "Soren", "Sören", "SØREN"}, []string{"Sören-Paul", "Saren"}},
 		{[]string{"Åse", "Aase", "Ase", "AASE"}, []string{"Ose", "Åsa"}},
 		{[]string{"Ærø", "Aeroe", "Aero", "Æro"}, []string{"Eero"}},
 		{[]string{"Bræmer", "Braemer", "Bramer", "Brämer"}, []string{"Bremer"}},
 		{[]string{"Kaae", "Kåe", "Kaa", "Kae", "Ka"}, nil}, // overlapping digraphs collapse whole
-		{[]string{"Gößmann", "Goessmann", "Gossmann", "Gosmann", "Goeßmann"}, []string{"Gassmann"}},
+		{[]string{"Gößmann", "Goessmann", "Gossmann", "Goeßmann"}, []string{"Gosmann", "Gassmann"}},
+		{[]string{"Andersson", "ANDERSSON"}, []string{"Anderson"}}, // ss stays ss
 		{[]string{"Öztürk", "Oeztuerk", "Ozturk", "OEZTÜRK"}, []string{"Özturan"}},
 		{[]string{"Smith"}, []string{"Smyth"}},
 	} {
@@ -57,8 +58,8 @@ func TestSpellingParts(t *testing.T) {
 		return b
 	}
 	spell := func(b []byte) []byte { out, _ := appendSpelling(nil, k, b); return out }
-	a := key("Mueller", "Aage", "0049 30 1234", "mueller@example.de", "Essen")
-	b := key("Müller", "Åge", "00 49 (30) 1234", "MUELLER@example.de", "Esen")
+	a := key("Mueller", "Aage", "0049 30 1234", "mueller@example.de", "Aachen")
+	b := key("Müller", "Åge", "00 49 (30) 1234", "MUELLER@example.de", "Achen")
 	if !bytes.Equal(spell(a), spell(b)) {
 		t.Errorf("%q and %q should meet", a, b)
 	}
@@ -66,18 +67,18 @@ func TestSpellingParts(t *testing.T) {
 		t.Errorf("the key itself changed: %q", a)
 	}
 	// An email keeps its spelling: two mailboxes stay two.
-	c := key("Mueller", "Aage", "0049 30 1234", "muller@example.de", "Essen")
+	c := key("Mueller", "Aage", "0049 30 1234", "muller@example.de", "Aachen")
 	if bytes.Equal(spell(a), spell(c)) {
 		t.Error("email parts meet through a spelling variant")
 	}
 	// A part ending in "a" and one starting with "e" do not run together.
 	k2, _ := ParseKeySpec([]string{"a", "b"})
-	x, _ := NormaliseKey(k2, []string{"Sa", "Esser"})
-	y, _ := NormaliseKey(k2, []string{"Sa", "Ser"})
+	x, _ := NormaliseKey(k2, []string{"Sa", "Eaton"})
+	y, _ := NormaliseKey(k2, []string{"Sa", "Aton"})
 	sx, _ := appendSpelling(nil, k2, x)
 	sy, _ := appendSpelling(nil, k2, y)
-	if want := "sa\x1fesser"; string(sx) != "sa\x1feser" || bytes.Equal(sx, sy) {
-		t.Errorf("%q → %q (want the second part alone folded, not %q); %q", x, sx, want, sy)
+	if string(sx) != "sa\x1featon" || bytes.Equal(sx, sy) {
+		t.Errorf("%q → %q, %q → %q", x, sx, y, sy)
 	}
 	// A control character in an email is left out, so keySep never
 	// appears inside a part.
@@ -119,7 +120,7 @@ func spellings(name string, limit int) []string {
 func TestSpellingProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	letters := []rune("aeiousnrlkmäöüßøåæ")
-	pairs := regexp.MustCompile(`aa|ae|oe|ue|ss`)
+	pairs := regexp.MustCompile(`aa|ae|oe|ue`)
 	for range 2000 {
 		var b strings.Builder
 		for range 1 + r.IntN(12) {
@@ -148,7 +149,7 @@ func TestSpellingProperty(t *testing.T) {
 // form suppresses at least every row that matching on variants would.
 func TestSpellingCoarser(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	pair := regexp.MustCompile(`aa|ae|oe|ue|ss`)
+	pair := regexp.MustCompile(`aa|ae|oe|ue`)
 	for range 5000 {
 		var b strings.Builder
 		for range 1 + r.IntN(16) {
@@ -179,7 +180,7 @@ func TestSpellingCoarser(t *testing.T) {
 func TestSpellingLongName(t *testing.T) {
 	long := strings.Repeat("Müller-Strauß-Åse-", 250)
 	ascii := strings.Repeat("Mueller-Strauss-Aase-", 250)
-	bare := strings.Repeat("Muller-Straus-Ase-", 250)
+	bare := strings.Repeat("Muller-Strauss-Ase-", 250)
 	if a, b, c := spellingOf(long), spellingOf(ascii), spellingOf(bare); a != b || b != c {
 		t.Fatalf("forms differ: %d, %d, %d bytes", len(a), len(b), len(c))
 	}

@@ -282,8 +282,8 @@ func TestSuppressSpelledBothWays(t *testing.T) {
 		{"ascii list", "surname,first_name,postcode\nMueller,Hans,10115\nStrauss,Joerg,80331\nSoendergaard,Aase,2100\nBraemer,Aegir,0150\n", 4},
 		// rows 2 and 9
 		{"umlaut list", "surname,first_name,postcode\nMüller,Hans,10115\nStrauß,Jörg,80331\nSøndergaard,Åse,2100\nBræmer,Ægir,0150\n", 2},
-		// rows 2, 6, 7, 9, 11, 12
-		{"bare list", "surname,first_name,postcode\nMuller,H,10115\nStraus,J,80331\nSondergaard,A,2100\nBramer,A,0150\n", 6},
+		// rows 2, 9, 11, 12 (ß is ss, never s: Strauss is the bare form)
+		{"bare list", "surname,first_name,postcode\nMuller,H,10115\nStrauss,J,80331\nSondergaard,A,2100\nBramer,A,0150\n", 4},
 	} {
 		plain := plainList(t, c.list, key...)
 		hashed, _ := hashedList(t, c.list, key...)
@@ -320,8 +320,8 @@ func TestSuppressSpelledBothWays(t *testing.T) {
 // the spelling forms that are no entry's key; a list made before spelling
 // forms existed is refused, not matched narrower.
 func TestHashedListSpellings(t *testing.T) {
-	l, file := hashedList(t, "surname,postcode\nMueller,1\nMuller,1\nSmith,2\nStrauss,3\n", "surname", "postcode")
-	// mueller and strauss have forms of their own; muller is also an entry
+	l, file := hashedList(t, "surname,postcode\nMueller,1\nMuller,1\nSmith,2\nSchaefer,3\n", "surname", "postcode")
+	// mueller and schaefer have forms of their own; muller is also an entry
 	if st := l.Stats(); st.Entries != 4 || st.Variants != 1 {
 		t.Errorf("stats %+v", st)
 	}
