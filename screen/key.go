@@ -201,8 +201,9 @@ func (f *folder) appendDigits(dst, v []byte) []byte {
 	return dst
 }
 
-// appendEmail trims, removes white space and control characters and lower-cases (after NFKC), but
-// keeps punctuation: in an address "j.smith" and "jsmith" may be two people.
+// appendEmail trims, removes white space and control characters and
+// lower-cases (after NFKC), but keeps punctuation: in an address "j.smith"
+// and "jsmith" may be two people.
 func (f *folder) appendEmail(dst, v []byte) []byte {
 	f.it.Init(norm.NFKC, v)
 	for !f.it.Done() {
