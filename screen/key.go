@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -282,26 +283,69 @@ func spellingDrops(prev, c byte) bool {
 	return false
 }
 
-// appendSpelling appends the spelling form of key, a normalised key made
-// under spec (as NormaliseKey makes it), and reports whether it differs
-// from key. Parts are split at keySep, which no normalised part holds.
-func appendSpelling(dst []byte, spec KeySpec, key []byte) ([]byte, bool) {
-	dst = slices.Grow(dst, len(key))
-	part, changed := 0, false
-	var prev byte
-	for _, c := range key {
-		if c == keySep {
-			part++
-			prev = 0
-			dst = append(dst, c)
-			continue
+// spellingForm returns the spelling form of key, a normalised key made
+// under spec (as NormaliseKey makes it), and whether it differs from key:
+// key itself when no pair is found (the common case, which copies
+// nothing), else the form written over buf[:0]. Parts are split at keySep,
+// which no normalised part holds.
+func spellingForm(buf []byte, spec KeySpec, key []byte) ([]byte, bool) {
+	changed := false
+	rest := key
+	for part := 0; ; part++ {
+		end := bytes.IndexByte(rest, keySep)
+		p := rest
+		if end >= 0 {
+			p = rest[:end]
 		}
-		if part < len(spec) && spec[part].Transform == "" && spellingDrops(prev, c) {
-			changed = true
+		if part < len(spec) && spec[part].Transform == "" {
+			if i := firstDrop(p); i > 0 {
+				if !changed {
+					changed = true
+					buf = append(buf[:0], key[:len(key)-len(rest)]...)
+				}
+				buf = appendSpellingFrom(buf, p, i)
+			} else if changed {
+				buf = append(buf, p...)
+			}
+		} else if changed {
+			buf = append(buf, p...)
+		}
+		if end < 0 {
+			break
+		}
+		if changed {
+			buf = append(buf, keySep)
+		}
+		rest = rest[end+1:]
+	}
+	if !changed {
+		return key, false
+	}
+	return buf, true
+}
+
+// firstDrop returns the index of the first letter of p that the spelling
+// form leaves out, or -1.
+func firstDrop(p []byte) int {
+	for i := 1; i < len(p); i++ {
+		if c := p[i]; (c == 'a' || c == 'e') && spellingDrops(p[i-1], c) {
+			return i
+		}
+	}
+	return -1
+}
+
+// appendSpellingFrom appends the spelling form of p, whose first letter
+// left out is p[i].
+func appendSpellingFrom(dst, p []byte, i int) []byte {
+	dst = append(dst, p[:i]...)
+	prev := p[i-1]
+	for _, c := range p[i+1:] {
+		if spellingDrops(prev, c) {
 			continue
 		}
 		prev = c
 		dst = append(dst, c)
 	}
-	return dst, changed
+	return dst
 }

@@ -12,7 +12,7 @@ import (
 func spellingOf(s string) string {
 	var f folder
 	k := KeySpec{{Column: "x"}}
-	out, _ := appendSpelling(nil, k, f.appendKeyPart(nil, []byte(s), ""))
+	out, _ := spellingForm(nil, k, f.appendKeyPart(nil, []byte(s), ""))
 	return string(out)
 }
 
@@ -57,7 +57,7 @@ func TestSpellingParts(t *testing.T) {
 		b, _ := NormaliseKey(k, v)
 		return b
 	}
-	spell := func(b []byte) []byte { out, _ := appendSpelling(nil, k, b); return out }
+	spell := func(b []byte) []byte { out, _ := spellingForm(nil, k, b); return out }
 	a := key("Mueller", "Aage", "0049 30 1234", "mueller@example.de", "Aachen")
 	b := key("Müller", "Åge", "00 49 (30) 1234", "MUELLER@example.de", "Achen")
 	if !bytes.Equal(spell(a), spell(b)) {
@@ -75,8 +75,8 @@ func TestSpellingParts(t *testing.T) {
 	k2, _ := ParseKeySpec([]string{"a", "b"})
 	x, _ := NormaliseKey(k2, []string{"Sa", "Eaton"})
 	y, _ := NormaliseKey(k2, []string{"Sa", "Aton"})
-	sx, _ := appendSpelling(nil, k2, x)
-	sy, _ := appendSpelling(nil, k2, y)
+	sx, _ := spellingForm(nil, k2, x)
+	sy, _ := spellingForm(nil, k2, y)
 	if string(sx) != "sa\x1featon" || bytes.Equal(sx, sy) {
 		t.Errorf("%q → %q, %q → %q", x, sx, y, sy)
 	}
@@ -183,5 +183,56 @@ func TestSpellingLongName(t *testing.T) {
 	bare := strings.Repeat("Muller-Strauss-Ase-", 250)
 	if a, b, c := spellingOf(long), spellingOf(ascii), spellingOf(bare); a != b || b != c {
 		t.Fatalf("forms differ: %d, %d, %d bytes", len(a), len(b), len(c))
+	}
+}
+
+// referenceSpelling is the spelling form in its plainest words: one pass,
+// each byte compared with the last one kept in its part.
+func referenceSpelling(spec KeySpec, key []byte) ([]byte, bool) {
+	var dst []byte
+	part, changed := 0, false
+	var prev byte
+	for _, c := range key {
+		if c == keySep {
+			part, prev = part+1, 0
+			dst = append(dst, c)
+			continue
+		}
+		if spec[part].Transform == "" && spellingDrops(prev, c) {
+			changed = true
+			continue
+		}
+		prev = c
+		dst = append(dst, c)
+	}
+	return dst, changed
+}
+
+// TestSpellingFormReference: spellingForm, which copies nothing for a key
+// without pairs, agrees with the plain one-pass form on random keys of
+// mixed parts, whatever its buffer held, and never changes the key.
+func TestSpellingFormReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	spec, _ := ParseKeySpec([]string{"a", "initial:b", "c", "email:d", "digits:e"})
+	buf := []byte("left over from the last row")
+	for range 20000 {
+		v := make([]string, len(spec))
+		for i := range v {
+			var b strings.Builder
+			for range r.IntN(8) {
+				b.WriteByte("aeouAEx1 @"[r.IntN(10)])
+			}
+			v[i] = b.String()
+		}
+		key, _ := NormaliseKey(spec, v)
+		orig := string(key)
+		want, wc := referenceSpelling(spec, key)
+		got, gc := spellingForm(buf, spec, key)
+		if string(got) != string(want) || gc != wc || string(key) != orig {
+			t.Fatalf("%q: %q %v, want %q %v", orig, got, gc, want, wc)
+		}
+		if gc {
+			buf = got
+		}
 	}
 }

@@ -27,7 +27,7 @@ import (
 // followed by n lines, each the first 16 bytes (32 lower-case hex digits) of
 // HMAC-SHA256(salt, normalised key) of an entry, in ascending order without
 // repeats, and then m lines, likewise, of the spelling forms (see
-// appendSpelling) of the entries whose form is not their own key nor
+// spellingForm) of the entries whose form is not their own key nor
 // another entry's key.
 const HashedFormat = "xfer-suppress-list v2 hmac-sha256-128"
 
@@ -127,10 +127,12 @@ func (l *List) match(kh *keyHasher, key, spell []byte, changed bool) (hit, exact
 // list did, and whether any held the key itself rather than only another
 // spelling of it.
 func (g *keyGroup) match(f *folder, key []byte, counts map[string]int64) (hit, exact bool) {
-	var changed bool
-	f.spell, changed = appendSpelling(f.spell[:0], g.spec, key)
+	spell, changed := spellingForm(f.spell, g.spec, key)
+	if changed {
+		f.spell = spell // keep the grown buffer; never key itself
+	}
 	for k, l := range g.lists {
-		if h, e := l.match(g.hashers[k], key, f.spell, changed); h {
+		if h, e := l.match(g.hashers[k], key, spell, changed); h {
 			counts[l.Name]++
 			hit, exact = true, exact || e
 		}
@@ -256,9 +258,9 @@ func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) (hs, vs []h
 			return nil, nil, stats, fmt.Errorf("suppression list %s: more than %d entries", name, maxSetEntries)
 		}
 		hs = append(hs, kh.hash(buf))
-		var changed bool
-		if spell, changed = appendSpelling(spell[:0], key, buf); changed {
-			vs = append(vs, kh.hash(spell))
+		if form, changed := spellingForm(spell, key, buf); changed {
+			spell = form
+			vs = append(vs, kh.hash(form))
 		}
 	}
 	return hs, vs, stats, nil

@@ -194,7 +194,7 @@ func spellingCost(p population) (sameKey, onlySpelling, sameInitial float64, gro
 	names := map[string][]string{}          // form → names
 	for i, n := range p.surnames.names {
 		k, _ := NormaliseKey(spec, []string{n})
-		fb, _ := appendSpelling(nil, spec, k)
+		fb, _ := spellingForm(nil, spec, k)
 		f := string(fb)
 		w := p.surnames.weights[i] / 100_000
 		byKey[string(k)] += w
@@ -295,7 +295,7 @@ func TestSpellingCost(t *testing.T) {
 // and only through a spelling, given the entries it holds.
 func expectedMatches(p population, list []byte, n int) (exact, variant float64) {
 	spec := KeySpec{{Column: "surname"}, {Column: "first_name", Transform: "initial"}}
-	form := func(k []byte) string { f, _ := appendSpelling(nil, spec, k); return string(f) }
+	form := func(k []byte) string { f, _ := spellingForm(nil, spec, k); return string(f) }
 	keys, forms := map[string]bool{}, map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(list)), "\n")[1:] {
 		f := strings.Split(line, ",")
