@@ -1,7 +1,6 @@
 package screen
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -289,62 +288,38 @@ func spellingDrops(prev, c byte) bool {
 // nothing), else the form written over buf[:0]. Parts are split at keySep,
 // which no normalised part holds.
 func spellingForm(buf []byte, spec KeySpec, key []byte) ([]byte, bool) {
-	changed := false
-	rest := key
-	for part := 0; ; part++ {
-		end := bytes.IndexByte(rest, keySep)
-		p := rest
-		if end >= 0 {
-			p = rest[:end]
+	part, text := 0, isText(spec, 0)
+	for i, c := range key {
+		switch {
+		case c == keySep:
+			part++
+			text = isText(spec, part)
+		case text && i > 0 && (c == 'a' || c == 'e') && spellingDrops(key[i-1], c):
+			return appendSpellingFrom(buf[:0], spec, key, i, part), true
 		}
-		if part < len(spec) && spec[part].Transform == "" {
-			if i := firstDrop(p); i > 0 {
-				if !changed {
-					changed = true
-					buf = append(buf[:0], key[:len(key)-len(rest)]...)
-				}
-				buf = appendSpellingFrom(buf, p, i)
-			} else if changed {
-				buf = append(buf, p...)
-			}
-		} else if changed {
-			buf = append(buf, p...)
-		}
-		if end < 0 {
-			break
-		}
-		if changed {
-			buf = append(buf, keySep)
-		}
-		rest = rest[end+1:]
 	}
-	if !changed {
-		return key, false
-	}
-	return buf, true
+	return key, false
 }
 
-// firstDrop returns the index of the first letter of p that the spelling
-// form leaves out, or -1.
-func firstDrop(p []byte) int {
-	for i := 1; i < len(p); i++ {
-		if c := p[i]; (c == 'a' || c == 'e') && spellingDrops(p[i-1], c) {
-			return i
-		}
-	}
-	return -1
-}
+// isText reports whether part i of keys under spec is plain text, where
+// spellings meet.
+func isText(spec KeySpec, i int) bool { return i < len(spec) && spec[i].Transform == "" }
 
-// appendSpellingFrom appends the spelling form of p, whose first letter
-// left out is p[i].
-func appendSpellingFrom(dst, p []byte, i int) []byte {
-	dst = append(dst, p[:i]...)
-	prev := p[i-1]
-	for _, c := range p[i+1:] {
-		if spellingDrops(prev, c) {
+// appendSpellingFrom appends the spelling form of key, whose first letter
+// left out is key[i], in part number part.
+func appendSpellingFrom(dst []byte, spec KeySpec, key []byte, i, part int) []byte {
+	dst = append(dst, key[:i]...)
+	prev, text := key[i-1], true
+	for _, c := range key[i+1:] {
+		switch {
+		case c == keySep:
+			part++
+			prev, text = 0, isText(spec, part)
+		case text && spellingDrops(prev, c):
 			continue
+		default:
+			prev = c
 		}
-		prev = c
 		dst = append(dst, c)
 	}
 	return dst
