@@ -42,14 +42,16 @@ const saltSize = 32
 // allocate before the entries themselves arrive.
 const maxHashedPrealloc = 1 << 24
 
-// List is a loaded suppression list: the keyed hashes of its entries, and
-// of the spelling forms of those whose form differs, in compact sets (about
-// 9 bytes per hash), never the entries themselves. A List is read-only once
-// loaded and may be shared by several Screens.
+// List is a loaded suppression list: the keyed hashes of its entries'
+// keys, and of the spelling forms of those whose form differs, in one
+// compact set (about 9 bytes per hash), never the entries themselves. A
+// List is read-only once loaded and may be shared by several Screens.
 //
 // A row is on the list when its key's spelling form is the spelling form of
-// an entry's key: the hash of the row's form is in set (an entry whose key
-// is its own form) or in vset (the other entries' forms).
+// an entry's key, which is one lookup: an entry whose key is its own form
+// is in the set by its key, the others by their forms. The set marks the
+// hashes of entries' keys, so that a hit can tell whether the list holds
+// the row's own key or only another spelling of it.
 type List struct {
 	// Name identifies the list in reports (by default its file's base name).
 	Name string
@@ -58,8 +60,7 @@ type List struct {
 	salt   []byte // hashed list: the HMAC key
 	seeds  [2]maphash.Seed
 	hashed bool
-	set    hashSet // entries' keys
-	vset   hashSet // spelling forms that are no entry's key
+	set    hashSet // entries' keys (marked) and the other spelling forms
 	stats  ListStats
 }
 
@@ -79,7 +80,7 @@ func (l *List) Key() KeySpec { return l.key }
 func (l *List) Stats() ListStats { return l.stats }
 
 // MemoryBytes is what the list holds in memory.
-func (l *List) MemoryBytes() int { return l.set.bytes() + l.vset.bytes() }
+func (l *List) MemoryBytes() int { return l.set.bytes() }
 
 // keyHasher turns a normalised key into the hash a list stores. Each Screen
 // has its own: HMAC state is not safe for concurrent use.
@@ -111,15 +112,12 @@ func (k *keyHasher) hash(key []byte) h128 {
 // itself (not only another spelling of it). changed reports whether spell
 // differs from key. Only a hit costs a second hash, and only when changed.
 func (l *List) match(kh *keyHasher, key, spell []byte, changed bool) (hit, exact bool) {
-	h := kh.hash(spell)
-	own := l.set.has(h)
-	if !own && !l.vset.has(h) {
-		return false, false
+	found, own := l.set.lookup(kh.hash(spell))
+	if !found || !changed {
+		return found, own
 	}
-	if !changed {
-		return true, own
-	}
-	return true, l.set.has(kh.hash(key))
+	_, own = l.set.lookup(kh.hash(key))
+	return true, own
 }
 
 // match looks a row's normalised key up in each list of the group, counting
@@ -170,7 +168,7 @@ func ReadList(r io.Reader, name string, key KeySpec) (*List, error) {
 		return nil, err
 	}
 	hs, vs, stats.Duplicates = sortKeys(hs, vs)
-	l.set, l.vset = setOf(hs), setOf(vs)
+	l.set = setOf(hs, vs)
 	stats.Entries, stats.Variants = len(hs), len(vs)
 	l.stats = stats
 	return l, nil
@@ -197,11 +195,24 @@ func sortKeys(hs, vs []h128) ([]h128, []h128, int) {
 	return hs, out, n - len(hs)
 }
 
-// setOf builds a set from distinct hashes in ascending order.
-func setOf(hs []h128) hashSet {
-	sb := newSetBuilder(len(hs))
-	for _, h := range hs {
-		sb.add(h)
+// setOf builds a List's set from the hashes of the entries' keys, hs
+// (marked), and of the other spelling forms, vs: each distinct and in
+// ascending order, none in both.
+func setOf(hs, vs []h128) hashSet {
+	sb := newSetBuilder(len(hs) + len(vs))
+	i, j := 0, 0
+	for i < len(hs) || j < len(vs) {
+		if i < len(hs) && j < len(vs) && hs[i] == vs[j] {
+			j++ // an entry's key is marked, whatever else it is
+			continue
+		}
+		if j == len(vs) || i < len(hs) && hs[i].cmp(vs[j]) < 0 {
+			sb.add(hs[i], true)
+			i++
+		} else {
+			sb.add(vs[j], false)
+			j++
+		}
 	}
 	return sb.done()
 }
@@ -333,49 +344,54 @@ func readHashed(br *bufio.Reader, name string, key KeySpec) (*List, error) {
 	}
 	l := &List{Name: name, key: fileKey, salt: salt, hashed: true}
 	line := 1
-	// readBlock reads the next want hashes, ascending, into a set.
-	readBlock := func(want uint64) (hashSet, error) {
-		sb := newSetBuilder(int(min(want, maxHashedPrealloc)))
+	// readBlock reads the next want hashes, which must ascend.
+	readBlock := func(want uint64) ([]h128, error) {
+		hs := make([]h128, 0, min(want, maxHashedPrealloc))
 		var sum [16]byte
-		for uint64(sb.n) < want {
+		for uint64(len(hs)) < want {
 			s, err := br.ReadSlice('\n')
 			if len(s) > 0 {
 				line++
 				s = bytes.TrimRight(s, "\r\n")
 				if len(s) != 32 {
-					return hashSet{}, bad(line, "not a 32-digit hex hash")
+					return nil, bad(line, "not a 32-digit hex hash")
 				}
 				if _, herr := hex.Decode(sum[:], s); herr != nil {
-					return hashSet{}, bad(line, "not a 32-digit hex hash")
+					return nil, bad(line, "not a 32-digit hex hash")
 				}
-				if !sb.add(h128Of(sum[:])) {
-					return hashSet{}, bad(line, "entries out of order or repeated (the file was edited: hash the list again)")
+				h := h128Of(sum[:])
+				if len(hs) > 0 && h.cmp(hs[len(hs)-1]) <= 0 {
+					return nil, bad(line, "entries out of order or repeated (the file was edited: hash the list again)")
 				}
+				hs = append(hs, h)
 			}
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				if errors.Is(err, bufio.ErrBufferFull) {
-					return hashSet{}, bad(line+1, "line too long")
+					return nil, bad(line+1, "line too long")
 				}
-				return hashSet{}, err
+				return nil, err
 			}
 		}
-		if uint64(sb.n) != want {
-			return hashSet{}, fmt.Errorf("suppression list %s: %d hashes, but the header says %d (the file is truncated)", name, line-1, n+m)
+		if uint64(len(hs)) != want {
+			return nil, fmt.Errorf("suppression list %s: %d hashes, but the header says %d (the file is truncated)", name, line-1, n+m)
 		}
-		return sb.done(), nil
+		return hs, nil
 	}
-	if l.set, err = readBlock(n); err != nil {
+	hs, err := readBlock(n)
+	if err != nil {
 		return nil, err
 	}
-	if l.vset, err = readBlock(m); err != nil {
+	vs, err := readBlock(m)
+	if err != nil {
 		return nil, err
 	}
 	if extra, _ := br.Peek(1); len(extra) > 0 {
 		return nil, bad(line+1, "more hashes than the header's %d", n+m)
 	}
+	l.set = setOf(hs, vs)
 	l.stats = ListStats{Entries: int(n), Variants: int(m), Hashed: true}
 	return l, nil
 }

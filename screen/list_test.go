@@ -212,17 +212,17 @@ func TestHashSet(t *testing.T) {
 		}
 		all := append([]h128(nil), hs...)
 		sorted, _, dups := sortKeys(hs, nil)
-		set := setOf(sorted)
+		set := setOf(sorted, nil)
 		if dups != 0 || set.len() != n {
 			t.Fatalf("n=%d: len %d dups %d", n, set.len(), dups)
 		}
 		for _, h := range all {
-			if !set.has(h) {
+			if found, mark := set.lookup(h); !found || !mark {
 				t.Fatalf("n=%d: %x missing", n, h)
 			}
 		}
 		for range 1000 {
-			if set.has(h128{r.Uint64(), r.Uint64()}) {
+			if found, _ := set.lookup(h128{r.Uint64(), r.Uint64()}); found {
 				t.Fatalf("n=%d: a random hash is in the set", n)
 			}
 		}
@@ -341,6 +341,40 @@ func TestHashedListSpellings(t *testing.T) {
 	} {
 		if _, err := ReadList(strings.NewReader(bad), "h", nil); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestHashSetMarks: a set of entries' keys (marked) and other spelling
+// forms tells each apart, and a hash in both counts as a key.
+func TestHashSetMarks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 9, 10_000} {
+		hs, vs := make([]h128, n), make([]h128, n/3)
+		for i := range hs {
+			hs[i] = h128{r.Uint64(), r.Uint64()}
+		}
+		for i := range vs {
+			vs[i] = h128{r.Uint64(), r.Uint64()}
+		}
+		if len(vs) > 0 {
+			vs[0] = hs[0] // in both
+		}
+		keys, forms := append([]h128(nil), hs...), append([]h128(nil), vs...)
+		sk, sv, _ := sortKeys(hs, vs)
+		set := setOf(sk, sv)
+		for _, h := range keys {
+			if found, mark := set.lookup(h); !found || !mark {
+				t.Fatalf("n=%d: key %x: found %v, mark %v", n, h, found, mark)
+			}
+		}
+		for _, h := range forms[min(1, len(forms)):] {
+			if found, mark := set.lookup(h); !found || mark {
+				t.Fatalf("n=%d: form %x: found %v, mark %v", n, h, found, mark)
+			}
+		}
+		if set.len() != len(keys)+max(len(forms)-1, 0) {
+			t.Fatalf("n=%d: %d hashes", n, set.len())
 		}
 	}
 }
