@@ -161,6 +161,9 @@ func manifestNote(o *seal.Opened, event map[string]any) string {
 	if len(m.Suppressed) > 0 {
 		event["suppressed"] = m.Suppressed
 	}
+	if m.SuppressedByVariant > 0 {
+		event["suppressed_by_variant"] = m.SuppressedByVariant
+	}
 	if len(m.Dropped) > 0 {
 		event["dropped_columns"] = m.Dropped
 	}

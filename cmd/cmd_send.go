@@ -189,6 +189,7 @@ func (a *app) sendOne(ctx context.Context, x *exchange.Exchange, p exchange.Send
 			for list, n := range sc.Suppressed {
 				ev.Details["suppressed:"+list] = n
 			}
+			ev.Details["suppressed_by_variant"] = sc.SuppressedByVariant
 		}
 		event["rows"], event["sha256"] = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
 		human += fmt.Sprintf(", %d rows", sealRes.Rows)

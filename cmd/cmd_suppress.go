@@ -36,7 +36,10 @@ func (a *app) newSuppressHashCommand() *cobra.Command {
 		Long: `Read a plain CSV suppression list whose header names the key's columns, and
 write a hashed list: a header line with the format, the key and a fresh random
 salt, then one keyed hash (HMAC-SHA256, first 16 bytes, hex) per distinct
-entry, sorted. 'xfer send' reads either kind and matches them the same way.
+entry, sorted, and one per spelling form that is no entry's own key (so that
+Mueller meets Müller and Muller). 'xfer send' reads either kind and matches
+them the same way. Hashed lists made before xfer matched spelling variants
+are refused: hash the plain list again.
 
 The key is --key (comma-separated parts, each a column with an optional
 transform: initial:, digits: or email:) or else [suppress] key from the
@@ -102,7 +105,7 @@ func (a *app) runSuppressHash(o suppressHashOptions, input string) error {
 	}
 	a.result(map[string]any{
 		"event": "suppress_hash", "file": out, "key": key.String(),
-		"entries": stats.Entries, "duplicates": stats.Duplicates, "empty": stats.Empty,
+		"entries": stats.Entries, "duplicates": stats.Duplicates, "empty": stats.Empty, "variants": stats.Variants,
 	}, "%d entries hashed to %s (%d duplicates collapsed, %d with an empty key left out)",
 		stats.Entries, out, stats.Duplicates, stats.Empty)
 	return nil

@@ -53,6 +53,7 @@ func (a *app) reportScreen(file string, rep *screen.Report, event map[string]any
 		return ""
 	}
 	event["rows_in"], event["suppressed_rows"] = rep.RowsIn, rep.SuppressedRows
+	event["suppressed_by_variant"] = rep.SuppressedByVariant
 	if len(rep.Suppressed) > 0 {
 		event["suppressed"] = rep.Suppressed
 	}
@@ -69,7 +70,11 @@ func (a *app) reportScreen(file string, rep *screen.Report, event map[string]any
 	}
 	var parts []string
 	if rep.SuppressedRows > 0 || len(rep.Suppressed) > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d rows suppressed", rep.SuppressedRows, rep.RowsIn))
+		p := fmt.Sprintf("%d of %d rows suppressed", rep.SuppressedRows, rep.RowsIn)
+		if rep.SuppressedByVariant > 0 {
+			p += fmt.Sprintf(" (%d only through another spelling)", rep.SuppressedByVariant)
+		}
+		parts = append(parts, p)
 	}
 	if len(rep.Dropped) > 0 {
 		parts = append(parts, "dropped "+strings.Join(rep.Dropped, ", "))

@@ -72,7 +72,10 @@ const keySep = 0x1f
 
 // folder normalises key text. It keeps the decomposition state, so that
 // normalising allocates nothing; it is not safe for concurrent use.
-type folder struct{ it norm.Iter }
+type folder struct {
+	it    norm.Iter
+	spell []byte // a key's spelling form (see appendSpelling)
+}
 
 // appendKeyPart appends the normalised form of v under transform t.
 func (f *folder) appendKeyPart(dst, v []byte, t string) []byte {
@@ -198,8 +201,9 @@ func (f *folder) appendDigits(dst, v []byte) []byte {
 	return dst
 }
 
-// appendEmail trims, removes white space and lower-cases (after NFKC), but
-// keeps punctuation: in an address "j.smith" and "jsmith" may be two people.
+// appendEmail trims, removes white space and control characters and
+// lower-cases (after NFKC), but keeps punctuation: in an address "j.smith"
+// and "jsmith" may be two people.
 func (f *folder) appendEmail(dst, v []byte) []byte {
 	f.it.Init(norm.NFKC, v)
 	for !f.it.Done() {
@@ -207,7 +211,9 @@ func (f *folder) appendEmail(dst, v []byte) []byte {
 			r, size := utf8.DecodeRune(d)
 			d = d[size:]
 			switch {
-			case unicode.IsSpace(r):
+			case unicode.IsSpace(r), unicode.IsControl(r):
+				// Control characters are never part of an address, and
+				// leaving them out keeps keySep out of every part.
 			case 'A' <= r && r <= 'Z':
 				dst = append(dst, byte(r)+'a'-'A')
 			case r < utf8.RuneSelf:
@@ -242,4 +248,79 @@ func NormaliseKey(k KeySpec, values []string) ([]byte, bool) {
 		empty = empty && len(dst) == n
 	}
 	return dst, !empty
+}
+
+// Spelling variants. One name has several common spellings: Müller,
+// Mueller and Muller; Søren, Soeren and Soren; Åse, Aase and Ase. Folding
+// already writes ü, ö, ä, å, ø as u, o, a, a, o and ß, æ as ss, ae (so
+// Straße meets Strasse, Bræmer Braemer); left are the ASCII digraphs that
+// stand for the letters folding shortens. The spelling form of a key
+// applies, until none applies,
+//
+//	aa → a   ae → a   oe → o   ue → u
+//
+// in every plain-text part (initials have one letter; digits and email
+// parts are not names). Each rule drops the second letter of its pair, so
+// the form is unique whatever the order, and one left-to-right pass that
+// compares each letter with the last one kept computes it. Every spelling
+// variant of a name (each ü ö ä ø å æ ß written as its digraph or as the
+// bare letter, each ASCII digraph read as the letter it may stand for) has
+// the same spelling form, so two keys meet when their spelling forms are
+// equal: one lookup, however many digraphs a name has. Matching on the
+// form is coarser than "some variant of one is some variant of the other"
+// (runs such as "aae" or "uee" collapse whole), which errs on suppressing.
+
+// spellingDrops reports whether letter c, following the kept letter prev,
+// is left out of the spelling form.
+func spellingDrops(prev, c byte) bool {
+	switch prev {
+	case 'a':
+		return c == 'a' || c == 'e'
+	case 'o', 'u':
+		return c == 'e'
+	}
+	return false
+}
+
+// spellingForm returns the spelling form of key, a normalised key made
+// under spec (as NormaliseKey makes it), and whether it differs from key:
+// key itself when no pair is found (the common case, which copies
+// nothing), else the form written over buf[:0]. Parts are split at keySep,
+// which no normalised part holds.
+func spellingForm(buf []byte, spec KeySpec, key []byte) ([]byte, bool) {
+	part, text := 0, isText(spec, 0)
+	for i, c := range key {
+		switch {
+		case c == keySep:
+			part++
+			text = isText(spec, part)
+		case text && i > 0 && (c == 'a' || c == 'e') && spellingDrops(key[i-1], c):
+			return appendSpellingFrom(buf[:0], spec, key, i, part), true
+		}
+	}
+	return key, false
+}
+
+// isText reports whether part i of keys under spec is plain text, where
+// spellings meet.
+func isText(spec KeySpec, i int) bool { return i < len(spec) && spec[i].Transform == "" }
+
+// appendSpellingFrom appends the spelling form of key, whose first letter
+// left out is key[i], in part number part.
+func appendSpellingFrom(dst []byte, spec KeySpec, key []byte, i, part int) []byte {
+	dst = append(dst, key[:i]...)
+	prev, text := key[i-1], true
+	for _, c := range key[i+1:] {
+		switch {
+		case c == keySep:
+			part++
+			prev, text = 0, isText(spec, part)
+		case text && spellingDrops(prev, c):
+			continue
+		default:
+			prev = c
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

@@ -15,17 +15,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // HashedFormat starts the first line of a hashed suppression list:
 //
-//	xfer-suppress-list v1 hmac-sha256-128 salt=<64 hex> entries=<n> key=<spec>
+//	xfer-suppress-list v2 hmac-sha256-128 salt=<64 hex> entries=<n> variants=<m> key=<spec>
 //
 // followed by n lines, each the first 16 bytes (32 lower-case hex digits) of
-// HMAC-SHA256(salt, normalised key), in ascending order without repeats.
-const HashedFormat = "xfer-suppress-list v1 hmac-sha256-128"
+// HMAC-SHA256(salt, normalised key) of an entry, in ascending order without
+// repeats, and then m lines, likewise, of the spelling forms (see
+// spellingForm) of the entries whose form is not their own key nor
+// another entry's key.
+const HashedFormat = "xfer-suppress-list v2 hmac-sha256-128"
+
+// hashedV1 starts a hashed list made before spelling variants matched; it
+// lacks the spelling forms, so it is refused rather than matched narrower.
+const hashedV1 = "xfer-suppress-list v1 "
 
 // saltSize is the length of a hashed list's random HMAC key.
 const saltSize = 32
@@ -34,9 +42,16 @@ const saltSize = 32
 // allocate before the entries themselves arrive.
 const maxHashedPrealloc = 1 << 24
 
-// List is a loaded suppression list: the keyed hashes of its entries in a
-// compact set (about 9 bytes per entry), never the entries themselves. A
+// List is a loaded suppression list: the keyed hashes of its entries'
+// keys, and of the spelling forms of those whose form differs, in one
+// compact set (about 9 bytes per hash), never the entries themselves. A
 // List is read-only once loaded and may be shared by several Screens.
+//
+// A row is on the list when its key's spelling form is the spelling form of
+// an entry's key, which is one lookup: an entry whose key is its own form
+// is in the set by its key, the others by their forms. The set marks the
+// hashes of entries' keys, so that a hit can tell whether the list holds
+// the row's own key or only another spelling of it.
 type List struct {
 	// Name identifies the list in reports (by default its file's base name).
 	Name string
@@ -45,7 +60,7 @@ type List struct {
 	salt   []byte // hashed list: the HMAC key
 	seeds  [2]maphash.Seed
 	hashed bool
-	set    hashSet
+	set    hashSet // entries' keys (marked) and the other spelling forms
 	stats  ListStats
 }
 
@@ -54,6 +69,7 @@ type ListStats struct {
 	Entries    int  // distinct keys kept
 	Duplicates int  // entries that repeated a key already seen (collapsed)
 	Empty      int  // entries whose key parts were all empty (ignored)
+	Variants   int  // spelling forms held besides the entries' keys
 	Hashed     bool // a hashed list, not a plain CSV
 }
 
@@ -91,7 +107,36 @@ func (k *keyHasher) hash(key []byte) h128 {
 	return h128Of(k.sum)
 }
 
-func (l *List) has(k *keyHasher, key []byte) bool { return l.set.has(k.hash(key)) }
+// match reports whether a row whose normalised key is key, and whose
+// spelling form is spell, is on the list, and whether the list holds key
+// itself (not only another spelling of it). changed reports whether spell
+// differs from key. Only a hit costs a second hash, and only when changed.
+func (l *List) match(kh *keyHasher, key, spell []byte, changed bool) (hit, exact bool) {
+	found, own := l.set.lookup(kh.hash(spell))
+	if !found || !changed {
+		return found, own
+	}
+	_, own = l.set.lookup(kh.hash(key))
+	return true, own
+}
+
+// match looks a row's normalised key up in each list of the group, counting
+// in counts (by list name) the lists that hold it. It reports whether any
+// list did, and whether any held the key itself rather than only another
+// spelling of it.
+func (g *keyGroup) match(f *folder, key []byte, counts map[string]int64) (hit, exact bool) {
+	spell, changed := spellingForm(f.spell, g.spec, key)
+	if changed {
+		f.spell = spell // keep the grown buffer; never key itself
+	}
+	for k, l := range g.lists {
+		if h, e := l.match(g.hashers[k], key, spell, changed); h {
+			counts[l.Name]++
+			hit, exact = true, exact || e
+		}
+	}
+	return hit, exact
+}
 
 // OpenList loads the suppression list in the file at path; see ReadList.
 func OpenList(path string, key KeySpec) (*List, error) {
@@ -118,27 +163,71 @@ func ReadList(r io.Reader, name string, key KeySpec) (*List, error) {
 		return nil, fmt.Errorf("suppression list %s: a plain list needs a suppression key ([suppress] key)", name)
 	}
 	l := &List{Name: name, key: key, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-	hs, stats, err := readPlain(br, name, key, l.hasher())
+	hs, vs, stats, err := readPlain(br, name, key, l.hasher())
 	if err != nil {
 		return nil, err
 	}
-	l.set, stats.Duplicates = buildSet(hs)
-	stats.Entries = l.set.len()
+	hs, vs, stats.Duplicates = sortKeys(hs, vs)
+	l.set = setOf(hs, vs)
+	stats.Entries, stats.Variants = len(hs), len(vs)
 	l.stats = stats
 	return l, nil
 }
 
-// readPlain hashes the key of every row of a plain CSV list.
-func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) ([]h128, ListStats, error) {
-	var stats ListStats
+// sortKeys sorts and compacts an entry list's key hashes hs and the hashes
+// of their spelling forms vs, leaves out of vs the hashes in hs, and
+// returns both and the number of repeated entries collapsed.
+func sortKeys(hs, vs []h128) ([]h128, []h128, int) {
+	slices.SortFunc(hs, h128.cmp)
+	n := len(hs)
+	hs = slices.Compact(hs)
+	slices.SortFunc(vs, h128.cmp)
+	vs = slices.Compact(vs)
+	out, i := vs[:0], 0
+	for _, v := range vs {
+		for i < len(hs) && hs[i].cmp(v) < 0 {
+			i++
+		}
+		if i == len(hs) || hs[i] != v {
+			out = append(out, v)
+		}
+	}
+	return hs, out, n - len(hs)
+}
+
+// setOf builds a List's set from the hashes of the entries' keys, hs
+// (marked), and of the other spelling forms, vs: each distinct and in
+// ascending order, none in both.
+func setOf(hs, vs []h128) hashSet {
+	sb := newSetBuilder(len(hs) + len(vs))
+	i, j := 0, 0
+	for i < len(hs) || j < len(vs) {
+		if i < len(hs) && j < len(vs) && hs[i] == vs[j] {
+			j++ // an entry's key is marked, whatever else it is
+			continue
+		}
+		if j == len(vs) || i < len(hs) && hs[i].cmp(vs[j]) < 0 {
+			sb.add(hs[i], true)
+			i++
+		} else {
+			sb.add(vs[j], false)
+			j++
+		}
+	}
+	return sb.done()
+}
+
+// readPlain hashes the key of every row of a plain CSV list (hs) and, when
+// it differs, the key's spelling form (vs).
+func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) (hs, vs []h128, stats ListStats, err error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, stats, fmt.Errorf("suppression list %s: empty file (a header row naming %s is required)", name, key)
+		return nil, nil, stats, fmt.Errorf("suppression list %s: empty file (a header row naming %s is required)", name, key)
 	}
 	if err != nil {
-		return nil, stats, listCSVError(name, err)
+		return nil, nil, stats, listCSVError(name, err)
 	}
 	cols := map[string]int{}
 	for i, h := range header {
@@ -148,12 +237,11 @@ func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) ([]h128, Li
 	for i, p := range key {
 		j, ok := cols[p.Column]
 		if !ok {
-			return nil, stats, fmt.Errorf("suppression list %s: the header has no column %q (the key is %s)", name, p.Column, key)
+			return nil, nil, stats, fmt.Errorf("suppression list %s: the header has no column %q (the key is %s)", name, p.Column, key)
 		}
 		idx[i] = j
 	}
-	var hs []h128
-	var buf []byte
+	var buf, spell []byte
 	var f folder
 	for {
 		rec, err := cr.Read()
@@ -161,7 +249,7 @@ func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) ([]h128, Li
 			break
 		}
 		if err != nil {
-			return nil, stats, listCSVError(name, err)
+			return nil, nil, stats, listCSVError(name, err)
 		}
 		buf = buf[:0]
 		empty := true
@@ -178,11 +266,15 @@ func readPlain(r io.Reader, name string, key KeySpec, kh *keyHasher) ([]h128, Li
 			continue
 		}
 		if len(hs) == maxSetEntries {
-			return nil, stats, fmt.Errorf("suppression list %s: more than %d entries", name, maxSetEntries)
+			return nil, nil, stats, fmt.Errorf("suppression list %s: more than %d entries", name, maxSetEntries)
 		}
 		hs = append(hs, kh.hash(buf))
+		if form, changed := spellingForm(spell, key, buf); changed {
+			spell = form
+			vs = append(vs, kh.hash(form))
+		}
 	}
-	return hs, stats, nil
+	return hs, vs, stats, nil
 }
 
 func listCSVError(name string, err error) error {
@@ -202,11 +294,14 @@ func readHashed(br *bufio.Reader, name string, key KeySpec) (*List, error) {
 		return nil, err
 	}
 	first = strings.TrimRight(strings.TrimPrefix(first, "\ufeff"), "\r\n")
+	if strings.HasPrefix(first, hashedV1) {
+		return nil, fmt.Errorf("suppression list %s: hashed by an older xfer, without the spelling variants that let Mueller meet Müller; hash the plain list again with 'xfer suppress hash'", name)
+	}
 	rest, ok := strings.CutPrefix(first, HashedFormat+" ")
 	if !ok {
 		return nil, bad(1, "not a hashed list this xfer reads (expected %q)", HashedFormat)
 	}
-	var saltHex, entries, spec string
+	var saltHex, entries, variants, spec string
 	for rest != "" {
 		var f string
 		if strings.HasPrefix(rest, "key=") {
@@ -220,6 +315,8 @@ func readHashed(br *bufio.Reader, name string, key KeySpec) (*List, error) {
 			saltHex = v
 		case "entries":
 			entries = v
+		case "variants":
+			variants = v
 		case "key":
 			spec = v
 		default:
@@ -234,6 +331,10 @@ func readHashed(br *bufio.Reader, name string, key KeySpec) (*List, error) {
 	if err != nil || n > maxSetEntries {
 		return nil, bad(1, "bad entry count")
 	}
+	m, err := strconv.ParseUint(variants, 10, 64)
+	if err != nil || m > maxSetEntries {
+		return nil, bad(1, "bad variant count")
+	}
 	fileKey, err := ParseKeySpec(strings.Split(spec, ","))
 	if err != nil || len(fileKey) == 0 {
 		return nil, bad(1, "bad key: %v", err)
@@ -242,42 +343,56 @@ func readHashed(br *bufio.Reader, name string, key KeySpec) (*List, error) {
 		return nil, fmt.Errorf("suppression list %s: hashed with key %s, but the suppression key is %s (hash the list again with --key)", name, fileKey, key)
 	}
 	l := &List{Name: name, key: fileKey, salt: salt, hashed: true}
-	sb := newSetBuilder(int(min(n, maxHashedPrealloc)))
 	line := 1
-	var sum [16]byte
-	for {
-		s, err := br.ReadSlice('\n')
-		if len(s) > 0 {
-			line++
-			s = bytes.TrimRight(s, "\r\n")
-			if len(s) != 32 {
-				return nil, bad(line, "not a 32-digit hex hash")
+	// readBlock reads the next want hashes, which must ascend.
+	readBlock := func(want uint64) ([]h128, error) {
+		hs := make([]h128, 0, min(want, maxHashedPrealloc))
+		var sum [16]byte
+		for uint64(len(hs)) < want {
+			s, err := br.ReadSlice('\n')
+			if len(s) > 0 {
+				line++
+				s = bytes.TrimRight(s, "\r\n")
+				if len(s) != 32 {
+					return nil, bad(line, "not a 32-digit hex hash")
+				}
+				if _, herr := hex.Decode(sum[:], s); herr != nil {
+					return nil, bad(line, "not a 32-digit hex hash")
+				}
+				h := h128Of(sum[:])
+				if len(hs) > 0 && h.cmp(hs[len(hs)-1]) <= 0 {
+					return nil, bad(line, "entries out of order or repeated (the file was edited: hash the list again)")
+				}
+				hs = append(hs, h)
 			}
-			if _, herr := hex.Decode(sum[:], s); herr != nil {
-				return nil, bad(line, "not a 32-digit hex hash")
+			if err == io.EOF {
+				break
 			}
-			if uint64(sb.n) == n {
-				return nil, bad(line, "more entries than the header's %d", n)
-			}
-			if !sb.add(h128Of(sum[:])) {
-				return nil, bad(line, "entries out of order or repeated (the file was edited: hash the list again)")
+			if err != nil {
+				if errors.Is(err, bufio.ErrBufferFull) {
+					return nil, bad(line+1, "line too long")
+				}
+				return nil, err
 			}
 		}
-		if err == io.EOF {
-			break
+		if uint64(len(hs)) != want {
+			return nil, fmt.Errorf("suppression list %s: %d hashes, but the header says %d (the file is truncated)", name, line-1, n+m)
 		}
-		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) {
-				return nil, bad(line+1, "line too long")
-			}
-			return nil, err
-		}
+		return hs, nil
 	}
-	if uint64(sb.n) != n {
-		return nil, fmt.Errorf("suppression list %s: %d entries, but the header says %d (the file is truncated)", name, sb.n, n)
+	hs, err := readBlock(n)
+	if err != nil {
+		return nil, err
 	}
-	l.set = sb.done()
-	l.stats = ListStats{Entries: sb.n, Hashed: true}
+	vs, err := readBlock(m)
+	if err != nil {
+		return nil, err
+	}
+	if extra, _ := br.Peek(1); len(extra) > 0 {
+		return nil, bad(line+1, "more hashes than the header's %d", n+m)
+	}
+	l.set = setOf(hs, vs)
+	l.stats = ListStats{Entries: int(n), Variants: int(m), Hashed: true}
 	return l, nil
 }
 
@@ -297,22 +412,23 @@ func HashList(dst io.Writer, src io.Reader, name string, key KeySpec) (ListStats
 	salt := make([]byte, saltSize)
 	rand.Read(salt)
 	l := &List{key: key, salt: salt, hashed: true}
-	hs, stats, err := readPlain(br, name, key, l.hasher())
+	hs, vs, stats, err := readPlain(br, name, key, l.hasher())
 	if err != nil {
 		return stats, err
 	}
-	set, dups := buildSet(hs) // sorts and compacts hs in place
-	stats.Duplicates, stats.Entries, stats.Hashed = dups, set.len(), true
-	hs = hs[:set.len()]
+	hs, vs, stats.Duplicates = sortKeys(hs, vs)
+	stats.Entries, stats.Variants, stats.Hashed = len(hs), len(vs), true
 	bw := bufio.NewWriterSize(dst, 64<<10)
-	fmt.Fprintf(bw, "%s salt=%x entries=%d key=%s\n", HashedFormat, salt, len(hs), key)
+	fmt.Fprintf(bw, "%s salt=%x entries=%d variants=%d key=%s\n", HashedFormat, salt, len(hs), len(vs), key)
 	var b [16]byte
 	var line [33]byte
 	line[32] = '\n'
-	for _, h := range hs {
-		putH128(b[:], h)
-		hex.Encode(line[:32], b[:])
-		bw.Write(line[:])
+	for _, block := range [][]h128{hs, vs} {
+		for _, h := range block {
+			putH128(b[:], h)
+			hex.Encode(line[:32], b[:])
+			bw.Write(line[:])
+		}
 	}
 	return stats, bw.Flush()
 }

@@ -182,7 +182,7 @@ func TestHashedListChecks(t *testing.T) {
 		"repeated":  lines[0] + lines[1] + lines[1] + lines[3],
 		"not hex":   lines[0] + strings.Repeat("g", 32) + "\n" + lines[2] + lines[3],
 		"bad salt":  strings.Replace(file2str(file), "salt=", "salt=00", 1),
-		"version":   strings.Replace(file2str(file), " v1 ", " v9 ", 1),
+		"version":   strings.Replace(file2str(file), " v2 ", " v9 ", 1),
 	} {
 		if _, err := ReadList(strings.NewReader(bad), "h", nil); err == nil {
 			t.Errorf("%s: no error", name)
@@ -211,17 +211,18 @@ func TestHashSet(t *testing.T) {
 			hs[i] = h128{r.Uint64(), r.Uint64()}
 		}
 		all := append([]h128(nil), hs...)
-		set, dups := buildSet(hs)
+		sorted, _, dups := sortKeys(hs, nil)
+		set := setOf(sorted, nil)
 		if dups != 0 || set.len() != n {
 			t.Fatalf("n=%d: len %d dups %d", n, set.len(), dups)
 		}
 		for _, h := range all {
-			if !set.has(h) {
+			if found, mark := set.lookup(h); !found || !mark {
 				t.Fatalf("n=%d: %x missing", n, h)
 			}
 		}
 		for range 1000 {
-			if set.has(h128{r.Uint64(), r.Uint64()}) {
+			if found, _ := set.lookup(h128{r.Uint64(), r.Uint64()}); found {
 				t.Fatalf("n=%d: a random hash is in the set", n)
 			}
 		}
@@ -244,4 +245,136 @@ func TestListMemory(t *testing.T) {
 		t.Fatalf("%d bytes for a million entries", m)
 	}
 	t.Logf("%.2f MiB per million entries", float64(l.MemoryBytes())/(1<<20))
+}
+
+// The case and its kin: each row is one person, spelt as one
+// system or another holds them.
+const spelledRows = "id,surname,first_name,postcode\n" +
+	"1,Müller,Hans,10115\n" +
+	"2,Mueller,Hans,10115\n" +
+	"3,Muller,Hans,10115\n" +
+	"4,Müller,Grete,10115\n" + // another initial: kept
+	"5,Müller,Hans,10117\n" + // another postcode: kept
+	"6,Strauß,Jörg,80331\n" +
+	"7,STRAUSS,joerg,80331\n" +
+	"8,Søndergaard,Åse,2100\n" +
+	"9,Soendergaard,Aase,2100\n" +
+	"10,Sondergaard,Ase,2100\n" +
+	"11,Bræmer,Ægir,0150\n" +
+	"12,Braemer,Aegir,0150\n" +
+	"13,Schmidt,Hans,10115\n" // no spelling of anyone listed: kept
+
+// spelledKept is what every list of the same five people keeps.
+const spelledKept = "id,surname,first_name,postcode\n4,Müller,Grete,10115\n5,Müller,Hans,10117\n13,Schmidt,Hans,10115\n"
+
+// TestSuppressSpelledBothWays: a list in ASCII suppresses the rows written
+// with umlauts and the reverse, and bare letters meet both, for plain and
+// hashed lists; suppressed_by_variant counts the rows the list held only
+// under another spelling.
+func TestSuppressSpelledBothWays(t *testing.T) {
+	key := []string{"surname", "initial:first_name", "postcode"}
+	for _, c := range []struct {
+		name, list string
+		variant    int64 // rows matched only through another spelling
+	}{
+		// Folding alone makes Müller Muller, Strauß Strauss, Bræmer
+		// Braemer; the variant rows are those it left apart: 1, 3, 8, 10.
+		{"ascii list", "surname,first_name,postcode\nMueller,Hans,10115\nStrauss,Joerg,80331\nSoendergaard,Aase,2100\nBraemer,Aegir,0150\n", 4},
+		// rows 2 and 9
+		{"umlaut list", "surname,first_name,postcode\nMüller,Hans,10115\nStrauß,Jörg,80331\nSøndergaard,Åse,2100\nBræmer,Ægir,0150\n", 2},
+		// rows 2, 9, 11, 12 (ß is ss, never s: Strauss is the bare form)
+		{"bare list", "surname,first_name,postcode\nMuller,H,10115\nStrauss,J,80331\nSondergaard,A,2100\nBramer,A,0150\n", 4},
+	} {
+		plain := plainList(t, c.list, key...)
+		hashed, _ := hashedList(t, c.list, key...)
+		for _, l := range []*List{plain, hashed} {
+			for _, chunk := range []int{1, 0} {
+				out, rep, err := run(t, Rules{Lists: []*List{l}}, []byte(spelledRows), chunk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(out) != spelledKept {
+					t.Errorf("%s, %s: kept %q", c.name, l.Name, out)
+				}
+				if rep.SuppressedRows != 10 || rep.Suppressed[l.Name] != 10 || rep.SuppressedByVariant != c.variant {
+					t.Errorf("%s, %s: %d suppressed, %d through a variant; want 10, %d", c.name, l.Name, rep.SuppressedRows, rep.SuppressedByVariant, c.variant)
+				}
+			}
+		}
+	}
+	// A row that one list holds under its own key and another only through
+	// a variant is not counted as a variant match: alone, the ASCII list
+	// holds rows 1 and 3 only through a variant, the other row 2.
+	ascii := plainList(t, "surname,first_name,postcode\nMueller,Hans,10115\n", key...)
+	umlaut, _ := hashedList(t, "surname,first_name,postcode\nMüller,Hans,10115\n", key...)
+	_, rep, err := run(t, Rules{Lists: []*List{ascii, umlaut}}, []byte(spelledRows), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.SuppressedRows != 3 || rep.SuppressedByVariant != 0 || rep.Suppressed["list.csv"] != 3 || rep.Suppressed["list.hashed"] != 3 {
+		t.Errorf("two lists: %+v", rep)
+	}
+}
+
+// TestHashedListSpellings: the hashed file holds the entries' keys, then
+// the spelling forms that are no entry's key; a list made before spelling
+// forms existed is refused, not matched narrower.
+func TestHashedListSpellings(t *testing.T) {
+	l, file := hashedList(t, "surname,postcode\nMueller,1\nMuller,1\nSmith,2\nSchaefer,3\n", "surname", "postcode")
+	// mueller and schaefer have forms of their own; muller is also an entry
+	if st := l.Stats(); st.Entries != 4 || st.Variants != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(file), "\n"), "\n")
+	if !strings.Contains(lines[0], " entries=4 variants=1 ") || len(lines) != 6 {
+		t.Errorf("%d lines, header %q", len(lines), lines[0])
+	}
+	v1 := strings.Replace(strings.Replace(lines[0], " v2 ", " v1 ", 1), " variants=1", "", 1) + "\n" + strings.Join(lines[1:5], "\n") + "\n"
+	if _, err := ReadList(strings.NewReader(v1), "old.hashed", nil); err == nil || !strings.Contains(err.Error(), "hash the plain list again") {
+		t.Errorf("a v1 list: %v", err)
+	}
+	// The variant block is checked like the entries.
+	for name, bad := range map[string]string{
+		"variant missing": strings.Join(lines[:5], "\n") + "\n",
+		"one too many":    string(file) + lines[5] + "\n",
+		"no count":        strings.Replace(string(file), " variants=1", "", 1),
+	} {
+		if _, err := ReadList(strings.NewReader(bad), "h", nil); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestHashSetMarks: a set of entries' keys (marked) and other spelling
+// forms tells each apart, and a hash in both counts as a key.
+func TestHashSetMarks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 9, 10_000} {
+		hs, vs := make([]h128, n), make([]h128, n/3)
+		for i := range hs {
+			hs[i] = h128{r.Uint64(), r.Uint64()}
+		}
+		for i := range vs {
+			vs[i] = h128{r.Uint64(), r.Uint64()}
+		}
+		if len(vs) > 0 {
+			vs[0] = hs[0] // in both
+		}
+		keys, forms := append([]h128(nil), hs...), append([]h128(nil), vs...)
+		sk, sv, _ := sortKeys(hs, vs)
+		set := setOf(sk, sv)
+		for _, h := range keys {
+			if found, mark := set.lookup(h); !found || !mark {
+				t.Fatalf("n=%d: key %x: found %v, mark %v", n, h, found, mark)
+			}
+		}
+		for _, h := range forms[min(1, len(forms)):] {
+			if found, mark := set.lookup(h); !found || mark {
+				t.Fatalf("n=%d: form %x: found %v, mark %v", n, h, found, mark)
+			}
+		}
+		if set.len() != len(keys)+max(len(forms)-1, 0) {
+			t.Fatalf("n=%d: %d hashes", n, set.len())
+		}
+	}
 }

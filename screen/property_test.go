@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,35 @@ func tupleOf(rec []string) tuple {
 	return tuple{rec[3], string(r), rec[8]}
 }
 
+// class is the test's own account of which generated tuples are one
+// person under the spelling rule: surname and postcode accent-stripped,
+// lower-cased, the letters NFD leaves alone spelt out, then aa, ae, oe and
+// ue read as one letter until none is left. Generated values are
+// consistently written, so nothing else needs normalising.
+func (tp tuple) class() tuple {
+	spell := func(s string) string {
+		s = undecomposed.Replace(strings.ToLower(stripAccents(s)))
+		for {
+			t := digraph.ReplaceAllStringFunc(s, func(p string) string { return p[:1] })
+			if t == s {
+				return s
+			}
+			s = t
+		}
+	}
+	return tuple{spell(tp.surname), tp.initial, spell(tp.postcode)}
+}
+
+var (
+	digraph      = regexp.MustCompile(`aa|ae|oe|ue`)
+	undecomposed = strings.NewReplacer("ß", "ss", "ø", "o", "æ", "ae", "ł", "l")
+)
+
+// asciiSpelling writes umlauts and the Nordic letters as an ASCII-only
+// system does.
+var asciiSpelling = strings.NewReplacer("ä", "ae", "ö", "oe", "ü", "ue", "ß", "ss", "ø", "oe", "å", "aa", "æ", "ae",
+	"Ä", "Ae", "Ö", "Oe", "Ü", "Ue", "Ø", "Oe", "Å", "Aa", "Æ", "Ae")
+
 // stripAccents is the test's own accent removal, so that the expected set
 // does not come from the code under test.
 func stripAccents(s string) string {
@@ -53,11 +83,13 @@ func stripAccents(s string) string {
 }
 
 // disguise writes a row's key the way another system might hold it: other
-// case, spacing and punctuation, accents dropped, the full first name or
-// an initial with a dot.
+// case, spacing and punctuation, accents dropped, umlauts spelt out in
+// ASCII, the full first name or an initial with a dot.
 func disguise(r *rand.Rand, rec []string) (surname, first, postcode string) {
 	surname, first, postcode = rec[3], rec[2], rec[8]
-	switch r.IntN(6) {
+	switch r.IntN(7) {
+	case 5:
+		surname, first = asciiSpelling.Replace(surname), asciiSpelling.Replace(first)
 	case 0:
 		surname = strings.ToUpper(surname)
 	case 1:
@@ -131,6 +163,11 @@ func TestSuppressionProperty(t *testing.T) {
 		if rep.RowsIn != int64(rows) || rep.Suppressed[l.Name] != int64(len(want)) || rep.RowsOut != int64(rows-len(want)) {
 			t.Fatalf("%s: in %d out %d suppressed %d; want %d suppressed", l.Name, rep.RowsIn, rep.RowsOut, rep.Suppressed[l.Name], len(want))
 		}
+		// Some entries are spelt in ASCII (Mueller for a row's Müller).
+		if rep.SuppressedByVariant == 0 || rep.SuppressedByVariant >= rep.SuppressedRows {
+			t.Fatalf("%s: %d of %d rows suppressed only through a spelling variant", l.Name, rep.SuppressedByVariant, rep.SuppressedRows)
+		}
+		t.Logf("%s: %d of %d rows suppressed only through a spelling variant", l.Name, rep.SuppressedByVariant, rep.SuppressedRows)
 		outs = append(outs, out)
 	}
 	if !bytes.Equal(outs[0], outs[1]) {
@@ -174,9 +211,10 @@ func propertyList(t testing.TB, in []byte, n int, seed uint64) ([]byte, map[int]
 	if err != nil {
 		t.Fatal(err)
 	}
-	present := map[tuple][]int{}
+	present := map[tuple][]int{} // by class
 	for i, rec := range recs[1:] {
-		present[tupleOf(rec)] = append(present[tupleOf(rec)], i+1)
+		c := tupleOf(rec).class()
+		present[c] = append(present[c], i+1)
 	}
 	var list bytes.Buffer
 	w := csv.NewWriter(&list)
@@ -192,7 +230,7 @@ func propertyList(t testing.TB, in []byte, n int, seed uint64) ([]byte, map[int]
 		picked[tp] = true
 		s, f, p := disguise(r, rec)
 		w.Write([]string{s, f, p, "opt-out"})
-		for _, i := range present[tp] {
+		for _, i := range present[tp.class()] {
 			want[i] = true
 		}
 	}
@@ -209,7 +247,7 @@ func propertyList(t testing.TB, in []byte, n int, seed uint64) ([]byte, map[int]
 		}
 		fr, _ := utf8.DecodeRuneInString(f)
 		tp := tuple{s, string(fr), p}
-		if present[tp] != nil || picked[tp] {
+		if present[tp.class()] != nil || picked[tp] {
 			continue // not a miss after all
 		}
 		picked[tp] = true

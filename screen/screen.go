@@ -155,6 +155,10 @@ type Report struct {
 	Suppressed     map[string]int64 `json:"suppressed,omitempty"`
 	SuppressedRows int64            `json:"suppressed_rows"`
 	Issues         []Issue          `json:"issues,omitempty"`
+
+	// SuppressedByVariant counts the suppressed rows that no list held
+	// under their own key, only under another spelling (Mueller for Müller).
+	SuppressedByVariant int64 `json:"suppressed_by_variant"`
 }
 
 // Screen is an io.WriteCloser: raw CSV in, screened CSV out to dst.
@@ -597,7 +601,7 @@ func (s *Screen) note(is *Issue, line int64) bool {
 }
 
 func (s *Screen) suppressed(rec []byte) bool {
-	hit := false
+	hit, exact := false, false
 	for g := range s.groups {
 		grp := &s.groups[g]
 		s.keybuf = s.keybuf[:0]
@@ -613,12 +617,11 @@ func (s *Screen) suppressed(rec []byte) bool {
 		if empty {
 			continue
 		}
-		for k, l := range grp.lists {
-			if l.has(grp.hashers[k], s.keybuf) {
-				s.report.Suppressed[l.Name]++
-				hit = true
-			}
-		}
+		h, e := grp.match(&s.fold, s.keybuf, s.report.Suppressed)
+		hit, exact = hit || h, exact || e
+	}
+	if hit && !exact {
+		s.report.SuppressedByVariant++
 	}
 	return hit
 }

@@ -11,10 +11,19 @@ rules say it should keep.
     screen-oracle.py makelist IN N SEED OUT # a suppression list of N entries (first_name,last_name,postcode)
     screen-oracle.py check IN LIST PULLED   # compare PULLED with the rows of IN that LIST does not suppress
 
-Normalisation: NFKD, combining marks dropped, casefold, only letters and
-digits kept. The key is the first letter or digit of first_name, then
-last_name, then postcode, each normalised. A list entry whose parts are all
-empty is ignored; so is a row's key, which is never suppressed then.
+Normalisation: NFKD, combining marks dropped, the letters that do not
+decompose spelt as people type them (ø o, æ ae, œ oe, ł l, đ ð d, þ th,
+ı i, ħ h), casefold (ß ss), only letters and digits kept. The key is the
+first letter or digit of first_name, then last_name, then postcode, each
+normalised. A list entry whose parts are all empty is ignored; so is a row's
+key, which is never suppressed then.
+
+Spelling variants (issue 14): a row is suppressed when its key and an
+entry's key are equal once, in last_name and postcode, the pairs aa ae oe ue
+are read as their first letter until none is left (so Müller, Mueller
+and Muller, Søren, Soeren and Soren, Åse, Aase and Ase are one). A
+suppressed row counts as suppressed by a variant when no entry has its key
+as normalised before that step.
 
 check prints one JSON object on stdout (counts, and whether PULLED holds
 exactly the expected records in order). When xfer and the oracle disagree it
@@ -24,20 +33,38 @@ stderr: generated data, for the developer's log only.
 import csv
 import json
 import random
+import re
 import sys
 import unicodedata
 
 csv.field_size_limit(1 << 26)
 
 
+LETTERS = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ł": "l", "Ł": "l",
+                         "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th", "ı": "i", "ħ": "h", "Ħ": "h"})
+PAIRS = re.compile("aa|ae|oe|ue")
+
+
 def norm(s):
     s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = "".join(c for c in s if not unicodedata.combining(c)).translate(LETTERS)
     return "".join(c for c in s.casefold() if c.isalnum())
+
+
+def spelling(s):
+    while True:
+        t = PAIRS.sub(lambda m: m.group()[0], s)
+        if t == s:
+            return s
+        s = t
 
 
 def key(first, last, postcode):
     return (norm(first)[:1], norm(last), norm(postcode))
+
+
+def spelling_key(k):
+    return (k[0], spelling(k[1]), spelling(k[2]))
 
 
 def reader(path):
@@ -80,6 +107,14 @@ def strip_accents(s):
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
+ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ø": "oe", "å": "aa", "æ": "ae",
+                       "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "Ø": "Oe", "Å": "Aa", "Æ": "Ae"})
+
+
+def ascii_spelling(s):
+    return s.translate(ASCII)
+
+
 VARIANTS = {
     "exact": lambda f, l, p: (f, l, p),
     "surname upper-cased": lambda f, l, p: (f, l.upper(), p),
@@ -90,6 +125,7 @@ VARIANTS = {
     "surname punctuation and spaces": lambda f, l, p: (
         f, (l.replace("'", "").replace("-", " ").replace(" ", "") if any(c in l for c in "'- ") else l + "."), p),
     "accents stripped": lambda f, l, p: (strip_accents(f), strip_accents(l), p),
+    "umlauts spelt in ASCII": lambda f, l, p: (ascii_spelling(f), ascii_spelling(l), p),
     "upper-cased, initial, no space": lambda f, l, p: (f[0].upper() + ".", l.upper(), p.replace(" ", "")),
 }
 
@@ -124,24 +160,27 @@ def makelist(src, n, seed, dst):
 def check(src, listpath, pulled):
     lr = reader(listpath)
     fi, li, pi = columns(next(lr), ["first_name", "last_name", "postcode"])
-    keys = set()
+    keys, spelt = set(), set()
     for rec in lr:
         k = key(rec[fi], rec[li], rec[pi])
         if any(k):
             keys.add(k)
+            spelt.add(spelling_key(k))
     ir, pr = reader(src), reader(pulled)
     header, pheader = next(ir), next(pr, None)
     fi, li, pi, ci = columns(header, ["first_name", "last_name", "postcode", "customer_id"])
-    rows_in = expected = kept = altered = 0
+    rows_in = expected = kept = altered = by_variant = 0
     matched = set()
     only_xfer_kept, only_oracle_kept = [], []  # disagreements, with keys
     nxt = next(pr, None)
     for rec in ir:
         rows_in += 1
         k = key(rec[fi], rec[li], rec[pi])
-        suppress = any(k) and k in keys
+        suppress = any(k) and spelling_key(k) in spelt
         if suppress:
-            matched.add(k)
+            matched.add(spelling_key(k))
+            if k not in keys:
+                by_variant += 1
         else:
             expected += 1
         # PULLED must be a subsequence of IN: either the next pulled record
@@ -171,9 +210,11 @@ def check(src, listpath, pulled):
     print(json.dumps({
         "rows_in": rows_in,
         "list_keys": len(keys),
-        "list_keys_matching_no_row": len(keys - matched),
+        "list_spellings": len(spelt),
+        "list_spellings_matching_no_row": len(spelt - matched),
         "expected_kept": expected,
         "expected_suppressed": rows_in - expected,
+        "expected_suppressed_by_variant": by_variant,
         "pulled_records": kept + left,
         "pulled_header_equal": pheader == header,
         "pulled_not_in_input": left,

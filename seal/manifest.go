@@ -45,6 +45,10 @@ type Manifest struct {
 	Sender     string           `json:"sender,omitempty"`
 	Created    time.Time        `json:"created"`
 	Expires    *time.Time       `json:"expires,omitempty"`
+
+	// SuppressedByVariant counts the suppressed rows that no list held
+	// under their own key, only under another spelling (Mueller for Müller).
+	SuppressedByVariant int64 `json:"suppressed_by_variant,omitempty"`
 }
 
 // ManifestInfo is what the caller of Seal knows about a file beyond its
@@ -149,6 +153,7 @@ func (d *csvDigest) manifest(file string, info ManifestInfo) *Manifest {
 	}
 	if d.screen != nil {
 		m.Suppressed, m.Dropped = d.screen.Suppressed, d.screen.Dropped
+		m.SuppressedByVariant = d.screen.SuppressedByVariant
 	}
 	if m.Columns == nil {
 		m.Columns = []string{}
