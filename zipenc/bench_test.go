@@ -138,13 +138,13 @@ func BenchmarkInflate(b *testing.B) {
 			defer func(old int) { inflateWorkers = old }(inflateWorkers)
 			inflateWorkers = mode.workers
 			b.SetBytes(int64(len(data)))
-			cpu0 := cpuTime()
+			cpu0 := testutil.CPUTime()
 			for b.Loop() {
 				if _, err := f.ExtractOnce(io.Discard, testPassword); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.N)*float64(len(data))/1e6/(cpuTime()-cpu0).Seconds(), "MB/cpu-s")
+			b.ReportMetric(float64(b.N)*float64(len(data))/1e6/(testutil.CPUTime()-cpu0).Seconds(), "MB/cpu-s")
 		})
 	}
 }
