@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -31,6 +32,7 @@ type sendOptions struct {
 	keyFlags
 	exchangeFlags
 	screenFlags
+	dialectFlags
 	as          string
 	partSize    string
 	concurrency int
@@ -43,7 +45,7 @@ type sendOptions struct {
 func (a *app) newSendCommand() *cobra.Command {
 	var o sendOptions
 	c := &cobra.Command{
-		Use:   "send FILE… [--as NAME]",
+		Use:   "send FILE…|- [--as NAME]",
 		Short: "Seal files and upload them to the exchange",
 		Long: `Check each CSV, seal it (as encrypt does) and upload it to the exchange bucket
 as <prefix><name>.zip.age (or .zip.aes). Only ciphertext is written to disk: a
@@ -55,16 +57,29 @@ carries on: parts already on the server are not sent again. Once the upload is
 complete, spool and journal are removed and nothing unfinished is left in the
 bucket. An existing object is never replaced unless --overwrite.
 
+The CSV may come from Excel or another program: UTF-8 (with or without a
+byte-order mark), UTF-16 with a byte-order mark, or --encoding windows-1252 and
+the like; delimiter , ; TAB or |, found from the header (or Excel's sep= line,
+or --delimiter). It is sealed as UTF-8, comma-separated, CRLF (docs/excel.md).
+
+FILE - reads standard input, streaming, with --as NAME. There is no file to
+recognise again, so an interrupted send from standard input does not resume:
+running it again seals the input afresh and starts a new upload (the old one
+is aborted), and a name already in the exchange is refused unless --overwrite.
+
 Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials,
 XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 		Example: `  xfer send addresses.csv --bucket exchange --prefix clients/acme/ -R mailhouse.pub
-  xfer send --json -q weekly.csv --as "weekly-$(date +%F).csv"`,
+  xfer send --json -q weekly.csv --as "weekly-$(date +%F).csv"
+  xfer send export.csv --encoding windows-1252 -R mailhouse.pub
+  iconv -f CP1252 -t UTF-8 export.csv | xfer send - --as export.csv -R mailhouse.pub`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return a.runSend(c, o, args) },
 	}
 	o.addSealFlags(c)
 	o.exchangeFlags.add(c)
 	o.screenFlags.add(c)
+	o.dialectFlags.add(c)
 	f := c.Flags()
 	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only)")
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
@@ -91,6 +106,8 @@ type sendPlan struct {
 	sender      string
 	screen      screen.Rules
 	screenTag   string // changes with the rules and list files: part of the spool fingerprint
+	dialect     seal.Options
+	dialectTag  string // changes with the dialect settings: part of the spool fingerprint
 }
 
 func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
@@ -128,6 +145,9 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	if p.screen, p.screenTag, err = a.screenRules(cfg, o.screenFlags); err != nil {
 		return err
 	}
+	if p.dialect, p.dialectTag, err = a.csvDialect(c, cfg, o.dialectFlags); err != nil {
+		return err
+	}
 	if p.x, err = a.openExchange(c, &o.exchangeFlags); err != nil {
 		return err
 	}
@@ -143,7 +163,7 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	var worst error
 	for _, file := range files {
 		name := o.as
-		if name == "" {
+		if name == "" && file != "-" {
 			name = filepath.Base(file)
 		}
 		err := a.audited(c.Context(), audit.ActionSend, p.x, name+sealedSuffix(p.outer.Cipher), func(ev *audit.Event) error {
@@ -172,14 +192,19 @@ func (r reported) Unwrap() error { return r.error }
 
 // fingerprint identifies what a spool was sealed from: when any of it
 // changes, the spool and its upload are stale. It holds no secret.
+// Standard input (fi nil) has nothing to recognise it by: each run gets a
+// fingerprint of its own, so it never resumes another run's spool.
 func fingerprint(path string, fi os.FileInfo, name string, p sendPlan) string {
+	if fi == nil {
+		return "stdin-" + rand.Text()
+	}
 	abs, _ := filepath.Abs(path)
 	var recips []string
 	for _, r := range p.outer.Recipients {
 		recips = append(recips, fmt.Sprint(r))
 	}
 	parts := []string{abs, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(fi.ModTime().UnixNano(), 10),
-		name, string(p.outer.Cipher), strings.Join(recips, ","), strconv.Itoa(p.level), strconv.FormatBool(p.outer.AESKey != nil), p.screenTag}
+		name, string(p.outer.Cipher), strings.Join(recips, ","), strconv.Itoa(p.level), strconv.FormatBool(p.outer.AESKey != nil), p.screenTag, p.dialectTag}
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:])
 }
@@ -193,18 +218,12 @@ func sourceTag(fp, key string) string {
 }
 
 func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *audit.Event) error {
-	in, err := os.Open(file)
-	if err != nil {
-		return usagef("%w", err)
-	}
-	defer in.Close()
-	fi, err := in.Stat()
+	in, err := a.openCSV(file, name, "send")
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return usagef("%s is a directory", file)
-	}
+	defer in.close()
+	fi := in.fi
 	if strings.ContainsAny(name, "/\\") || name == "" || name == "." || name == ".." {
 		return usagef("bad name %q: a plain file name, without slashes", name)
 	}
@@ -258,9 +277,12 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *au
 				Level:       p.level,
 				Outer:       p.outer,
 				Name:        name,
-				Modified:    fi.ModTime(),
+				Modified:    in.modified,
 				Manifest:    seal.ManifestInfo{Sender: p.sender, Created: now, Expires: now.Add(p.expires)},
 				Screen:      p.screen,
+				Encoding:    p.dialect.Encoding,
+				Delimiter:   p.dialect.Delimiter,
+				AllowEmpty:  p.dialect.AllowEmpty,
 			})
 			if sealErr != nil {
 				sp.CloseWithError(sealErr)
@@ -275,7 +297,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *au
 		ContentType: "application/octet-stream",
 		Overwrite:   p.overwrite,
 		PartSize:    p.partSize,
-		SizeHint:    fi.Size(),
+		SizeHint:    max(in.size, 0),
 		Concurrency: p.concurrency,
 		Progress:    m,
 	})
@@ -329,6 +351,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *au
 		event["rows"], event["sha256"] = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
 		human += fmt.Sprintf(", %d rows", sealRes.Rows)
 		human += a.reportScreen(file, sealRes.Screen, event)
+		event["source"] = sealRes.Source
 	}
 	if res.Resumed > 0 {
 		human += fmt.Sprintf(", %s resumed from an earlier run", humanBytes(res.Resumed))
