@@ -85,6 +85,7 @@ func scriptParams(dir string, setup func(*testscript.Env)) testscript.Params {
 			"mode":     cmdMode,
 			"notemp":   cmdNoTemp,
 			"crlf":     cmdCRLF,
+			"encode":   cmdEncode,
 		},
 	}
 }
