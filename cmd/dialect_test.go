@@ -3,7 +3,9 @@ package cmd
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -195,6 +197,23 @@ func TestDialectsSendPull(t *testing.T) {
 			// line break stays as it was (LF here).
 			if want := "Name,Straße,PLZ,Ort,Notiz\r\n"; !bytes.HasPrefix(got, []byte(want)) || !bytes.Contains(got, []byte("\"Zeile 1\nZeile 2\"")) {
 				t.Errorf("not the canonical form:\n%s", got)
+			}
+			if !tc.stdin {
+				return
+			}
+			// Standard input has nothing to recognise a re-run by: the
+			// same send again is refused, not taken for "already sent".
+			again := xferCmd(env, args...)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			again.Stdin = f
+			out, err = again.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "is already in the exchange: send under another name (--as) or replace it (--overwrite)") {
+				t.Errorf("a second send from standard input: %v\n%s", err, out)
 			}
 		})
 	}

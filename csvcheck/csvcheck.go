@@ -700,7 +700,7 @@ func (t *Tokenizer) encode(dst, rec []byte) []byte {
 // AppendField appends v as one canonical CSV field: as it is, or quoted
 // (with quotes doubled) when it holds a comma, a quote, CR or LF.
 func AppendField(dst, v []byte) []byte {
-	if bytes.IndexAny(v, ",\"\r\n") < 0 {
+	if !bytes.ContainsAny(v, ",\"\r\n") {
 		return append(dst, v...)
 	}
 	dst = append(dst, '"')

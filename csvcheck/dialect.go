@@ -29,7 +29,7 @@ type Dialect struct {
 	LineEnds string `json:"line_ends"`
 }
 
-// String describes the dialect in a few words, e.g. "windows-1252, ';',
+// String describes the dialect in a few words, e.g. "windows-1252 / ';' /
 // CRLF".
 func (d Dialect) String() string {
 	parts := []string{d.Encoding}
@@ -43,7 +43,7 @@ func (d Dialect) String() string {
 	if d.LineEnds != "" {
 		parts = append(parts, strings.ToUpper(d.LineEnds))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, " / ")
 }
 
 // DelimiterName is how messages name a delimiter: TAB, or the character
