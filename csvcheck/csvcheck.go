@@ -210,6 +210,7 @@ type Tokenizer struct {
 	Handler Handler
 
 	comma    byte
+	special  [256]bool // the bytes the state machine must look at
 	out      io.Writer
 	skipText bool // do not check for UTF-8 and NUL (delimiter detection only)
 
@@ -240,7 +241,11 @@ type Tokenizer struct {
 // NewTokenizer returns a Tokenizer for text whose fields are separated by
 // comma, writing the canonical CSV to out (nil: validate only).
 func NewTokenizer(comma byte, out io.Writer) *Tokenizer {
-	return &Tokenizer{comma: comma, out: out, line: 1, recLine: 1, rewrite: comma != ','}
+	t := &Tokenizer{comma: comma, out: out, line: 1, recLine: 1, rewrite: comma != ','}
+	for _, c := range []byte{comma, '"', '\n', '\r'} {
+		t.special[c] = true
+	}
+	return t
 }
 
 // StartLine says which line of the file the text written next starts on,
@@ -519,6 +524,28 @@ func (t *Tokenizer) scanSlow(p []byte, i int) (int, bool, error) {
 	}
 	max := t.maxField()
 	for ; i < len(p); i++ {
+		// Inside a field, skip to the next byte that matters.
+		switch t.st {
+		case quoted:
+			k := bytes.IndexByte(p[i:], '"')
+			if k < 0 {
+				k = len(p) - i
+			}
+			t.line += int64(bytes.Count(p[i:i+k], []byte{'\n'}))
+			t.recLen += k
+			if i += k; i == len(p) {
+				return len(p), false, nil
+			}
+		case unquoted:
+			j := i
+			for j < len(p) && !t.special[p[j]] {
+				j++
+			}
+			t.recLen += j - i
+			if i = j; i == len(p) {
+				return len(p), false, nil
+			}
+		}
 		b := p[i]
 		off := t.recLen
 		t.recLen++
@@ -630,7 +657,7 @@ func (t *Tokenizer) record(rec []byte) (asis, keep bool, err error) {
 				t.rewrite = true
 			}
 		}
-		return !t.rewrite && !r.quoted && t.eol == eolCRLF, true, nil
+		return t.canonical(r), true, nil
 	}
 	if len(r.spans) != t.columns {
 		return false, false, t.fail(line, "%d fields, but the header has %d", len(r.spans), t.columns)
@@ -643,7 +670,26 @@ func (t *Tokenizer) record(rec []byte) (asis, keep bool, err error) {
 			return false, false, err
 		}
 	}
-	return !t.rewrite && !r.quoted && t.eol == eolCRLF, keep, nil
+	return t.canonical(r), keep, nil
+}
+
+// canonical reports whether the record in r is in the canonical form as it
+// is: comma-separated, ending in CRLF, with all its columns, and quotes
+// only around values that need them.
+func (t *Tokenizer) canonical(r *Record) bool {
+	if t.rewrite || t.eol != eolCRLF {
+		return false
+	}
+	if !r.quoted {
+		return true
+	}
+	for _, s := range r.spans {
+		v := r.raw[s.start:s.end]
+		if len(v) > 0 && v[0] == '"' && !bytes.ContainsAny(v[1:len(v)-1], ",\"\r\n") {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *Tokenizer) checkHeader(r *Record) error {

@@ -5,11 +5,14 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"testing"
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/xfer-dev/xfer/internal/addrgen"
 )
 
 // intake writes data to an Intake in pieces of the given size.
@@ -231,4 +234,28 @@ func FuzzDecoders(f *testing.F) {
 			t.Fatalf("%s: got %q, x/text %q (%v)", name, got, want, rerr)
 		}
 	})
+}
+
+// BenchmarkIntake measures the intake alone on UTF-8 comma CSV, writing
+// the canonical form to io.Discard (compare BenchmarkChecker).
+func BenchmarkIntake(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := addrgen.Write(&buf, 64<<20, 1); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		in := NewIntake(io.Discard, nil, Options{})
+		for p := data; len(p) > 0; {
+			n := min(1<<20, len(p))
+			if _, err := in.Write(p[:n]); err != nil {
+				b.Fatal(err)
+			}
+			p = p[n:]
+		}
+		if err := in.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
