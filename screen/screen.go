@@ -4,9 +4,10 @@
 // (dropping columns), and checks for empty required fields, malformed UK
 // postcodes and duplicate rows.
 //
-// A Screen streams: it holds one record at a time (plus, for the duplicate
-// check, 8 bytes per row up to a limit), and kept rows pass through as
-// their original bytes unless a column is dropped. It reports counts, column
+// A Screen streams: it is handed one record at a time by the one CSV
+// tokenizer at xfer's door (package csvcheck), holds nothing else (but, for
+// the duplicate check, 8 bytes per row up to a limit), and decides which
+// rows and columns go on into the canonical CSV. It reports counts, column
 // names and row numbers, never the contents of a row or a suppression
 // entry, which are personal data.
 package screen
@@ -208,9 +209,6 @@ func New(r Rules, dst io.Writer) *Screen {
 func NewHandler(r Rules) *Screen {
 	s := &Screen{r: r, postcode: -1}
 	s.err = r.Validate()
-	if s.err != nil {
-		s.err = fmt.Errorf("%w: %v", ErrRejected, s.err)
-	}
 	s.report.Suppressed = map[string]int64{}
 	return s
 }
