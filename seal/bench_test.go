@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/testutil"
 )
 
 // benchSize is large enough that per-file costs (key derivation, headers)
@@ -141,6 +142,12 @@ func BenchmarkSealDialect(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			data := c.data()
 			b.SetBytes(int64(len(data)))
+			cpu := testutil.CPUTime()
+			defer func() {
+				// MB per CPU-second: what sealing costs, steadier than
+				// MB/s when other work shares the machine.
+				b.ReportMetric(float64(len(data))*float64(b.N)/1e6/(testutil.CPUTime()-cpu).Seconds(), "MB/cpu-s")
+			}()
 			for b.Loop() {
 				if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), Options{
 					ZipPassword: []byte(testPassword), Level: 5, Name: "a.csv", Modified: time.Now(), Encoding: c.encoding,

@@ -1,15 +1,15 @@
 //go:build unix
 
-package screen_test
+package testutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the process's user and system CPU time: under a loaded machine
+// CPUTime is the process's user and system CPU time: on a loaded machine
 // it compares costs better than the wall clock does.
-func cpuTime() time.Duration {
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
