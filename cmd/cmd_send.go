@@ -81,7 +81,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 	o.screenFlags.add(c)
 	o.dialectFlags.add(c)
 	f := c.Flags()
-	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only)")
+	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only; needed for -, standard input)")
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", transfer.DefaultConcurrency))
 	f.StringVar(&o.expires, "expires", "", "expiry recorded with the file, shown by list; xfer sweep shreds the file after it, e.g. 30d (default from config, else 30d)")

@@ -114,7 +114,9 @@ type Result struct {
 // few in flight stay far inside the memory budget.
 const readSize = 1 << 20
 
-// Seal reads CSV from src, checks it, and writes the sealed file to dst. On
+// Seal reads CSV from src in any dialect csvcheck's Intake accepts, checks
+// and screens it, and writes the sealed file, holding the CSV in its
+// canonical form (UTF-8, comma, CRLF; see package csvcheck), to dst. On
 // any error dst holds an unusable prefix, which the caller discards. A
 // cancelled ctx stops Seal between two reads.
 func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
