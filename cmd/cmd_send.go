@@ -351,6 +351,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *au
 		event["rows"], event["sha256"] = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
 		human += fmt.Sprintf(", %d rows", sealRes.Rows)
 		human += a.reportScreen(file, sealRes.Screen, event)
+		human += sourceLine(&sealRes.Source)
 		event["source"] = sealRes.Source
 	}
 	if res.Resumed > 0 {
