@@ -171,5 +171,9 @@ func manifestNote(o *seal.Opened, event map[string]any) string {
 		event["expires"] = m.Expires.Format(time.RFC3339)
 		note += ", keep until " + m.Expires.Format(time.DateOnly)
 	}
+	if m.Source != nil {
+		event["source"] = m.Source
+		note += sourceLine(m.Source)
+	}
 	return note
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -20,6 +19,7 @@ type sendOptions struct {
 	keyFlags
 	exchangeFlags
 	screenFlags
+	dialectFlags
 	as          string
 	partSize    string
 	concurrency int
@@ -32,7 +32,7 @@ type sendOptions struct {
 func (a *app) newSendCommand() *cobra.Command {
 	var o sendOptions
 	c := &cobra.Command{
-		Use:   "send FILE… [--as NAME]",
+		Use:   "send FILE…|- [--as NAME]",
 		Short: "Seal files and upload them to the exchange",
 		Long: `Check each CSV, seal it (as encrypt does) and upload it to the exchange bucket
 as <prefix><name>.zip.age (or .zip.aes). Only ciphertext is written to disk: a
@@ -44,18 +44,31 @@ carries on: parts already on the server are not sent again. Once the upload is
 complete, spool and journal are removed and nothing unfinished is left in the
 bucket. An existing object is never replaced unless --overwrite.
 
+The CSV may come from Excel or another program: UTF-8 (with or without a
+byte-order mark), UTF-16 with a byte-order mark, or --encoding windows-1252 and
+the like; delimiter , ; TAB or |, found from the header (or Excel's sep= line,
+or --delimiter). It is sealed as UTF-8, comma-separated, CRLF (docs/excel.md).
+
+FILE - reads standard input, streaming, with --as NAME. There is no file to
+recognise again, so an interrupted send from standard input does not resume:
+running it again seals the input afresh and starts a new upload (the old one
+is aborted), and a name already in the exchange is refused unless --overwrite.
+
 Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials,
 XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 		Example: `  xfer send addresses.csv --bucket exchange --prefix clients/acme/ -R mailhouse.pub
-  xfer send --json -q weekly.csv --as "weekly-$(date +%F).csv"`,
+  xfer send --json -q weekly.csv --as "weekly-$(date +%F).csv"
+  xfer send export.csv --encoding windows-1252 -R mailhouse.pub
+  iconv -f CP1252 -t UTF-8 export.csv | xfer send - --as export.csv -R mailhouse.pub`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return a.runSend(c, o, args) },
 	}
 	o.addSealFlags(c)
 	o.exchangeFlags.add(c)
 	o.screenFlags.add(c)
+	o.dialectFlags.add(c)
 	f := c.Flags()
-	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only)")
+	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only; needed for -, standard input)")
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", transfer.DefaultConcurrency))
 	f.StringVar(&o.expires, "expires", "", "expiry recorded with the file, shown by list; xfer sweep shreds the file after it, e.g. 30d (default from config, else 30d)")
@@ -100,6 +113,11 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	if p.Screen, p.ScreenTag, err = a.screenRules(cfg, o.screenFlags); err != nil {
 		return err
 	}
+	dialect, dialectTag, err := a.csvDialect(c, cfg, o.dialectFlags)
+	if err != nil {
+		return err
+	}
+	p.Encoding, p.Delimiter, p.AllowEmpty, p.DialectTag = dialect.Encoding, dialect.Delimiter, dialect.AllowEmpty, dialectTag
 	x, err := a.openExchange(c, &o.exchangeFlags)
 	if err != nil {
 		return err
@@ -117,7 +135,7 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	var worst error
 	for _, file := range files {
 		p.Name = o.as
-		if p.Name == "" {
+		if p.Name == "" && file != "-" {
 			p.Name = filepath.Base(file)
 		}
 		err := a.audited(c.Context(), audit.ActionSend, x, exchange.ObjectName(p.Name, p.Outer), func(ev *audit.Event) error {
@@ -146,19 +164,13 @@ func (r reported) Unwrap() error { return r.error }
 
 // sendOne sends one file and reports it.
 func (a *app) sendOne(ctx context.Context, x *exchange.Exchange, p exchange.SendOptions, file string, ev *audit.Event) error {
-	in, err := os.Open(file)
-	if err != nil {
-		return usagef("%w", err)
-	}
-	defer in.Close()
-	fi, err := in.Stat()
+	in, err := a.openCSV(file, p.Name, "send")
 	if err != nil {
 		return err
 	}
-	if fi.IsDir() {
-		return usagef("%s is a directory", file)
-	}
-	res, err := x.Send(ctx, exchange.Source{Path: file, Size: fi.Size(), ModTime: fi.ModTime(), R: in}, p, a.reporter())
+	defer in.close()
+	src := exchange.Source{Path: file, Size: in.size, ModTime: in.modified, R: in, Stream: in.fi == nil}
+	res, err := x.Send(ctx, src, p, a.reporter())
 	switch {
 	case errors.Is(err, transfer.ErrSpoolBusy):
 		return withHint(err, "another xfer is sending %s right now; let it finish", file)
@@ -194,6 +206,8 @@ func (a *app) sendOne(ctx context.Context, x *exchange.Exchange, p exchange.Send
 		event["rows"], event["sha256"] = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
 		human += fmt.Sprintf(", %d rows", sealRes.Rows)
 		human += a.reportScreen(file, sealRes.Screen, event)
+		human += sourceLine(&sealRes.Source)
+		event["source"] = sealRes.Source
 	}
 	if res.Resumed > 0 {
 		human += fmt.Sprintf(", %s resumed from an earlier run", humanBytes(res.Resumed))

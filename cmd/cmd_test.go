@@ -84,6 +84,8 @@ func scriptParams(dir string, setup func(*testscript.Env)) testscript.Params {
 			"truncate": cmdTruncate,
 			"mode":     cmdMode,
 			"notemp":   cmdNoTemp,
+			"crlf":     cmdCRLF,
+			"encode":   cmdEncode,
 		},
 	}
 }

@@ -430,7 +430,8 @@ func faultTable(results []faultResult) string {
 
 // genNoiseCSV writes a CSV of about size bytes whose second column is
 // random base64 (deflate saves only a quarter of it) and returns its
-// SHA-256.
+// SHA-256. It is in the canonical form xfer seals (CRLF), so a round trip
+// gives it back byte for byte.
 func genNoiseCSV(t *testing.T, path string, size int64, seed uint64) [32]byte {
 	t.Helper()
 	f, err := os.Create(path)
@@ -440,12 +441,12 @@ func genNoiseCSV(t *testing.T, path string, size int64, seed uint64) [32]byte {
 	w := bufio.NewWriter(f)
 	r := rand.New(rand.NewPCG(seed, seed))
 	raw := make([]byte, 48)
-	n, _ := w.WriteString("id,ref\n")
+	n, _ := w.WriteString("id,ref\r\n")
 	for row := 0; int64(n) < size; row++ {
 		for i := range raw {
 			raw[i] = byte(r.Uint32())
 		}
-		k, _ := fmt.Fprintf(w, "%d,%s\n", row, base64.RawURLEncoding.EncodeToString(raw))
+		k, _ := fmt.Fprintf(w, "%d,%s\r\n", row, base64.RawURLEncoding.EncodeToString(raw))
 		n += k
 	}
 	if err := w.Flush(); err != nil {

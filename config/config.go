@@ -69,6 +69,8 @@ type File struct {
 	// tables, validated in screen.go.
 	Schema   Schema   `toml:"schema"`
 	Suppress Suppress `toml:"suppress"`
+	// CSV is the [csv] table: the dialect of the files sent.
+	CSV CSV `toml:"csv"`
 
 	PartSize    string `toml:"part_size"`
 	Concurrency int    `toml:"concurrency"`

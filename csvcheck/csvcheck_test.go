@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -87,15 +88,22 @@ func TestInvalid(t *testing.T) {
 	for _, tt := range tests {
 		for _, piece := range []int{1, 2, 1 << 20} {
 			_, err := check([]byte(tt.in), piece)
-			var ve *Error
-			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
-				t.Errorf("%s (piece %d): got %v, want a validation error", tt.name, piece, err)
-				continue
-			}
-			if ve.Line != tt.line || !strings.Contains(ve.Msg, tt.msg) {
-				t.Errorf("%s (piece %d): got %q, want line %d with %q", tt.name, piece, err, tt.line, tt.msg)
-			}
+			wantInvalid(t, fmt.Sprintf("%s (piece %d)", tt.name, piece), err, tt.line, tt.msg)
 		}
+	}
+}
+
+// wantInvalid requires err to be a validation error at line whose message
+// holds msg.
+func wantInvalid(t *testing.T, what string, err error, line int64, msg string) {
+	t.Helper()
+	var ve *Error
+	if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
+		t.Errorf("%s: got %v, want a validation error", what, err)
+		return
+	}
+	if ve.Line != line || !strings.Contains(ve.Msg, msg) {
+		t.Errorf("%s: got %q, want line %d with %q", what, err, line, msg)
 	}
 }
 

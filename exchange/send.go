@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -40,9 +41,12 @@ const (
 // for a re-run (path, size, modification time).
 type Source struct {
 	Path    string
-	Size    int64
+	Size    int64 // -1 when unknown (standard input)
 	ModTime time.Time
 	R       io.Reader
+	// Stream is a source with no file to recognise again (standard
+	// input): its send never resumes another run's spool.
+	Stream bool
 }
 
 // SendOptions are the settings of one send.
@@ -62,6 +66,11 @@ type SendOptions struct {
 	// ScreenTag changes with the screening rules and list files: part of
 	// the spool fingerprint.
 	ScreenTag string
+	// Encoding, Delimiter and AllowEmpty say how to read the CSV (see
+	// seal.Options); DialectTag changes with them, for the fingerprint.
+	Encoding, Delimiter string
+	AllowEmpty          bool
+	DialectTag          string
 	// Now is the time recorded as the creation; zero means time.Now().
 	Now time.Time
 }
@@ -92,7 +101,13 @@ func ObjectName(name string, outer crypt.EncryptOptions) string {
 // keys and secrets: when any of it changes, the spool and its upload are
 // stale. It holds no secret: the AES key by its id, the zip password and
 // passphrase by their slow verifier (see secretsVerifier).
+//
+// A Stream has nothing to recognise it by: each run gets a fingerprint of
+// its own, so it never resumes another run's spool.
 func fingerprint(src Source, o SendOptions, verifier []byte) string {
+	if src.Stream {
+		return "stdin-" + rand.Text()
+	}
 	abs, _ := filepath.Abs(src.Path)
 	var recips []string
 	for _, r := range o.Outer.Recipients {
@@ -103,7 +118,7 @@ func fingerprint(src Source, o SendOptions, verifier []byte) string {
 		aesKey = o.Outer.AESKey.KeyID()
 	}
 	parts := []string{abs, strconv.FormatInt(src.Size, 10), strconv.FormatInt(src.ModTime.UnixNano(), 10),
-		o.Name, string(o.Outer.Cipher), strings.Join(recips, ","), strconv.Itoa(o.Level), aesKey, o.ScreenTag, hex.EncodeToString(verifier)}
+		o.Name, string(o.Outer.Cipher), strings.Join(recips, ","), strconv.Itoa(o.Level), aesKey, o.ScreenTag, o.DialectTag, hex.EncodeToString(verifier)}
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:])
 }
@@ -193,6 +208,9 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 				Modified:    src.ModTime,
 				Manifest:    seal.ManifestInfo{Sender: x.Sender, Created: now, Expires: now.Add(o.Expires)},
 				Screen:      o.Screen,
+				Encoding:    o.Encoding,
+				Delimiter:   o.Delimiter,
+				AllowEmpty:  o.AllowEmpty,
 			})
 			if sealErr != nil {
 				sp.CloseWithError(sealErr)
@@ -207,7 +225,7 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 		ContentType: "application/octet-stream",
 		Overwrite:   o.Overwrite,
 		PartSize:    o.PartSize,
-		SizeHint:    src.Size,
+		SizeHint:    max(src.Size, 0),
 		Concurrency: o.Concurrency,
 		Progress:    m,
 	})

@@ -159,7 +159,7 @@ func TestListsPlainAndHashedAgree(t *testing.T) {
 			outs[i] = out
 		}
 	}
-	if want := "id,Surname,First_Name,Postcode\n3,Smith,Kate,M1 1AE\n5,,,\n"; string(outs[0]) != want || string(outs[1]) != want {
+	if want := "id,Surname,First_Name,Postcode\r\n3,Smith,Kate,M1 1AE\r\n5,,,\r\n"; string(outs[0]) != want || string(outs[1]) != want {
 		t.Fatalf("outputs %q, %q", outs[0], outs[1])
 	}
 	// A row on two lists counts on both, and is removed once.

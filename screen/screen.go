@@ -4,9 +4,10 @@
 // (dropping columns), and checks for empty required fields, malformed UK
 // postcodes and duplicate rows.
 //
-// A Screen streams: it holds one record at a time (plus, for the duplicate
-// check, 8 bytes per row up to a limit), and kept rows pass through as
-// their original bytes unless a column is dropped. It reports counts, column
+// A Screen streams: it is handed one record at a time by the one CSV
+// tokenizer at xfer's door (package csvcheck), holds nothing else (but, for
+// the duplicate check, 8 bytes per row up to a limit), and decides which
+// rows and columns go on into the canonical CSV. It reports counts, column
 // names and row numbers, never the contents of a row or a suppression
 // entry, which are personal data.
 package screen
@@ -161,30 +162,19 @@ type Report struct {
 	SuppressedByVariant int64 `json:"suppressed_by_variant"`
 }
 
-// Screen is an io.WriteCloser: raw CSV in, screened CSV out to dst.
+// Screen applies Rules to the records of one CSV. It is a csvcheck.Handler
+// (the tokenizer at the door hands it each record; see NewHandler), or, made
+// by New, an io.WriteCloser: comma-separated CSV in, screened canonical CSV
+// out to dst.
 type Screen struct {
 	r   Rules
-	dst io.Writer
+	in  *csvcheck.Intake // when used as an io.WriteCloser
 	err error
-
-	// the tokenizer, whose state carries over between Writes
-	st      state
-	fields  []span // the current record's fields, relative to its start
-	fstart  int    // current field's start, relative to the record start
-	crAt    int    // where a pending CR is, relative to the record start
-	recLen  int    // bytes of the current record seen so far
-	carry   []byte // a record split over Writes
-	line    int64  // physical line the tokenizer is on
-	recLine int64  // line the current record started on
 
 	// the plan, made from the header
 	header   bool
 	ncol     int
 	keepCol  []bool // per input column: in the output
-	reencode bool
-	started  bool   // the first bytes have been checked for a BOM
-	pre      []byte // the first bytes, while they may be a BOM
-	bom      bool   // a BOM is still to be written before the output
 	required []int
 	postcode int
 	groups   []keyGroup
@@ -192,13 +182,11 @@ type Screen struct {
 	dupSeed  maphash.Seed
 	dupFull  int64
 
-	issues  [4]*Issue // indexed by issue slot
-	reqIss  []*Issue  // per required column
-	report  Report
-	fold    folder
-	scratch []byte
-	keybuf  []byte
-	out     []byte
+	issues [4]*Issue // indexed by issue slot
+	reqIss []*Issue  // per required column
+	report Report
+	fold   folder
+	keybuf []byte
 }
 
 // keyGroup is the lists sharing one key spec, so a row's key is
@@ -210,27 +198,20 @@ type keyGroup struct {
 	hashers []*keyHasher
 }
 
-type span struct{ start, end int }
-
-type state uint8
-
-const (
-	fieldStart state = iota
-	unquoted
-	quoted
-	quoteSeen
-	sawCR
-)
-
-// maxRecord bounds one record in memory; csvcheck's limits (16,384 columns
-// of at most 1 MiB) are far larger than any address file's rows, but the
-// Screen must stay bounded even on input csvcheck would refuse.
-const maxRecord = 64 << 20
-
-// New returns a Screen writing to dst. Rule mistakes (see Rules.Validate)
+// New returns a Screen that reads comma-separated CSV (UTF-8, with or
+// without a byte-order mark) written to it and writes the screened,
+// canonical CSV (see csvcheck) to dst. Rule mistakes (see Rules.Validate)
 // are returned by the first Write or Close.
 func New(r Rules, dst io.Writer) *Screen {
-	s := &Screen{r: r, dst: dst, line: 1, recLine: 1, postcode: -1}
+	s := NewHandler(r)
+	s.in = csvcheck.NewIntake(dst, s, csvcheck.Options{Delimiter: ","})
+	return s
+}
+
+// NewHandler returns a Screen to be the csvcheck.Handler of a Tokenizer or
+// Intake; once that is closed, Finish reports the checks' rejections.
+func NewHandler(r Rules) *Screen {
+	s := &Screen{r: r, postcode: -1}
 	s.err = r.Validate()
 	s.report.Suppressed = map[string]int64{}
 	return s
@@ -278,289 +259,48 @@ func (s *Screen) fail(format string, args ...any) error {
 	return s.err
 }
 
-var bom = []byte("\ufeff")
-
 // Write screens p. It fails on a schema violation or malformed input;
 // rejections by the row checks are reported by Close.
 func (s *Screen) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	n := len(p)
-	if !s.started {
-		// Set a leading byte-order mark aside (even one split over
-		// Writes) so that it never becomes part of the first name.
-		k := min(len(bom)-len(s.pre), len(p))
-		s.pre = append(s.pre, p[:k]...)
-		if len(s.pre) < len(bom) && bytes.HasPrefix(bom, s.pre) {
-			return n, nil
-		}
-		s.started = true
-		if bytes.Equal(s.pre, bom) {
-			s.bom, p = true, p[k:]
-		} else {
-			p = append(s.pre, p[k:]...)
-		}
-		s.pre = nil
-	}
-	if _, err := s.write(p); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return s.in.Write(p)
 }
 
-func (s *Screen) write(p []byte) (int, error) {
-	n := len(p)
-	i := 0
-	if len(s.carry) > 0 || s.recLen > 0 {
-		j, done := s.scan(p, 0)
-		s.carry = append(s.carry, p[:j]...)
-		if !done {
-			if len(s.carry) > maxRecord {
-				return 0, s.fail("line %d: a record longer than %d bytes", s.recLine, maxRecord)
-			}
-			return n, nil
-		}
-		keep, err := s.record(s.carry)
-		if err != nil {
-			return 0, err
-		}
-		if keep {
-			if err := s.emit(s.carry); err != nil {
-				return 0, err
-			}
-		}
-		s.carry = s.carry[:0]
-		if cap(s.carry) > 4<<20 {
-			s.carry = nil // do not keep an outsize record's buffer
-		}
-		i = j
+// Close screens what remains, and returns an error wrapping
+// csvcheck.ErrInvalid if a check whose action is Reject found anything. It
+// does not close dst.
+func (s *Screen) Close() error {
+	if s.err != nil {
+		return s.err
 	}
-	run := i // start of a run of kept records passed through unchanged
-	for i < len(p) {
-		start := i
-		j, done := s.scanFast(p, i)
-		if !done {
-			if err := s.flush(p[run:start]); err != nil {
-				return 0, err
-			}
-			s.carry = append(s.carry, p[start:]...)
-			if len(s.carry) > maxRecord {
-				return 0, s.fail("line %d: a record longer than %d bytes", s.recLine, maxRecord)
-			}
-			return n, nil
-		}
-		keep, err := s.record(p[start:j])
-		if err != nil {
-			return 0, err
-		}
-		if !keep || s.reencode {
-			if err := s.flush(p[run:start]); err != nil {
-				return 0, err
-			}
-			if keep {
-				if err := s.emit(p[start:j]); err != nil {
-					return 0, err
-				}
-			}
-			run = j
-		}
-		i = j
-	}
-	if err := s.flush(p[run:]); err != nil {
-		return 0, err
-	}
-	return n, nil
-}
-
-func (s *Screen) flush(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	if s.bom {
-		s.bom = false
-		if _, err := s.dst.Write(bom); err != nil {
-			s.err = err
-			return err
-		}
-	}
-	if _, err := s.dst.Write(b); err != nil {
-		s.err = err
+	if err := s.in.Close(); err != nil {
 		return err
 	}
-	return nil
+	return s.Finish()
 }
 
-// emit writes one kept record: as it is, or without the dropped columns.
-func (s *Screen) emit(rec []byte) error {
-	if !s.reencode {
-		return s.flush(rec)
+// Header plans the screening from the header record (csvcheck.Handler).
+func (s *Screen) Header(rec *csvcheck.Record) ([]bool, error) {
+	if s.err != nil {
+		return nil, s.err
 	}
-	s.out = s.encode(s.out[:0], rec)
-	return s.flush(s.out)
-}
-
-// encode appends rec without its dropped columns. Each kept field keeps its
-// original bytes (quotes included), which are already valid RFC 4180, and
-// the record keeps its line ending.
-func (s *Screen) encode(dst, rec []byte) []byte {
-	if len(s.fields) != s.ncol { // a blank line
-		return append(dst, rec...)
+	if err := s.plan(rec); err != nil {
+		return nil, err
 	}
-	first := true
-	for c, f := range s.fields {
-		if !s.keepCol[c] {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, rec[f.start:f.end]...)
-	}
-	return append(dst, rec[s.fields[len(s.fields)-1].end:]...)
-}
-
-// scanFast scans a record starting at p[i] when a whole line without
-// quotes is in p, and falls back to the byte-wise scan otherwise.
-func (s *Screen) scanFast(p []byte, i int) (int, bool) {
-	nl := bytes.IndexByte(p[i:], '\n')
-	if nl < 0 || bytes.IndexByte(p[i:i+nl], '"') >= 0 {
-		return s.scan(p, i)
-	}
-	line := p[i : i+nl]
-	end := len(line)
-	if end > 0 && line[end-1] == '\r' {
-		end--
-	}
-	s.fields = s.fields[:0]
-	at := 0
-	for {
-		k := bytes.IndexByte(line[at:end], ',')
-		if k < 0 {
-			s.fields = append(s.fields, span{at, end})
-			break
-		}
-		s.fields = append(s.fields, span{at, at + k})
-		at += k + 1
-	}
-	s.line++
-	s.recLen = 0
-	return i + nl + 1, true
-}
-
-// scan feeds p[i:] to the tokenizer until a record ends (it returns the
-// index after it and true) or p runs out (len(p) and false).
-func (s *Screen) scan(p []byte, i int) (int, bool) {
-	if s.recLen == 0 {
-		s.fields, s.fstart, s.st = s.fields[:0], 0, fieldStart
-	}
-	for ; i < len(p); i++ {
-		b := p[i]
-		off := s.recLen
-		s.recLen++
-		switch s.st {
-		case quoted:
-			switch b {
-			case '"':
-				s.st = quoteSeen
-			case '\n':
-				s.line++
-			}
-		case fieldStart, unquoted, quoteSeen:
-			switch b {
-			case '"':
-				// Opens a quoted field, or after a closing quote is an
-				// escaped quote; inside an unquoted field it is a stray
-				// quote, kept as data (csvcheck refuses it).
-				if s.st != unquoted {
-					s.st = quoted
-				}
-			case ',':
-				s.fields = append(s.fields, span{s.fstart, off})
-				s.fstart, s.st = off+1, fieldStart
-			case '\n':
-				s.fields = append(s.fields, span{s.fstart, off})
-				return i + 1, s.endRecord()
-			case '\r':
-				s.crAt, s.st = off, sawCR
-			default:
-				// data; after a closing quote csvcheck refuses it
-				s.st = unquoted
-			}
-		case sawCR:
-			if b == '\n' {
-				s.fields = append(s.fields, span{s.fstart, s.crAt})
-				return i + 1, s.endRecord()
-			}
-			// a bare CR is data (csvcheck refuses it); look at b again
-			s.st, s.recLen = unquoted, off
-			i--
+	for _, k := range s.keepCol {
+		if !k {
+			return s.keepCol, nil
 		}
 	}
-	return len(p), false
+	return nil, nil
 }
 
-func (s *Screen) endRecord() bool {
-	s.line++
-	s.recLen = 0
-	return true
-}
-
-// finish ends a last record that has no line ending.
-func (s *Screen) finish() {
-	switch s.st {
-	case sawCR:
-		s.fields = append(s.fields, span{s.fstart, s.crAt})
-	default:
-		s.fields = append(s.fields, span{s.fstart, s.recLen})
-	}
-	s.recLen = 0
-}
-
-// value returns field c of rec without its quotes.
-func (s *Screen) value(rec []byte, c int) []byte {
-	f := s.fields[c]
-	v := rec[f.start:f.end]
-	if len(v) == 0 || v[0] != '"' {
-		return v
-	}
-	v = v[1:]
-	if len(v) > 0 && v[len(v)-1] == '"' {
-		v = v[:len(v)-1]
-	}
-	if bytes.IndexByte(v, '"') < 0 {
-		return v
-	}
-	s.scratch = s.scratch[:0]
-	for k := 0; k < len(v); k++ {
-		s.scratch = append(s.scratch, v[k])
-		if v[k] == '"' && k+1 < len(v) && v[k+1] == '"' {
-			k++
-		}
-	}
-	return s.scratch
-}
-
-func isBlank(rec []byte, fields []span) bool {
-	return len(fields) == 1 && fields[0].end == 0 && (len(rec) == 0 || rec[0] != '"')
-}
-
-// record handles one complete record and reports whether to keep it.
-func (s *Screen) record(rec []byte) (bool, error) {
-	line := s.recLine
-	s.recLine = s.line
-	if isBlank(rec, s.fields) {
-		// Blank lines are not rows (csvcheck skips them); before the
-		// header they are left out, so nothing precedes its check.
-		return s.header, nil
-	}
-	if !s.header {
-		return true, s.plan(rec, line)
-	}
-	if len(s.fields) != s.ncol {
-		return false, s.fail("line %d: %d fields, but the header has %d", line, len(s.fields), s.ncol)
-	}
+// Row screens one data record and reports whether it is kept
+// (csvcheck.Handler).
+func (s *Screen) Row(rec *csvcheck.Record) (bool, error) {
+	line := rec.Line
 	s.report.RowsIn++
 	if s.suppressed(rec) {
 		s.report.SuppressedRows++
@@ -568,12 +308,12 @@ func (s *Screen) record(rec []byte) (bool, error) {
 	}
 	keep := true
 	for k, c := range s.required {
-		if len(bytes.TrimSpace(s.value(rec, c))) == 0 {
+		if len(bytes.TrimSpace(rec.Field(c))) == 0 {
 			keep = s.note(s.reqIss[k], line) && keep
 		}
 	}
 	if s.postcode >= 0 {
-		if v := bytes.TrimSpace(s.value(rec, s.postcode)); len(v) > 0 && !ValidPostcode(v) {
+		if v := bytes.TrimSpace(rec.Field(s.postcode)); len(v) > 0 && !ValidPostcode(v) {
 			keep = s.note(s.issues[1], line) && keep
 		}
 	}
@@ -600,7 +340,7 @@ func (s *Screen) note(is *Issue, line int64) bool {
 	return is.Action != Drop
 }
 
-func (s *Screen) suppressed(rec []byte) bool {
+func (s *Screen) suppressed(rec *csvcheck.Record) bool {
 	hit, exact := false, false
 	for g := range s.groups {
 		grp := &s.groups[g]
@@ -611,7 +351,7 @@ func (s *Screen) suppressed(rec []byte) bool {
 				s.keybuf = append(s.keybuf, keySep)
 			}
 			n := len(s.keybuf)
-			s.keybuf = s.fold.appendKeyPart(s.keybuf, s.value(rec, c), grp.spec[k].Transform)
+			s.keybuf = s.fold.appendKeyPart(s.keybuf, rec.Field(c), grp.spec[k].Transform)
 			empty = empty && len(s.keybuf) == n
 		}
 		if empty {
@@ -628,11 +368,11 @@ func (s *Screen) suppressed(rec []byte) bool {
 
 // duplicate hashes the row's kept fields, each normalised as key text is,
 // and reports whether an earlier row had the same.
-func (s *Screen) duplicate(rec []byte, line int64) bool {
+func (s *Screen) duplicate(rec *csvcheck.Record, line int64) bool {
 	s.keybuf = s.keybuf[:0]
-	for c := range s.fields {
+	for c := range rec.Len() {
 		if s.keepCol[c] {
-			s.keybuf = s.fold.appendText(s.keybuf, s.value(rec, c))
+			s.keybuf = s.fold.appendText(s.keybuf, rec.Field(c))
 			s.keybuf = append(s.keybuf, keySep)
 		}
 	}
@@ -649,13 +389,14 @@ func (s *Screen) duplicate(rec []byte, line int64) bool {
 
 // plan reads the header and decides, before any output, what the file may
 // hold and what to do with each column.
-func (s *Screen) plan(rec []byte, line int64) error {
+func (s *Screen) plan(rec *csvcheck.Record) error {
+	line := rec.Line
 	s.header = true
-	s.ncol = len(s.fields)
+	s.ncol = rec.Len()
 	names := make([]string, s.ncol)
 	index := make(map[string]int, s.ncol)
-	for c := range s.fields {
-		names[c] = strings.TrimSpace(string(s.value(rec, c)))
+	for c := range s.ncol {
+		names[c] = strings.TrimSpace(string(rec.Field(c)))
 		key := headerName(names[c])
 		if key == "" {
 			return s.fail("line %d: header column %d has no name", line, c+1)
@@ -666,16 +407,22 @@ func (s *Screen) plan(rec []byte, line int64) error {
 		index[key] = c
 	}
 	allowed, drop := nameSet(s.r.Allowed), nameSet(s.r.Drop)
+	// A column to drop that the header lacks is most likely a typo, and
+	// sealing anyway would send the column meant to be left out.
+	for _, d := range s.r.Drop {
+		if _, ok := index[headerName(d)]; !ok {
+			return s.fail("column %q to drop is not in the header%s; nothing was sealed", d, suggest(d, names))
+		}
+	}
 	s.keepCol = make([]bool, s.ncol)
 	for c, n := range names {
 		key := headerName(n)
 		if drop[key] {
-			s.reencode = true
 			s.report.Dropped = append(s.report.Dropped, n)
 			continue
 		}
 		if len(allowed) > 0 && !allowed[key] {
-			return s.fail("column %q is not allowed by the schema (drop it with --drop-columns %s)", n, n)
+			return s.fail("column %q is not allowed by the schema%s (drop it with --drop-columns %s)", n, suggest(n, s.r.Allowed), n)
 		}
 		s.keepCol[c] = true
 		s.report.Columns = append(s.report.Columns, n)
@@ -686,7 +433,7 @@ func (s *Screen) plan(rec []byte, line int64) error {
 	for _, c := range s.r.Required {
 		i, ok := index[headerName(c)]
 		if !ok {
-			return s.fail("required column %q is missing from the header", c)
+			return s.fail("required column %q is missing from the header%s", c, suggest(c, names))
 		}
 		s.required = append(s.required, i)
 		s.reqIss = append(s.reqIss, &Issue{Kind: KindEmptyRequired, Column: names[i], Action: s.r.action(s.r.EmptyRequired, Reject)})
@@ -697,7 +444,7 @@ func (s *Screen) plan(rec []byte, line int64) error {
 	if s.r.PostcodeColumn != "" && s.r.action(s.r.BadPostcode, Warn) != Off {
 		i, ok := index[headerName(s.r.PostcodeColumn)]
 		if !ok {
-			return s.fail("postcode column %q is missing from the header", s.r.PostcodeColumn)
+			return s.fail("postcode column %q is missing from the header%s", s.r.PostcodeColumn, suggest(s.r.PostcodeColumn, names))
 		}
 		s.postcode = i
 		s.issues[1] = &Issue{Kind: KindBadPostcode, Column: names[i], Action: s.r.action(s.r.BadPostcode, Warn)}
@@ -719,7 +466,7 @@ func (s *Screen) plan(rec []byte, line int64) error {
 			for _, p := range l.key {
 				i, ok := index[p.Column]
 				if !ok {
-					return s.fail("suppression key column %q (list %s) is missing from the header", p.Column, l.Name)
+					return s.fail("suppression key column %q (list %s) is missing from the header%s", p.Column, l.Name, suggest(p.Column, names))
 				}
 				grp.cols = append(grp.cols, i)
 			}
@@ -733,34 +480,11 @@ func (s *Screen) plan(rec []byte, line int64) error {
 	return nil
 }
 
-// Close screens what remains, and returns an error wrapping
-// csvcheck.ErrInvalid if a check whose action is Reject found anything. It
-// does not close dst.
-func (s *Screen) Close() error {
+// Finish reports, once the tokenizer is closed, an error wrapping
+// csvcheck.ErrInvalid if a check whose action is Reject found anything.
+func (s *Screen) Finish() error {
 	if s.err != nil {
 		return s.err
-	}
-	if !s.started {
-		s.started = true
-		if _, err := s.write(s.pre); err != nil {
-			return err
-		}
-	}
-	if len(s.carry) > 0 || s.recLen > 0 {
-		if s.st == quoted {
-			return s.fail("line %d: a quoted field is never closed", s.recLine)
-		}
-		s.finish()
-		keep, err := s.record(s.carry)
-		if err != nil {
-			return err
-		}
-		if keep {
-			if err := s.emit(s.carry); err != nil {
-				return err
-			}
-		}
-		s.carry = nil
 	}
 	if !s.header {
 		return s.fail("empty file: a header row is required")

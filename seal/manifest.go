@@ -42,9 +42,13 @@ type Manifest struct {
 	// sealing; Dropped names the columns removed.
 	Suppressed map[string]int64 `json:"suppressed,omitempty"`
 	Dropped    []string         `json:"dropped_columns,omitempty"`
-	Sender     string           `json:"sender,omitempty"`
-	Created    time.Time        `json:"created"`
-	Expires    *time.Time       `json:"expires,omitempty"`
+	// Source is the dialect the sender's file came in (encoding,
+	// delimiter, line ends); the CSV itself is always canonical. Absent in
+	// files sealed before xfer read other dialects.
+	Source  *csvcheck.Dialect `json:"source,omitempty"`
+	Sender  string            `json:"sender,omitempty"`
+	Created time.Time         `json:"created"`
+	Expires *time.Time        `json:"expires,omitempty"`
 
 	// SuppressedByVariant counts the suppressed rows that no list held
 	// under their own key, only under another spelling (Mueller for Müller).
@@ -60,17 +64,19 @@ type ManifestInfo struct {
 }
 
 // csvDigest follows the CSV on its way into the zip: its SHA-256, its size,
-// its header's column names and, through a checker, its row count. After
-// screening, the screen's report gives rows and columns instead (check is
-// nil): its output is valid CSV by construction.
+// its header's column names and, through a checker, its row count. When
+// sealing, the intake that wrote the CSV gives rows and columns instead
+// (check is nil, rowCount is set): its output is valid CSV by construction.
 type csvDigest struct {
-	h       hash.Hash
-	n       int64
-	check   *csvcheck.Checker
-	header  []byte // the first bytes, until the header is parsed
-	columns []string
-	parsed  bool
-	screen  *screen.Report
+	h        hash.Hash
+	n        int64
+	check    *csvcheck.Checker
+	header   []byte // the first bytes, until the header is parsed
+	columns  []string
+	parsed   bool
+	rowCount int64
+	screen   *screen.Report
+	source   *csvcheck.Dialect
 }
 
 func newCSVDigest(maxField int) *csvDigest {
@@ -125,10 +131,13 @@ func (d *csvDigest) screened(rep screen.Report) {
 }
 
 func (d *csvDigest) rows() int64 {
-	if d.check == nil {
+	switch {
+	case d.check != nil:
+		return d.check.Rows()
+	case d.screen != nil:
 		return d.screen.RowsOut
 	}
-	return d.check.Rows()
+	return d.rowCount
 }
 
 func (d *csvDigest) close() error {
@@ -149,7 +158,7 @@ func (d *csvDigest) manifest(file string, info ManifestInfo) *Manifest {
 	m := &Manifest{
 		Format: ManifestFormat, File: file, Rows: d.rows(), Columns: d.columns,
 		CSVBytes: d.n, CSVSHA256: hex.EncodeToString(d.h.Sum(nil)),
-		Sender: info.Sender, Created: info.Created.UTC(),
+		Sender: info.Sender, Created: info.Created.UTC(), Source: d.source,
 	}
 	if d.screen != nil {
 		m.Suppressed, m.Dropped = d.screen.Suppressed, d.screen.Dropped

@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/csvcheck"
 	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/zipenc"
 )
@@ -31,10 +32,14 @@ func TestManifestRecordsTheCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(csv)
+	// The sealed CSV is the canonical form: the same records without the
+	// byte-order mark; the manifest says the source had one.
+	canonical := bytes.TrimPrefix(csv, []byte("\uFEFF"))
+	sum := sha256.Sum256(canonical)
 	want := &Manifest{
 		Format: ManifestFormat, File: "a.csv", Rows: 2, Columns: []string{"name", "street, no", "postcode"},
-		CSVBytes: int64(len(csv)), CSVSHA256: hex.EncodeToString(sum[:]),
+		CSVBytes: int64(len(canonical)), CSVSHA256: hex.EncodeToString(sum[:]),
+		Source: &csvcheck.Dialect{Encoding: "utf-8", BOM: true, Delimiter: ",", LineEnds: "crlf"},
 		Sender: "it@client", Created: res.Manifest.Created, Expires: &expires,
 	}
 	gotJSON, _ := json.Marshal(res.Manifest)
@@ -51,7 +56,7 @@ func TestManifestRecordsTheCSV(t *testing.T) {
 	if _, err := o.WriteTo(&plain); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(plain.Bytes(), csv) {
+	if !bytes.Equal(plain.Bytes(), canonical) {
 		t.Fatal("the CSV did not round-trip")
 	}
 	m, err := o.Manifest()

@@ -77,6 +77,12 @@ type Options struct {
 	Name        string    // the CSV's file name inside the zip
 	Modified    time.Time // its modification time
 	MaxField    int       // largest CSV field in bytes; 0 means csvcheck's default
+	// Encoding and Delimiter say what the sender knows of the CSV's
+	// dialect (see csvcheck.Options); "" detects it.
+	Encoding, Delimiter string
+	// AllowEmpty seals a CSV with a header and no rows, which is refused
+	// otherwise (a failed export job).
+	AllowEmpty bool
 	// Manifest is recorded in the manifest entry beside the CSV.
 	Manifest ManifestInfo
 	// Screen checks, suppresses and minimises the CSV on its way into the
@@ -99,6 +105,8 @@ type Result struct {
 	// Screen is what screening did, nil when Options.Screen was inactive.
 	// Rows and Columns then count the CSV as sealed, after screening.
 	Screen *screen.Report
+	// Source is the dialect the CSV came in (also in the manifest).
+	Source csvcheck.Dialect
 }
 
 // readSize is the unit in which input is checked and handed to the
@@ -106,7 +114,9 @@ type Result struct {
 // few in flight stay far inside the memory budget.
 const readSize = 1 << 20
 
-// Seal reads CSV from src, checks it, and writes the sealed file to dst. On
+// Seal reads CSV from src in any dialect csvcheck's Intake accepts, checks
+// and screens it, and writes the sealed file, holding the CSV in its
+// canonical form (UTF-8, comma, CRLF; see package csvcheck), to dst. On
 // any error dst holds an unusable prefix, which the caller discards. A
 // cancelled ctx stops Seal between two reads.
 func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
@@ -123,19 +133,19 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 	if err != nil {
 		return nil, err
 	}
-	// Without screening the CSV goes into the zip as it is, and the
-	// digest's checker is the input's. With it, that checker moves to the
-	// input, ahead of the screen, and the digest only hashes the screen's
-	// output (the screen counts the rows it keeps).
-	digest := newCSVDigest(opts.MaxField)
-	var sink io.Writer = io.MultiWriter(digest, entry)
-	var check *csvcheck.Checker
+	// The CSV is read once, by the intake: decoded, tokenized, checked,
+	// screened, and written out in the canonical form, which the digest
+	// hashes on its way into the zip.
+	digest := &csvDigest{h: sha256.New()}
 	var sc *screen.Screen
+	var h csvcheck.Handler
 	if opts.Screen.Active() {
-		check, digest.check = digest.check, nil
-		sc = screen.New(opts.Screen, sink)
-		sink = sc
+		sc = screen.NewHandler(opts.Screen)
+		h = sc
 	}
+	in := csvcheck.NewIntake(io.MultiWriter(digest, entry), h, csvcheck.Options{
+		Encoding: opts.Encoding, Delimiter: opts.Delimiter, MaxField: opts.MaxField,
+	})
 	res := &Result{}
 	buf := make([]byte, readSize)
 	for {
@@ -144,12 +154,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 		}
 		n, rerr := io.ReadFull(src, buf)
 		if n > 0 {
-			if check != nil {
-				if _, err := check.Write(buf[:n]); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := sink.Write(buf[:n]); err != nil {
+			if _, err := in.Write(buf[:n]); err != nil {
 				return nil, err
 			}
 			res.InputBytes += int64(n)
@@ -164,20 +169,23 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 			return nil, rerr
 		}
 	}
+	if err := in.Close(); err != nil {
+		return nil, err
+	}
+	if in.Rows() == 0 && !opts.AllowEmpty {
+		return nil, &csvcheck.Error{Line: in.Line(), Msg: "the file has a header but no rows (a failed export?); nothing was sealed (to send it anyway: --allow-empty, or allow_empty in the [csv] section of the config)"}
+	}
+	digest.rowCount, digest.columns, digest.parsed = in.Rows(), in.Header(), true
 	if sc != nil {
-		if err := check.Close(); err != nil {
-			return nil, err
-		}
-		if err := sc.Close(); err != nil {
+		if err := sc.Finish(); err != nil {
 			return nil, err
 		}
 		rep := sc.Report()
 		res.Screen = &rep
 		digest.screened(rep)
 	}
-	if err := digest.close(); err != nil {
-		return nil, err
-	}
+	res.Source = in.Dialect()
+	digest.source = &res.Source
 	res.Manifest = digest.manifest(opts.Name, opts.Manifest)
 	if err := writeManifest(zw, res.Manifest, opts.Modified); err != nil {
 		return nil, err
@@ -189,9 +197,6 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Res
 		return nil, err
 	}
 	res.Rows, res.Columns = res.Manifest.Rows, len(res.Manifest.Columns)
-	if digest.check != nil {
-		res.Columns = digest.check.Columns()
-	}
 	res.OutputBytes, res.SHA256 = out.n, out.h.Sum(nil)
 	return res, nil
 }
