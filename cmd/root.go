@@ -152,7 +152,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{scrubFlagError(err)} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (env XFER_CONFIG; default "+config.DefaultPath()+")")
 	pf.BoolVar(&a.json, "json", false, "print NDJSON events on stdout, the last line a summary object")
