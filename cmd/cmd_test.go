@@ -84,6 +84,7 @@ func scriptParams(dir string, setup func(*testscript.Env)) testscript.Params {
 			"truncate": cmdTruncate,
 			"mode":     cmdMode,
 			"notemp":   cmdNoTemp,
+			"wintext":  cmdWinText,
 		},
 	}
 }
