@@ -9,24 +9,22 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"unicode/utf16"
+
+	"github.com/xfer-dev/xfer/internal/testutil"
 )
 
-// utf16Bytes encodes s as UTF-16 with a byte order mark, as PowerShell 5's
-// > and Notepad's "Unicode" / "UTF-16 BE" write it.
+// utf16Bytes encodes s as UTF-16 with a byte order mark, line ends as
+// given.
 func utf16Bytes(s string, bigEndian bool) []byte {
-	out := []byte{0xFF, 0xFE}
+	enc := "utf16le-nocrlf"
 	if bigEndian {
-		out = []byte{0xFE, 0xFF}
+		enc = "utf16be-nocrlf"
 	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		if bigEndian {
-			out = append(out, byte(u>>8), byte(u))
-		} else {
-			out = append(out, byte(u), byte(u>>8))
-		}
+	b, err := testutil.WindowsText(s, enc)
+	if err != nil {
+		panic(err)
 	}
-	return out
+	return b
 }
 
 func TestDecodeText(t *testing.T) {
