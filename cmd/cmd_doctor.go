@@ -53,10 +53,19 @@ finding; under each problem a hint: line says how to fix it.
     bucket         the bucket exists and the prefix may be listed; versioning
                    and default encryption are shown where the server tells them
     encryption     the cipher, and for sending the recipients, recipients files,
-                   key file or passphrase
+                   key file or passphrase; each recipient's check code
     identity       for receiving, the identity files (they parse; mode 0600)
-    zip-password   present (file or XFER_ZIP_PASSWORD) and, for sending,
-                   passing the password policy
+                   and the check code of each one's recipient
+    zip-password   present (file or XFER_ZIP_PASSWORD), its check code, and,
+                   for sending, passing the password policy (including the
+                   strength estimate)
+
+Check codes are short codes two people compare by phone: the sender's doctor
+shows the code of each recipient it seals to, the receiver's the code of its
+identity's recipient ('xfer keygen' printed it too), and both show the zip
+password's 4-character code. Equal codes mean the same key and the same
+password, without reading either out (docs/threat-model.md says what a code
+reveals). send has no dry run: doctor with the same settings is the check.
 
 Which checks are required depends on what this machine does (--role). Sending
 needs somebody to encrypt to and a zip password that passes the policy;

@@ -115,12 +115,12 @@ func describe(m *match.Match) string {
 		case "male_names", "female_names", "surnames":
 			d = "a common name"
 		case "user_inputs":
-			d = "a common word (a season, a month, a city, a word like Passwort)"
+			d = "a season, a month, a city or another word common here"
 		default:
 			d = "a common word"
 		}
 		if m.L33t {
-			d += " with look-alike substitutions (such as 0 for o)"
+			d += " with look-alike substitutions such as 0 for o"
 		}
 		if m.Reversed {
 			d += " spelt backwards"
@@ -130,11 +130,11 @@ func describe(m *match.Match) string {
 	case "regex":
 		d = "a year"
 	case "sequence":
-		d = "a sequence (such as abc or 123)"
+		d = "a sequence such as abc or 123"
 	case "repeat":
 		d = "a repetition"
 	case "spatial":
-		d = "a keyboard pattern (such as qwertz)"
+		d = "a keyboard pattern such as qwertz"
 	}
 	return d
 }
