@@ -664,22 +664,9 @@ func (a *app) findSecret(c *cobra.Command, s secretSpec) (secretSource, bool) {
 // file as any editor saved it (secret.ReadSecretFile).
 func (s secretSource) read(a *app, what string) ([]byte, error) {
 	if s.env != "" {
-		v := []byte(a.env.Getenv(s.env))
-		if err := secret.CheckShape(what, v); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.env, err)
-		}
-		return v, nil
+		return envSecret(what, s.env, a.env.Getenv(s.env))
 	}
-	b, err := secret.ReadSecretFile(what, s.path)
-	switch {
-	case errors.Is(err, secret.ErrEmpty):
-		return nil, usagef("the %s file %s is empty", what, s.path)
-	case errors.Is(err, secret.ErrPolicy):
-		return nil, withHint(fmt.Errorf("the %s file %s: %w", what, s.path, err), "%s", secretFileHint)
-	case err != nil:
-		return nil, usagef("reading the %s file: %w", what, err)
-	}
-	return b, nil
+	return loadSecretFile(what, s.path)
 }
 
 // checkMode warns about a secret file other users may read, as every

@@ -72,11 +72,7 @@ func (a *app) secret(c *cobra.Command, s secretSpec) ([]byte, error) {
 	if f := c.Flags().Lookup(s.fileFlag); f != nil && f.Changed {
 		path = f.Value.String()
 	} else if v := a.env.Getenv(s.env); v != "" {
-		// The variable holds the secret itself: nothing to decode.
-		if err := secret.CheckShape(s.what, []byte(v)); err != nil {
-			return nil, withHint(fmt.Errorf("%s: %w", s.env, err), "set %s to the %s exactly as it is typed", s.env, s.what)
-		}
-		return []byte(v), nil
+		return envSecret(s.what, s.env, v)
 	} else {
 		path = s.cfgFile
 	}
@@ -93,9 +89,31 @@ func (a *app) secret(c *cobra.Command, s secretSpec) ([]byte, error) {
 	return pw, err
 }
 
-// readSecretFile reads a zip password or passphrase file: the whole file,
-// less one line end, as whatever editor saved it (secret.Parse).
+// envSecret checks a secret held by the environment variable env: it is
+// the secret itself, so there is nothing to decode, but it must be what a
+// person can type (secret.CheckShape).
+func envSecret(what, env, v string) ([]byte, error) {
+	if err := secret.CheckShape(what, []byte(v)); err != nil {
+		return nil, withHint(fmt.Errorf("%s: %w", env, err), "set %s to the %s exactly as it is typed", env, what)
+	}
+	return []byte(v), nil
+}
+
+// readSecretFile reads a zip password or passphrase file (loadSecretFile)
+// and warns when others may read it.
 func (a *app) readSecretFile(what, path string) ([]byte, error) {
+	pw, err := loadSecretFile(what, path)
+	if err != nil {
+		return nil, err
+	}
+	a.warnExposed(what+" file", path)
+	return pw, nil
+}
+
+// loadSecretFile reads a zip password or passphrase file: the whole file,
+// less one line end, as whatever editor saved it (secret.Parse). An empty
+// file is a usage error (2), a secret nobody could type is refused (6).
+func loadSecretFile(what, path string) ([]byte, error) {
 	pw, err := secret.ReadSecretFile(what, path)
 	switch {
 	case errors.Is(err, secret.ErrEmpty):
@@ -105,7 +123,6 @@ func (a *app) readSecretFile(what, path string) ([]byte, error) {
 	case err != nil:
 		return nil, usagef("reading the %s file: %w", what, err)
 	}
-	a.warnExposed(what+" file", path)
 	return pw, nil
 }
 

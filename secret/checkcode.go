@@ -19,7 +19,8 @@ const (
 )
 
 // Argon2id parameters of the zip password check code (RFC 9106's second
-// recommended set): about a quarter of a second and 64 MiB per code.
+// recommended set): 3 passes over 64 MiB per code, so that each guess
+// tested against a code costs as much.
 const (
 	codeTime    = 3
 	codeMemory  = 64 << 10 // KiB

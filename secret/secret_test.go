@@ -319,3 +319,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkZipPasswordCheckCode measures what one guess against a check
+// code costs (docs/threat-model.md, "Check codes").
+func BenchmarkZipPasswordCheckCode(b *testing.B) {
+	for b.Loop() {
+		ZipPasswordCheckCode([]byte("Kq7mx-Rm4tz-Hp2wd-Xa9ke"))
+	}
+}
+
+// BenchmarkCheckZipPassword measures the policy with its strength
+// estimate on a generated password.
+func BenchmarkCheckZipPassword(b *testing.B) {
+	for b.Loop() {
+		CheckZipPassword([]byte("Kq7mx-Rm4tz-Hp2wd-Xa9ke"), 0)
+	}
+}
