@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -19,8 +18,8 @@ import (
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
-	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/seal"
+	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
@@ -54,10 +53,19 @@ finding; under each problem a hint: line says how to fix it.
     bucket         the bucket exists and the prefix may be listed; versioning
                    and default encryption are shown where the server tells them
     encryption     the cipher, and for sending the recipients, recipients files,
-                   key file or passphrase
+                   key file or passphrase; each recipient's check code
     identity       for receiving, the identity files (they parse; mode 0600)
-    zip-password   present (file or XFER_ZIP_PASSWORD) and, for sending,
-                   passing the password policy
+                   and the check code of each one's recipient
+    zip-password   present (file or XFER_ZIP_PASSWORD), its check code, and,
+                   for sending, passing the password policy (including the
+                   strength estimate)
+
+Check codes are short codes two people compare by phone: the sender's doctor
+shows the code of each recipient it seals to, the receiver's the code of its
+identity's recipient ('xfer keygen' printed it too), and both show the zip
+password's 4-character code. Equal codes mean the same key and the same
+password, without reading either out (docs/threat-model.md says what a code
+reveals). send has no dry run: doctor with the same settings is the check.
 
 Which checks are required depends on what this machine does (--role). Sending
 needs somebody to encrypt to and a zip password that passes the policy;
@@ -653,28 +661,19 @@ func (a *app) findSecret(c *cobra.Command, s secretSpec) (secretSource, bool) {
 }
 
 // read returns the secret as the commands read it: the variable, or the
-// first line of the file.
+// file as any editor saved it (secret.ReadSecretFile).
 func (s secretSource) read(a *app, what string) ([]byte, error) {
 	if s.env != "" {
-		return []byte(a.env.Getenv(s.env)), nil
+		return envSecret(what, s.env, a.env.Getenv(s.env))
 	}
-	b, err := os.ReadFile(s.path)
-	if err != nil {
-		return nil, usagef("reading the %s file: %w", what, err)
-	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	if len(line) == 0 {
-		return nil, usagef("the %s file %s is empty", what, s.path)
-	}
-	return line, nil
+	return loadSecretFile(what, s.path)
 }
 
-// checkMode warns about a secret file other users may read: its mode on
-// Unix, its DACL on Windows.
+// checkMode warns about a secret file other users may read, as every
+// command does (warnExposed): its mode on Unix, its DACL on Windows.
 func (d *doctor) checkMode(check, what, path string) {
-	if e, err := fileperm.Check(path); err == nil && e != nil {
-		d.warn(check, "run: "+e.Fix, "%s %s is readable by other users (%s)", what, path, e.Detail)
+	if how, fix := secret.Exposed(path); how != "" {
+		d.warn(check, "run: "+fix, "%s %s is readable by other users (%s)", what, path, how)
 	}
 }
 
@@ -765,9 +764,10 @@ func (d *doctor) checkSealKeys(c *cobra.Command, o *doctorOptions, cipher string
 				continue
 			}
 			kinds[recipientKind(rec)]++
+			d.recipientCode(r, from)
 		}
 		for _, path := range rfiles {
-			rs, err := readRecipientsFile(path)
+			rs, texts, err := readRecipientsFile(path)
 			if err != nil {
 				bad++
 				d.fail("encryption", err, strings.Replace(strings.Replace(err.Error(), "crypt: recipients file ", "", 1), "crypt: ", "", 1),
@@ -777,6 +777,9 @@ func (d *doctor) checkSealKeys(c *cobra.Command, o *doctorOptions, cipher string
 			d.ok("encryption", "recipients file %s: %s", path, count(len(rs), "recipient", "recipients"))
 			for _, rec := range rs {
 				kinds[recipientKind(rec)]++
+			}
+			for _, t := range texts {
+				d.recipientCode(t, "recipients file "+path)
 			}
 		}
 		n := len(recips) + len(rfiles)
@@ -802,7 +805,7 @@ func (d *doctor) checkSealKeys(c *cobra.Command, o *doctorOptions, cipher string
 		}
 		switch {
 		case keyFile != "":
-			key, err := readAESKeyFile(keyFile)
+			key, err := loadAESKeyFile(keyFile)
 			if err != nil {
 				d.fail("encryption", err, "", "make one with 'xfer keygen --aes -o FILE' and give the same file to the other side")
 				return
@@ -821,6 +824,12 @@ func (d *doctor) checkSealKeys(c *cobra.Command, o *doctorOptions, cipher string
 	}
 }
 
+// recipientCode shows a recipient's check code, for the two sides to
+// compare by phone.
+func (d *doctor) recipientCode(r, from string) {
+	d.info("encryption", "recipient %s (%s): check code %s", showRecipient(r), from, secret.RecipientCheckCode(r))
+}
+
 // recipientKind names the kind of an age recipient for messages.
 func recipientKind(r age.Recipient) string {
 	switch r.(type) {
@@ -834,7 +843,7 @@ func recipientKind(r age.Recipient) string {
 
 func (d *doctor) checkIdentities(files []string, from string, pass secretSource, havePass bool) {
 	for _, path := range files {
-		b, err := os.ReadFile(path)
+		b, err := secret.ReadKeyFile(path)
 		if err != nil {
 			msg := fmt.Sprintf("identity file %s (%s): %v", path, from, err)
 			if errors.Is(err, os.ErrNotExist) {
@@ -858,6 +867,9 @@ func (d *doctor) checkIdentities(files []string, from string, pass secretSource,
 			parts = append(parts, "AES key id "+k.KeyID())
 		}
 		d.ok("identity", "%s: %s", path, strings.Join(parts, ", "))
+		for _, r := range identityRecipients(ids) {
+			d.info("identity", "%s: its recipient %s has check code %s", path, showRecipient(r), secret.RecipientCheckCode(r))
+		}
 		d.checkMode("identity", "identity file", path)
 	}
 	switch {
@@ -869,6 +881,21 @@ func (d *doctor) checkIdentities(files []string, from string, pass secretSource,
 			fmt.Sprintf("give -i FILE or identities in the config, or make one with 'xfer keygen' (written to %s); or a passphrase (--passphrase-file or XFER_PASSPHRASE)",
 				filepath.Join(config.Dir(), defaultIdentityFile)))
 	}
+}
+
+// identityRecipients returns the recipients (public keys) of the age
+// identities that have one xfer can print.
+func identityRecipients(ids crypt.Identities) []string {
+	var rs []string
+	for _, id := range ids.Age {
+		switch id := id.(type) {
+		case *age.X25519Identity:
+			rs = append(rs, id.Recipient().String())
+		case *age.HybridIdentity:
+			rs = append(rs, id.Recipient().String())
+		}
+	}
+	return rs
 }
 
 func (d *doctor) checkZipPassword(c *cobra.Command, cfg *config.File, sealing bool) {
@@ -892,8 +919,9 @@ func (d *doctor) checkZipPassword(c *cobra.Command, cfg *config.File, sealing bo
 	if src.env == "" {
 		d.checkMode("zip-password", "zip password file", src.path)
 	}
+	code := secret.ZipPasswordCheckCode(pw)
 	if !sealing {
-		d.ok("zip-password", "from %s", src.name)
+		d.ok("zip-password", "from %s; check code %s", src.name, code)
 		return
 	}
 	if cfg.ZipPasswordMinLength != 0 && cfg.ZipPasswordMinLength < seal.MinPasswordLength {
@@ -902,11 +930,14 @@ func (d *doctor) checkZipPassword(c *cobra.Command, cfg *config.File, sealing bo
 		return
 	}
 	minLen := max(cfg.ZipPasswordMinLength, seal.MinPasswordLength)
-	if err := seal.CheckZipPassword(pw, cfg.ZipPasswordMinLength); err != nil {
+	if err := secret.CheckZipPassword(pw, cfg.ZipPasswordMinLength); err != nil {
 		// The policy's message says what is missing, never the password.
-		d.fail("zip-password", err, fmt.Sprintf("the zip password from %s fails the policy: %s", src.name, strings.TrimPrefix(err.Error(), seal.ErrPolicy.Error()+": ")),
-			fmt.Sprintf("choose a password of at least %d characters with upper case, lower case and digits, and give the other side the same", minLen))
+		why := err.Error()
+		if pe := new(secret.PolicyError); errors.As(err, &pe) {
+			why = pe.Why
+		}
+		d.fail("zip-password", err, fmt.Sprintf("the zip password from %s fails the policy: %s", src.name, why), zipPasswordHint)
 		return
 	}
-	d.ok("zip-password", "from %s; passes the policy (at least %d characters, upper and lower case, digits)", src.name, minLen)
+	d.ok("zip-password", "from %s; passes the policy (at least %d characters, upper and lower case, digits, hard to guess); check code %s", src.name, minLen, code)
 }

@@ -86,6 +86,7 @@ func scriptParams(dir string, setup func(*testscript.Env)) testscript.Params {
 			"notemp":   cmdNoTemp,
 			"crlf":     cmdCRLF,
 			"encode":   cmdEncode,
+			"wintext":  cmdWinText,
 		},
 	}
 }

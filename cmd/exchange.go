@@ -96,6 +96,7 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange.Exchan
 		if len(key) != 32 {
 			return nil, usagef("SSE-C key file %s must hold exactly 32 bytes", path)
 		}
+		a.warnExposed("SSE-C key file", path)
 		opts.SSE, opts.CustomerKey = s3store.SSEC, key
 	}
 	if v := a.setting(c, "", "XFER_STALL_TIMEOUT", cfg.StallTimeout, ""); v != "" {

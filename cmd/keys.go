@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/seal"
+	"github.com/xfer-dev/xfer/secret"
 )
 
 // Default key file names in the configuration directory, used by keygen
@@ -69,8 +71,8 @@ func (a *app) zipPassword(c *cobra.Command, cfg *config.File, sealing bool) ([]b
 		if cfg.ZipPasswordMinLength != 0 && cfg.ZipPasswordMinLength < seal.MinPasswordLength {
 			return nil, usagef("zip_password_min_length %d is below the minimum of %d", cfg.ZipPasswordMinLength, seal.MinPasswordLength)
 		}
-		if err := seal.CheckZipPassword(pw, cfg.ZipPasswordMinLength); err != nil {
-			return nil, err
+		if err := secret.CheckZipPassword(pw, cfg.ZipPasswordMinLength); err != nil {
+			return nil, withHint(err, "%s", zipPasswordHint)
 		}
 	}
 	return pw, nil
@@ -99,7 +101,7 @@ func (a *app) encryptOptions(c *cobra.Command, k *keyFlags, cfg *config.File) (c
 			opts.Recipients = append(opts.Recipients, rec)
 		}
 		for _, path := range rfiles {
-			rs, err := readRecipientsFile(path)
+			rs, _, err := readRecipientsFile(path)
 			if err != nil {
 				return opts, err
 			}
@@ -117,10 +119,11 @@ func (a *app) encryptOptions(c *cobra.Command, k *keyFlags, cfg *config.File) (c
 			return opts, usagef("--recipient and --recipients-file are for --cipher age; aes256 takes --key-file or a passphrase")
 		}
 		if path := a.setting(c, "key-file", "XFER_KEY_FILE", cfg.KeyFile, ""); path != "" {
-			key, err := readAESKeyFile(path)
+			key, err := loadAESKeyFile(path)
 			if err != nil {
 				return opts, err
 			}
+			a.warnExposed("key file", path)
 			opts.AESKey = key
 			return opts, nil
 		}
@@ -158,27 +161,49 @@ func showRecipient(r string) string {
 	return fmt.Sprintf("%q", r)
 }
 
-func readRecipientsFile(path string) ([]age.Recipient, error) {
-	f, err := os.Open(path)
+// zipPasswordHint is the advice for a zip password the policy refuses.
+const zipPasswordHint = "let xfer make one that is strong and easy to read out: xfer keygen --zip-password -o FILE; give the other side the same password"
+
+// readRecipientsFile reads a recipients file as any editor saved it (BOM,
+// UTF-16, CRLF; secret.ReadKeyFile) and returns its recipients and, for
+// check codes, the text of each.
+func readRecipientsFile(path string) ([]age.Recipient, []string, error) {
+	b, err := secret.ReadKeyFile(path)
 	if err != nil {
-		return nil, usagef("recipients file: %w", err)
+		return nil, nil, usagef("recipients file: %w", err)
 	}
-	defer f.Close()
-	rs, err := crypt.ParseRecipientsFile(f)
+	rs, err := crypt.ParseRecipientsFile(bytes.NewReader(b))
 	if err != nil {
-		return nil, usagef("recipients file %s: %w", path, err)
+		return nil, nil, usagef("recipients file %s: %w", path, err)
 	}
-	return rs, nil
+	// The lines crypt parsed: blank lines and # comments are not recipients.
+	var texts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			texts = append(texts, line)
+		}
+	}
+	return rs, texts, nil
 }
 
-func readAESKeyFile(path string) (*crypt.AESKey, error) {
-	b, err := os.ReadFile(path)
+// loadKeyFile reads an identity or AES key file as any editor saved it.
+// The caller warns (warnExposed) when others may read it.
+func loadKeyFile(what, path string) (crypt.Identities, error) {
+	b, err := secret.ReadKeyFile(path)
 	if err != nil {
-		return nil, usagef("key file: %w", err)
+		return crypt.Identities{}, usagef("%s: %w", what, err)
 	}
 	ids, err := crypt.ParseIdentityFile(b)
 	if err != nil {
-		return nil, usagef("key file %s: %w", path, err)
+		return ids, usagef("%s %s: %w", what, path, err)
+	}
+	return ids, nil
+}
+
+func loadAESKeyFile(path string) (*crypt.AESKey, error) {
+	ids, err := loadKeyFile("key file", path)
+	if err != nil {
+		return nil, err
 	}
 	if len(ids.AES) != 1 || len(ids.Age) != 0 {
 		return nil, usagef("key file %s does not hold exactly one AES-256 key", path)
@@ -202,14 +227,11 @@ func (a *app) identities(c *cobra.Command, files []string, cfg *config.File) (cr
 		}
 	}
 	for _, path := range files {
-		b, err := os.ReadFile(path)
+		got, err := loadKeyFile("identity file", path)
 		if err != nil {
-			return ids, usagef("identity file: %w", err)
+			return ids, err
 		}
-		got, err := crypt.ParseIdentityFile(b)
-		if err != nil {
-			return ids, usagef("identity file %s: %w", path, err)
-		}
+		a.warnExposed("identity file", path)
 		ids.Age = append(ids.Age, got.Age...)
 		ids.AES = append(ids.AES, got.AES...)
 	}

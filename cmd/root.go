@@ -140,7 +140,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{scrubFlagError(err)} })
 	// --version prints the line `xfer version` prints. The flag is declared
 	// here, before cobra would add its own, because cobra's takes -v, which
 	// is kept for --verbose.

@@ -17,56 +17,25 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
 	"github.com/xfer-dev/xfer/screen"
+	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/zipenc"
 )
 
-// ErrPolicy is wrapped by a zip password that fails the password policy
-// (the CLI's exit code 6).
-var ErrPolicy = errors.New("zip password rejected by policy")
+// ErrPolicy is matched by a zip password that fails the password policy
+// (the CLI's exit code 6). The policy itself is package secret's.
+var ErrPolicy = secret.ErrPolicy
 
 // ErrContent is wrapped when a sealed file opens but does not hold what xfer
 // seals: no CSV entry, or entries it does not expect (exit code 4).
 var ErrContent = errors.New("unexpected content in sealed file")
 
-// MinPasswordLength is the built-in minimum length of a zip password;
-// configuration can raise it, never lower it.
-const MinPasswordLength = 10
-
-// CheckZipPassword enforces the zip password policy: at least minLen
-// characters (never fewer than MinPasswordLength) with upper case, lower
-// case and digits. Its error describes what is missing, never the password.
-func CheckZipPassword(pw []byte, minLen int) error {
-	minLen = max(minLen, MinPasswordLength)
-	var upper, lower, digit bool
-	for _, r := range string(pw) {
-		upper = upper || unicode.IsUpper(r)
-		lower = lower || unicode.IsLower(r)
-		digit = digit || unicode.IsDigit(r)
-	}
-	var missing []string
-	if n := utf8.RuneCount(pw); n < minLen {
-		missing = append(missing, fmt.Sprintf("at least %d characters (it has %d)", minLen, n))
-	}
-	if !upper {
-		missing = append(missing, "an upper-case letter")
-	}
-	if !lower {
-		missing = append(missing, "a lower-case letter")
-	}
-	if !digit {
-		missing = append(missing, "a digit")
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w: it needs %s", ErrPolicy, strings.Join(missing, ", "))
-	}
-	return nil
-}
+// MinPasswordLength is the built-in minimum length of a zip password
+// (secret.MinPasswordLength).
+const MinPasswordLength = secret.MinPasswordLength
 
 // Options configures Seal.
 type Options struct {

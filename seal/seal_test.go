@@ -141,33 +141,6 @@ func TestSealCancelled(t *testing.T) {
 	}
 }
 
-func TestCheckZipPassword(t *testing.T) {
-	good := []string{"Corr3ct-Horse", "Abcdefghi1", "ÄÖÜäöü1234"}
-	for _, pw := range good {
-		if err := CheckZipPassword([]byte(pw), 0); err != nil {
-			t.Errorf("%q: %v", pw, err)
-		}
-	}
-	bad := map[string]string{
-		"Abcdefgh1":   "at least 10",
-		"abcdefghij1": "upper-case",
-		"ABCDEFGHIJ1": "lower-case",
-		"Abcdefghijk": "digit",
-	}
-	for pw, want := range bad {
-		err := CheckZipPassword([]byte(pw), 0)
-		if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), pw) {
-			t.Errorf("%q: %v", pw, err)
-		}
-	}
-	if err := CheckZipPassword([]byte("Abcdefghij1"), 16); err == nil {
-		t.Error("a raised minimum was not applied")
-	}
-	if err := CheckZipPassword([]byte("Abcdefghi1"), 4); err != nil {
-		t.Errorf("a lower minimum must not weaken the policy, and 10 chars pass: %v", err)
-	}
-}
-
 // ageStanza returns the byte range of the age header's recipient stanza:
 // the only bytes whose change is indistinguishable from a wrong identity.
 func ageStanza(t *testing.T, sealed []byte) (start, end int) {
