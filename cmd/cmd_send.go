@@ -281,7 +281,7 @@ func (a *app) sendOne(ctx context.Context, p sendPlan, file, name string, ev *au
 	})
 	sealing.Wait()
 	m.Finish()
-	if sealErr != nil {
+	if sealErr != nil && (err == nil || !errors.Is(sealErr, err)) {
 		if ctx.Err() == nil {
 			// The file failed its checks and Upload aborted the upload:
 			// nothing of it may stay behind.

@@ -119,7 +119,7 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange, error
 	}
 	store, err := s3store.New(c.Context(), opts)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, withHint(usageError{err}, "'xfer doctor' checks the whole configuration")
 	}
 	return &exchange{store: store, prefix: prefix, ident: exchangeIdent(opts.Endpoint, opts.Bucket)}, nil
 }
