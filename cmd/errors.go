@@ -83,6 +83,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitIntegrity
 	case errors.Is(err, transfer.ErrInterrupted):
 		return exitInterrupted
+	case errors.Is(err, transfer.ErrUnreachable):
+		return exitUsage // nothing reached the server: the endpoint, or the server is down
 	case seal.IsDamaged(err):
 		return exitIntegrity
 	case errors.Is(err, csvcheck.ErrInvalid), errors.Is(err, seal.ErrPolicy):
@@ -111,9 +113,13 @@ func hintFor(err error) string {
 	case errors.Is(err, screen.ErrRejected):
 		return "the exchange's schema (the config's [schema] table) refuses this file: change the export, or drop the column with --drop-columns"
 	case errors.Is(err, csvcheck.ErrInvalid):
-		return "fix the CSV (UTF-8, a header row, the same number of fields on every row) and run again"
+		return "fix the CSV, or say how to read it: --encoding, --delimiter (docs/excel.md)"
 	case errors.As(err, new(*tls.CertificateVerificationError)):
 		return "the server's TLS certificate is not trusted: give its CA certificate with --ca-file (or XFER_CA_FILE)"
+	case errors.Is(err, transfer.ErrCredentialsExpired):
+		return "get new temporary credentials (aws sso login, a new session token or role session) and run again"
+	case errors.Is(err, transfer.ErrUnreachable):
+		return "check --endpoint (or XFER_ENDPOINT) and that the server is up; 'xfer doctor' checks the whole configuration"
 	case errors.Is(err, transfer.ErrAccessDenied):
 		return "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and that they may use this bucket and prefix"
 	case errors.Is(err, transfer.ErrNoSuchBucket):

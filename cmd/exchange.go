@@ -116,7 +116,7 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange.Exchan
 	}
 	store, err := open(c.Context(), opts)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, withHint(usageError{err}, "'xfer doctor' checks the whole configuration")
 	}
 	x := &exchange.Exchange{Store: store, Prefix: prefix, Ident: exchange.Ident(opts.Endpoint, opts.Bucket),
 		Sender: a.sender(), Tool: "xfer " + Version()}

@@ -231,7 +231,9 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 	})
 	sealing.Wait()
 	m.Finish()
-	if sealErr != nil {
+	// Sealing stops with the upload's own error when the upload failed
+	// first (Spool.Write returns it): that one is reported below.
+	if sealErr != nil && (err == nil || !errors.Is(sealErr, err)) {
 		if ctx.Err() == nil {
 			// The file failed its checks and Upload aborted the upload:
 			// nothing of it may stay behind.

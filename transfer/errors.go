@@ -14,6 +14,16 @@ var (
 	ErrAccessDenied       = errors.New("access denied") // the CLI's exit code 3
 	ErrNoSuchBucket       = errors.New("no such bucket")
 	ErrChecksumMismatch   = errors.New("checksum mismatch") // the CLI's exit code 4
+	// ErrUnreachable is a request that never reached an S3 server: the
+	// connection was refused or timed out, the host name is unknown, or
+	// the other end does not speak the endpoint's protocol (plain HTTP
+	// behind an https:// endpoint, or the reverse). The error's text says
+	// which. It is transient only where a retry later could succeed.
+	ErrUnreachable = errors.New("cannot reach the S3 server")
+	// ErrCredentialsExpired is an access denied for temporary credentials
+	// (a session token: SSO, an assumed role, STS) that have expired or
+	// were revoked. It comes together with ErrAccessDenied.
+	ErrCredentialsExpired = errors.New("the temporary credentials have expired or are no longer valid")
 )
 
 // ErrInterrupted is wrapped by the error of a transfer that stopped part way

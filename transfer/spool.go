@@ -177,6 +177,11 @@ func (s *Spool) Path() string { return s.path }
 // Write appends ciphertext to the spool.
 func (s *Spool) Write(p []byte) (int, error) {
 	s.mu.Lock()
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return 0, err // the upload gave up: see uploader.abandon
+	}
 	if s.final || s.released {
 		s.mu.Unlock()
 		return 0, errors.New("transfer: write to a closed spool")

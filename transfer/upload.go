@@ -144,6 +144,15 @@ func Upload(ctx context.Context, store Store, sp *Spool, opts UploadOptions) (Up
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
 	}
+	if errors.Is(err, ErrUnreachable) && u.abandon(err) {
+		// Nothing of this spool ever reached the server: most likely a
+		// wrong endpoint, whose spool a corrected run would never find
+		// (spools are named after the exchange). There is nothing to
+		// resume, so no spool is left behind. (A refusal by the server,
+		// access denied say, keeps the sealed spool for the re-run once
+		// the credentials are fixed.)
+		return res, err
+	}
 	// A vanished upload (aborted by someone, expired) is no reason to
 	// give up: the next run starts a new one from the same spool.
 	if IsTransient(err) || errors.Is(err, ErrNoSuchUpload) {
@@ -214,6 +223,26 @@ func (u *uploader) run(ctx context.Context) (UploadResult, error) {
 		return UploadResult{}, err
 	}
 	return u.complete(ctx)
+}
+
+// abandon gives up a spool the server holds nothing of: no upload of it
+// was started (or might have been: a CreateUpload whose reply was lost),
+// and no earlier upload waits to be aborted. Sealing is stopped (its next
+// Write fails with err) and spool and journal are removed. It reports
+// whether it did so.
+func (u *uploader) abandon(err error) bool {
+	u.sp.mu.Lock()
+	j := u.sp.j
+	if u.uploadID != "" || j.UploadID != "" || j.Pending != nil || len(j.Stale) > 0 {
+		u.sp.mu.Unlock()
+		return false
+	}
+	if !u.sp.final {
+		u.sp.err, u.sp.final = err, true
+		u.sp.notify()
+	}
+	u.sp.mu.Unlock()
+	return u.sp.remove() == nil
 }
 
 // abortStale aborts the uploads of earlier runs whose spool is gone.

@@ -658,3 +658,51 @@ func TestResumeElsewhere(t *testing.T) {
 	}
 	checkDone(t, s, path, "k2", data)
 }
+
+// TestUploadUnreachable: a server that was never reached (a wrong
+// endpoint) leaves nothing to resume: Upload returns the error as it is,
+// not ErrInterrupted, removes spool and journal, and stops the sealer,
+// whose next Write fails with the same error. Once an upload exists on the
+// server, the same failure is an interruption that keeps the state.
+func TestUploadUnreachable(t *testing.T) {
+	unreachable := &transfer.StoreError{Op: "Head", Kind: transfer.ErrUnreachable, Temporary: true}
+	t.Run("before any request succeeded", func(t *testing.T) {
+		s := memstore.New(memstore.Options{})
+		s.Inject(memstore.Fault{Method: memstore.Head, Call: 1, Err: unreachable})
+		path := filepath.Join(t.TempDir(), "spool")
+		sp, err := transfer.CreateSpool(path, fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sp.Release()
+		if _, err := sp.Write(randData(1000)); err != nil { // sealing still under way
+			t.Fatal(err)
+		}
+		_, _, err = upload(t, s, sp, "k")
+		if !errors.Is(err, transfer.ErrUnreachable) || errors.Is(err, transfer.ErrInterrupted) {
+			t.Fatalf("Upload: %v, want ErrUnreachable and not ErrInterrupted", err)
+		}
+		if _, werr := sp.Write([]byte("more")); !errors.Is(werr, transfer.ErrUnreachable) {
+			t.Errorf("the sealer's next Write: %v, want the upload's error", werr)
+		}
+		for _, p := range []string{path, path + ".journal"} {
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Errorf("%s left behind: %v", filepath.Base(p), err)
+			}
+		}
+	})
+	t.Run("after the upload was created", func(t *testing.T) {
+		s := memstore.New(memstore.Options{})
+		s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1, Err: &transfer.StoreError{Op: "UploadPart", Kind: transfer.ErrUnreachable, Temporary: true}})
+		path := filepath.Join(t.TempDir(), "spool")
+		sp := sealedSpool(t, path, randData(2*transfer.MinPartSize))
+		_, _, err := upload(t, s, sp, "k", func(o *transfer.UploadOptions) { o.Concurrency = 1 })
+		sp.Release()
+		if !errors.Is(err, transfer.ErrInterrupted) {
+			t.Fatalf("Upload: %v, want ErrInterrupted", err)
+		}
+		if _, err := transfer.OpenSpool(path, fp); err != nil {
+			t.Fatalf("the state of an upload the server holds is gone: %v", err)
+		}
+	})
+}

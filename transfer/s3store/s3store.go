@@ -24,8 +24,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,6 +122,33 @@ type Store struct {
 	// deleteBatch, when positive, is DeleteVersions' batch size, smaller
 	// than S3's for tests.
 	deleteBatch int
+	// creds is what the credential chain last gave: whether they are
+	// temporary, and until when. An access denied is explained with it.
+	creds credsSeen
+}
+
+// credsSeen records the kind of the credentials in use, never the
+// credentials themselves.
+type credsSeen struct {
+	mu        sync.Mutex
+	temporary bool // a session token came with them
+	expires   time.Time
+}
+
+func (c *credsSeen) set(cr aws.Credentials) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.temporary = cr.SessionToken != ""
+	c.expires = time.Time{}
+	if cr.CanExpire {
+		c.expires = cr.Expires
+	}
+}
+
+func (c *credsSeen) get() (temporary bool, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.temporary, c.expires
 }
 
 var _ transfer.Store = (*Store)(nil)
@@ -212,8 +242,11 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if cfg.Region == "" && opts.Endpoint != "" {
 		cfg.Region = "us-east-1"
 	}
+	if err := checkRegion(cfg.Region); err != nil {
+		return nil, err
+	}
 	if cfg.Credentials != nil {
-		cfg.Credentials = markCredentialErrors{cfg.Credentials}
+		cfg.Credentials = markCredentialErrors{cfg.Credentials, &s.creds}
 	}
 	stall := opts.StallTimeout
 	if stall == 0 {
@@ -240,21 +273,39 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 // checkEndpoint refuses URLs that are not http(s), and plain http to
 // anything but loopback unless allowed.
 func checkEndpoint(endpoint string, allowHTTP bool) error {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return fmt.Errorf("s3store: endpoint %q: %w", endpoint, err)
+	if !strings.Contains(endpoint, "://") {
+		// "minio.example:9000" parses as a URL of scheme "minio.example",
+		// "127.0.0.1:9000" not at all: either way the scheme is missing.
+		return fmt.Errorf("the endpoint %q is not a URL: write it with its scheme, like https://%s", endpoint, endpoint)
 	}
-	switch u.Scheme {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("the endpoint %q is not a URL like https://host:port", endpoint)
+	}
+	switch strings.ToLower(u.Scheme) {
 	case "https":
 		return nil
 	case "http":
 		if allowHTTP || isLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("s3store: endpoint %s is plain http and not on this machine: refusing to send credentials unencrypted (allow it explicitly to go ahead)", endpoint)
+		return fmt.Errorf("the endpoint %s is plain http and not on this machine: refusing to send credentials unencrypted (allow it explicitly to go ahead)", endpoint)
 	default:
-		return fmt.Errorf("s3store: endpoint %q: scheme must be https or http", endpoint)
+		return fmt.Errorf("the endpoint %q: its scheme must be https or http", endpoint)
 	}
+}
+
+// regionName is what S3 region names look like (us-east-1, eu-central-1,
+// and the names S3-compatible servers choose).
+var regionName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?$`)
+
+// checkRegion refuses a region the SDK would only reject at the first
+// request, deep inside endpoint resolution ("endpoint rule error").
+func checkRegion(region string) error {
+	if region == "" || regionName.MatchString(region) {
+		return nil
+	}
+	return fmt.Errorf("the region %q is not a region name like eu-central-1", region)
 }
 
 func isLoopback(host string) bool {
@@ -909,6 +960,9 @@ func (neverRetry) IsErrorRetryable(err error) aws.Ternary {
 	if isCertError(err) {
 		return aws.FalseTernary
 	}
+	if why, temporary := unreachable(err); why != "" && !temporary {
+		return aws.FalseTernary // the endpoint's protocol is wrong
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if _, ok := codeKinds[ae.ErrorCode()]; ok {
@@ -968,6 +1022,10 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 		e.Kind, e.Err = transfer.ErrAccessDenied, ce
 		return e
 	}
+	if why, temporary := unreachable(err); why != "" {
+		e.Kind, e.Err, e.Temporary = transfer.ErrUnreachable, explained{why, err}, temporary
+		return e
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e.Code = ae.ErrorCode()
@@ -975,6 +1033,12 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 		e.Err = errors.New(apiMessage(ae))
 	}
 	status := httpStatus(err)
+	if status == http.StatusBadRequest && (e.Code == "" || e.Code == "BadRequest") && strings.HasPrefix(strings.ToLower(s.opts.Endpoint), "http://") {
+		// A TLS server's answer to plain HTTP is a bare 400 ("Client sent
+		// an HTTP request to an HTTPS server"), no S3 error document.
+		e.Kind, e.Err = transfer.ErrUnreachable, explained{"the server answered 400 without an S3 error: it may speak https, and the endpoint says http://", err}
+		return e
+	}
 	if e.Kind == nil {
 		switch status {
 		case http.StatusForbidden:
@@ -983,6 +1047,11 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 			e.Kind = transfer.ErrNotFound
 		case http.StatusPreconditionFailed:
 			e.Kind = transfer.ErrPreconditionFailed
+		}
+	}
+	if errors.Is(e.Kind, transfer.ErrAccessDenied) {
+		if why := s.expiredCredentials(e.Code); why != "" {
+			e.Err = explained{e.Err.Error() + "; " + why, errors.Join(e.Err, transfer.ErrCredentialsExpired)}
 		}
 	}
 	if e.Kind == nil && !isCertError(err) {
@@ -998,12 +1067,20 @@ func (s *Store) wrap(ctx context.Context, op, key string, err error) error {
 // usable credentials (no keys in the environment, no profile, no instance
 // role) from a failed request: that is an authentication failure, exit 3,
 // not a network error to retry.
-type markCredentialErrors struct{ aws.CredentialsProvider }
+// It also notes whether the credentials are temporary, for wrap's
+// explanation of an access denied.
+type markCredentialErrors struct {
+	aws.CredentialsProvider
+	seen *credsSeen
+}
 
 func (m markCredentialErrors) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c, err := m.CredentialsProvider.Retrieve(ctx)
 	if err != nil && ctx.Err() == nil {
 		return c, &credentialsError{err}
+	}
+	if err == nil {
+		m.seen.set(c)
 	}
 	return c, err
 }
@@ -1031,4 +1108,57 @@ func codeMessage(code, msg string) string {
 		return code + ": " + msg
 	}
 	return code
+}
+
+// explained is an error told in plain words, with the SDK's error kept
+// underneath for errors.Is and errors.As.
+type explained struct {
+	why   string
+	cause error
+}
+
+func (e explained) Error() string { return e.why }
+func (e explained) Unwrap() error { return e.cause }
+
+// unreachable explains a request that never reached an S3 server, and
+// says whether trying again later may help; it returns "" for any other
+// failure. A refused or timed-out connection may be a server that is
+// restarting; a protocol mismatch is a mistake in the endpoint.
+func unreachable(err error) (why string, temporary bool) {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fmt.Sprintf("the host name %s is not known (%s)", dns.Name, dns.Err), dns.IsTemporary
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return "the server answered in plain HTTP, but the endpoint says https://", false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		addr := ""
+		if op.Addr != nil {
+			addr = " " + op.Addr.String()
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Sprintf("nothing accepts connections at%s (connection refused)", addr), true
+		}
+		return fmt.Sprintf("cannot connect to%s (%v)", addr, op.Err), true
+	}
+	return "", false
+}
+
+// expiredCredentials explains an access denied that temporary credentials
+// may have caused: "" when the credentials are long-term, or the server's
+// code says something else.
+func (s *Store) expiredCredentials(code string) string {
+	temporary, expires := s.creds.get()
+	switch {
+	case code == "ExpiredToken" || code == "TokenRefreshRequired":
+		return "the server says the session token has expired"
+	case !expires.IsZero() && time.Now().After(expires):
+		return "the temporary credentials expired at " + expires.UTC().Format(time.RFC3339)
+	case temporary && (code == "InvalidToken" || code == "InvalidAccessKeyId" || code == "InvalidTokenId" || code == "Forbidden" || code == ""):
+		return "these are temporary credentials (with a session token) and the server does not know them: they may have expired"
+	}
+	return ""
 }

@@ -408,3 +408,37 @@ func TestDeleteVersionsNotImplemented(t *testing.T) {
 		t.Errorf("%d DeleteObject requests, want 3", n)
 	}
 }
+
+// TestSettingsRefusedAtOnce: an endpoint or region the SDK would only
+// reject at the first request, after its retries and deep in its
+// endpoint rules, is refused by New with words a person can act on.
+func TestSettingsRefusedAtOnce(t *testing.T) {
+	cases := []struct {
+		opts s3store.Options
+		want string
+	}{
+		{s3store.Options{Endpoint: "127.0.0.1:9000"}, `the endpoint "127.0.0.1:9000" is not a URL: write it with its scheme, like https://127.0.0.1:9000`},
+		{s3store.Options{Endpoint: "minio.example:9000"}, `like https://minio.example:9000`},
+		{s3store.Options{Endpoint: "ftp://minio.example"}, `its scheme must be https or http`},
+		{s3store.Options{Endpoint: "https://"}, `is not a URL like https://host:port`},
+		{s3store.Options{Endpoint: "http://minio.example:9000"}, `plain http and not on this machine`},
+		{s3store.Options{Endpoint: "http://127.0.0.1:9000", Region: "eu central"}, `the region "eu central" is not a region name`},
+		{s3store.Options{Endpoint: "http://127.0.0.1:9000", Region: "eu-central-1/"}, `is not a region name`},
+	}
+	for _, c := range cases {
+		c.opts.Bucket = "b"
+		c.opts.AccessKeyID, c.opts.SecretAccessKey = "k", "s"
+		_, err := s3store.New(t.Context(), c.opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New(%+v): %v, want %q", c.opts.Endpoint+" "+c.opts.Region, err, c.want)
+		}
+		if err != nil && strings.HasPrefix(err.Error(), "s3store:") {
+			t.Errorf("New: %q carries the package prefix", err)
+		}
+	}
+	for _, ok := range []string{"us-east-1", "eu-central-1", "garage", "US-WEST-2"} {
+		if _, err := s3store.New(t.Context(), s3store.Options{Bucket: "b", Endpoint: "http://127.0.0.1:1", Region: ok, AccessKeyID: "k", SecretAccessKey: "s"}); err != nil {
+			t.Errorf("region %q refused: %v", ok, err)
+		}
+	}
+}
