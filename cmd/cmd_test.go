@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -84,6 +85,7 @@ func scriptParams(dir string, setup func(*testscript.Env)) testscript.Params {
 			"truncate": cmdTruncate,
 			"mode":     cmdMode,
 			"notemp":   cmdNoTemp,
+			"crlf":     cmdCRLF,
 		},
 	}
 }
@@ -184,4 +186,15 @@ func cmdNoTemp(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("temporary file left behind: %s", e.Name())
 		}
 	}
+}
+
+// crlf IN OUT: write IN with every LF line end turned into CRLF, as a
+// Windows editor saves it.
+func cmdCRLF(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: crlf IN OUT")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")), 0o600))
 }
