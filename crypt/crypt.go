@@ -132,10 +132,6 @@ var (
 	// chunk failed authentication, or its format is unknown. The CLI maps it
 	// to exit code 4. The detail is wrapped with it.
 	ErrIntegrity = errors.New("crypt: integrity check failed")
-
-	// ErrArmored is returned by [NewReaderAt] for armored age files, which
-	// can only be read sequentially: use [NewReader].
-	ErrArmored = errors.New("crypt: armored age files cannot be read at random offsets, use NewReader")
 )
 
 func integrityErr(format string, args ...any) error {
@@ -291,8 +287,8 @@ func unknownFormatErr(prefix []byte) error {
 // chunk is authenticated when read. The ReadAt method of the result may be
 // called concurrently; it caches the most recently decrypted chunk.
 //
-// Armored age files can't be read this way: NewReaderAt returns
-// [ErrArmored] for them.
+// Armored age files (age -a) are read in place: their armor is checked
+// and indexed first, in one pass, and decoded as the plaintext is read.
 func NewReaderAt(src io.ReaderAt, size int64, ids Identities) (io.ReaderAt, int64, Format, error) {
 	return newReaderAt(src, size, ids, readerConfig{})
 }
@@ -316,7 +312,10 @@ func newReaderAt(src io.ReaderAt, size int64, ids Identities, cfg readerConfig) 
 	case FormatAge:
 		r, n, err = newAgeReaderAt(in, size, ids, cfg)
 	case FormatAgeArmored:
-		err = ErrArmored
+		var ar *armoredReaderAt
+		if ar, n, err = newArmoredReaderAt(in, size); err == nil {
+			r, n, err = newAgeReaderAt(ar, n, ids, cfg)
+		}
 	case FormatAES256:
 		r, n, err = newAESReaderAt(in, size, ids, cfg)
 	default:

@@ -69,9 +69,6 @@ func openBoth(t testing.TB, file []byte, ids Identities, wantFormat Format) []by
 	if err != nil {
 		t.Fatalf("NewReader: Read: %v", err)
 	}
-	if wantFormat == FormatAgeArmored {
-		return got
-	}
 	ra, n, f, err := NewReaderAt(bytes.NewReader(file), int64(len(file)), ids)
 	if err != nil {
 		t.Fatalf("NewReaderAt: %v", err)
@@ -127,8 +124,6 @@ func category(err error) string {
 		return "no identity"
 	case errors.Is(err, ErrIntegrity):
 		return "integrity"
-	case errors.Is(err, ErrArmored):
-		return "armored"
 	}
 	return "other"
 }
