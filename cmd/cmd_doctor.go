@@ -297,7 +297,7 @@ func (d *doctor) checkConfigFile() (*config.File, bool) {
 // endpoint's URL. It returns the store when the network checks can go on.
 func (d *doctor) checkSettings(c *cobra.Command, o *doctorOptions, cfg *config.File) (*s3store.Store, string) {
 	a := d.a
-	endpoint := a.setting(c, "endpoint", "XFER_ENDPOINT", cfg.Endpoint, "")
+	endpoint := a.endpoint(c, cfg)
 	allowHTTP := o.allowHTTP || cfg.AllowHTTP
 	var u *url.URL
 	if endpoint != "" {

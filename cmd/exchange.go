@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"os/user"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
@@ -33,7 +35,16 @@ type exchangeFlags struct {
 
 func (e *exchangeFlags) add(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVar(&e.endpoint, "endpoint", "", "S3 endpoint URL (env XFER_ENDPOINT; default AWS)")
+	f.StringVar(&e.endpoint, "endpoint", "", "S3 endpoint URL (env XFER_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; default AWS); also --endpoint-url")
+	// --endpoint-url is the aws-cli and s5cmd spelling: an alias, so that
+	// a command copied from their documentation works.
+	normalize := f.GetNormalizeFunc()
+	f.SetNormalizeFunc(func(fs *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "endpoint-url" {
+			name = "endpoint"
+		}
+		return normalize(fs, name)
+	})
 	f.StringVar(&e.bucket, "bucket", "", "exchange bucket (env XFER_BUCKET)")
 	f.StringVar(&e.prefix, "prefix", "", "key prefix inside the bucket, e.g. clients/acme/ (env XFER_PREFIX)")
 	f.StringVar(&e.region, "region", "", "S3 region (env AWS_REGION)")
@@ -54,7 +65,7 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange.Exchan
 		return nil, err
 	}
 	opts := s3store.Options{
-		Endpoint:  a.setting(c, "endpoint", "XFER_ENDPOINT", cfg.Endpoint, ""),
+		Endpoint:  a.endpoint(c, cfg),
 		Bucket:    a.setting(c, "bucket", "XFER_BUCKET", cfg.Bucket, ""),
 		Region:    a.setting(c, "region", "AWS_REGION", cfg.Region, ""),
 		Profile:   a.setting(c, "profile", "AWS_PROFILE", cfg.Profile, ""),
@@ -124,6 +135,20 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange.Exchan
 		x.CacheDir = d
 	}
 	return x, nil
+}
+
+// endpoint resolves the S3 endpoint: --endpoint (or --endpoint-url), then
+// XFER_ENDPOINT, then the AWS SDK's own variables AWS_ENDPOINT_URL_S3 and
+// AWS_ENDPOINT_URL, then the config file. Whichever names it, the endpoint
+// is then treated alike: path-style addressing, and plain http only to
+// loopback unless allowed. (Left to the SDK, the AWS variables would get
+// virtual-hosted addressing and skip the plain-http rule.)
+func (a *app) endpoint(c *cobra.Command, cfg *config.File) string {
+	below := cfg.Endpoint
+	if v := cmp.Or(a.env.Getenv("AWS_ENDPOINT_URL_S3"), a.env.Getenv("AWS_ENDPOINT_URL")); v != "" {
+		below = v
+	}
+	return a.setting(c, "endpoint", "XFER_ENDPOINT", below, "")
 }
 
 // openExchangeSpool is openExchange with the spool and state directories,
