@@ -74,6 +74,9 @@ func (a *app) openExchange(c *cobra.Command, e *exchangeFlags) (*exchange.Exchan
 		SSE:       s3store.SSEMode(a.setting(c, "sse", "", cfg.SSE, "")),
 		KMSKeyID:  a.setting(c, "sse-kms-key-id", "", cfg.SSEKMSKeyID, ""),
 	}
+	if a.debug {
+		opts.Trace = func(line string) { a.debugf("s3: %s", line) }
+	}
 	if opts.Bucket == "" {
 		return nil, withHint(usagef("no exchange bucket"), "give --bucket, set XFER_BUCKET, or bucket = \"…\" in %s", a.configPathShown())
 	}

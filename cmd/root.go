@@ -62,6 +62,9 @@ type app struct {
 	json       bool
 	quiet      bool
 	noProgress bool
+	debug      bool
+	logPath    string
+	logFile    *logFile // --log-file, once opened
 
 	cfgOnce sync.Once
 	cfg     *config.File
@@ -86,9 +89,15 @@ func Run(ctx context.Context, args []string, env *Env) int {
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		ran = true
 		a.cmd = c
-		return refuseSecretFlags(c)
+		if err := refuseSecretFlags(c); err != nil {
+			return err
+		}
+		return a.setUpLogging()
 	}
 	err := root.ExecuteContext(ctx)
+	if a.logFile != nil {
+		defer a.logFile.Close()
+	}
 	if err != nil && !ran {
 		err = usageError{err} // cobra's own errors: unknown command, bad arguments
 	}
@@ -152,6 +161,8 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 	pf.BoolVar(&a.json, "json", false, "print NDJSON events on stdout, the last line a summary object")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
 	pf.BoolVar(&a.noProgress, "no-progress", false, "do not show progress")
+	pf.BoolVar(&a.debug, "debug", false, "log every HTTP request and response line and each retry (no headers, bodies or secrets), to --log-file or else standard error")
+	pf.StringVar(&a.logPath, "log-file", "", "append what goes to standard error, time-stamped, and the --debug lines to FILE (created 0600)")
 	addSecretTraps(root)
 	root.AddCommand(
 		a.newKeygenCommand(),

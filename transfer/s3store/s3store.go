@@ -110,6 +110,10 @@ type Options struct {
 	// OnAttempt, when set, is called after every HTTP attempt with the
 	// operation's name and the attempt's error: for logging and tests.
 	OnAttempt func(op string, err error)
+
+	// Trace, when set, gets a line for every HTTP request and response
+	// (see addTrace): for --debug. It never sees headers or bodies.
+	Trace func(line string)
 }
 
 // Store is a transfer.Store on one S3 bucket.
@@ -265,6 +269,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		o.DisableLogOutputChecksumValidationSkipped = true
 		if opts.OnAttempt != nil {
 			o.APIOptions = append(o.APIOptions, addAttemptHook(opts.OnAttempt))
+		}
+		if opts.Trace != nil {
+			o.APIOptions = append(o.APIOptions, addTrace(opts.Trace))
 		}
 	})
 	return s, nil
