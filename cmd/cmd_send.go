@@ -192,7 +192,11 @@ func (a *app) sendOne(ctx context.Context, x *exchange.Exchange, p exchange.Send
 		"event": "sent", "file": file, "name": res.Name, "key": res.Key, "bucket": x.Store.Bucket(),
 		"bytes": res.Size, "parts": res.Parts, "resumed_bytes": res.Resumed, "cipher": string(p.Outer.Cipher),
 	}
-	human := fmt.Sprintf("sent %s as %s (%s", file, res.Name, humanBytes(res.Size))
+	shown := file
+	if src.Stream {
+		shown = "standard input"
+	}
+	human := fmt.Sprintf("sent %s as %s (%s", shown, res.Name, humanBytes(res.Size))
 	ev.Bytes = res.Size
 	if sealRes := res.Seal; sealRes != nil {
 		ev.Rows, ev.SHA256 = sealRes.Rows, hex.EncodeToString(sealRes.SHA256)
