@@ -52,9 +52,11 @@ func (l *Listed) Expires() time.Time {
 
 // ExpiryDisagrees reports a file whose metadata says another expiry than
 // its manifest did when this side pulled it: someone changed the metadata
-// after sending, or sent it with other tools.
+// after sending, or sent it with other tools. The metadata holds whole
+// seconds (RFC 3339), the manifest the exact time: they agree when equal
+// to the second.
 func (l *Listed) ExpiryDisagrees() bool {
-	return !l.ManifestExpires.IsZero() && !l.ManifestExpires.Equal(l.Expires())
+	return !l.ManifestExpires.IsZero() && !l.ManifestExpires.Truncate(time.Second).Equal(l.Expires().Truncate(time.Second))
 }
 
 // Expired reports whether the file has an expiry that now is past.

@@ -34,10 +34,19 @@ func TestSweepDistrustsMetadata(t *testing.T) {
 	sent := mustSend(t, client, csvFile(t, t.TempDir(), "pulled.csv", 20), k.send)
 	body, _ := other.Object(sent.Key)
 	put(t, st, "p/pulled.csv.zip.age", string(body), meta("2099-01-01T00:00:00Z"))
+	// The same file as sent, metadata untouched: the metadata's expiry
+	// (whole seconds) and the manifest's (nanoseconds) agree.
+	info, err := other.Head(t.Context(), sent.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, st, "p/honest.csv.zip.age", string(body), info.Metadata)
 	o := k.pull
 	o.Dir = t.TempDir()
-	if _, err := house.Pull(t.Context(), "pulled.csv.zip.age", o, nil); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"pulled.csv.zip.age", "honest.csv.zip.age"} {
+		if _, err := house.Pull(t.Context(), name, o, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	objs, err := house.List(t.Context(), ListOptions{}, nil)
 	if err != nil {
@@ -77,14 +86,14 @@ func TestSweepDistrustsMetadata(t *testing.T) {
 	}{
 		// An hour after upload, sudden's expiry has passed, but it is
 		// younger than a day.
-		{time.Hour, Retention{}, nil, [3]int{2, 2, 1}},
-		{time.Hour, Retention{MinAge: -1}, []string{"sudden.csv.zip.age"}, [3]int{2, 2, 0}},
-		{2 * day, Retention{}, []string{"sudden.csv.zip.age"}, [3]int{2, 2, 0}},
+		{time.Hour, Retention{}, nil, [3]int{3, 2, 1}},
+		{time.Hour, Retention{MinAge: -1}, []string{"sudden.csv.zip.age"}, [3]int{3, 2, 0}},
+		{2 * day, Retention{}, []string{"sudden.csv.zip.age"}, [3]int{3, 2, 0}},
 		// The manifest's 30 days, not the metadata's 2099.
-		{31 * day, Retention{}, []string{"pulled.csv.zip.age", "sudden.csv.zip.age"}, [3]int{1, 2, 0}},
+		{31 * day, Retention{}, []string{"honest.csv.zip.age", "pulled.csv.zip.age", "sudden.csv.zip.age"}, [3]int{1, 2, 0}},
 		// The maximum retention: for no expiry, a garbled one, and 2099.
-		{91 * day, Retention{}, []string{"forever.csv.zip.age", "garbled.csv.zip.age", "none.csv.zip.age", "pulled.csv.zip.age", "sudden.csv.zip.age"}, [3]int{0, 0, 0}},
-		{91 * day, Retention{Max: 365 * day}, []string{"pulled.csv.zip.age", "sudden.csv.zip.age"}, [3]int{1, 2, 0}},
+		{91 * day, Retention{}, []string{"forever.csv.zip.age", "garbled.csv.zip.age", "honest.csv.zip.age", "none.csv.zip.age", "pulled.csv.zip.age", "sudden.csv.zip.age"}, [3]int{0, 0, 0}},
+		{91 * day, Retention{Max: 365 * day}, []string{"honest.csv.zip.age", "pulled.csv.zip.age", "sudden.csv.zip.age"}, [3]int{1, 2, 0}},
 	} {
 		names, p := sweep(tc.after, tc.r)
 		if !slices.Equal(names, tc.want) || [3]int{p.Unexpired, p.NoExpiry, p.Young} != tc.counts {
