@@ -71,7 +71,7 @@ func TestCommandsOnMemstore(t *testing.T) {
 
 	out := filepath.Join(dir, "in")
 	must(`"rows":2`, "pull", "--json", "--all", "-d", out, "-i", key)
-	if b, err := os.ReadFile(filepath.Join(out, "acme.csv")); err != nil || string(b) != "name,street\nAda,1 Road\nBob,2 Road\n" {
+	if b, err := os.ReadFile(filepath.Join(out, "acme.csv")); err != nil || string(b) != "name,street\r\nAda,1 Road\r\nBob,2 Road\r\n" { // canonical CRLF
 		t.Fatalf("pulled CSV %q, %v", b, err)
 	}
 	must(`"event":"nothing_new"`, "pull", "--json", "--all", "-d", out, "-i", key)

@@ -15,8 +15,8 @@ import (
 func bombCSV(t *testing.T, dir string, size int) string {
 	t.Helper()
 	path := filepath.Join(dir, "bomb.csv")
-	row := "a,b\n"
-	if err := os.WriteFile(path, []byte("x,y\n"+strings.Repeat(row, size/len(row))), 0o600); err != nil {
+	row := "a,b\r\n" // canonical, as pull writes it
+	if err := os.WriteFile(path, []byte("x,y\r\n"+strings.Repeat(row, size/len(row))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -56,7 +56,7 @@ func TestPullRefusesBombs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pull with a higher ratio allowed: %v", err)
 	}
-	if fi, err := os.Stat(pr.Output); err != nil || fi.Size() != int64(len("x,y\n"))+int64((32<<20)/4*4) {
+	if fi, err := os.Stat(pr.Output); err != nil || fi.Size() != int64(len("x,y\r\n"))+int64((32<<20)/5*5) {
 		t.Errorf("pulled CSV: %v %v", fi, err)
 	}
 	if n := st.Calls(memstore.Get) - gets; n > 1 {

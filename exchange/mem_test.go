@@ -60,12 +60,14 @@ func newKeys(t *testing.T) keys {
 }
 
 // csvFile writes a small CSV of rows rows and returns its path.
+// The file is in the canonical form (UTF-8, comma, CRLF), so what a pull
+// writes equals it byte for byte.
 func csvFile(t *testing.T, dir, name string, rows int) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("name,street,postcode\n")
+	b.WriteString("name,street,postcode\r\n")
 	for i := range rows {
-		fmt.Fprintf(&b, "Person %d,%d High Street,AB%d 1CD\n", i, i, i%100)
+		fmt.Fprintf(&b, "Person %d,%d High Street,AB%d 1CD\r\n", i, i, i%100)
 	}
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
