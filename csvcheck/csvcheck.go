@@ -680,6 +680,9 @@ func (t *Tokenizer) canonical(r *Record) bool {
 	if t.rewrite || t.eol != eolCRLF {
 		return false
 	}
+	if len(r.spans) > 0 && bytes.HasPrefix(r.raw[r.spans[0].start:r.spans[0].end], bom) {
+		return false // opens with U+FEFF unquoted: see encode
+	}
 	if !r.quoted {
 		return true
 	}
@@ -712,7 +715,10 @@ func (t *Tokenizer) checkHeader(r *Record) error {
 }
 
 // encode appends the canonical form of the record in t.rec: its kept
-// fields, comma-separated, quoted only where needed, and CRLF.
+// fields, comma-separated, quoted only where needed, and CRLF. A record
+// that would open with U+FEFF has that field quoted: at the start of the
+// file a reader would take it for a byte-order mark and drop it (a
+// header whose first column was dropped, or a file with two BOMs).
 func (t *Tokenizer) encode(dst, rec []byte) []byte {
 	r := &t.rec
 	n, start := 0, len(dst)
@@ -724,6 +730,10 @@ func (t *Tokenizer) encode(dst, rec []byte) []byte {
 			dst = append(dst, ',')
 		}
 		n++
+		if n == 1 && bytes.HasPrefix(r.Field(c), bom) {
+			dst = appendQuoted(dst, r.Field(c))
+			continue
+		}
 		if !r.quoted {
 			// Without quotes a value is its bytes, and holds no quote,
 			// CR or LF; only a comma (from another delimiter) needs quotes.
@@ -749,6 +759,11 @@ func AppendField(dst, v []byte) []byte {
 	if !bytes.ContainsAny(v, ",\"\r\n") {
 		return append(dst, v...)
 	}
+	return appendQuoted(dst, v)
+}
+
+// appendQuoted appends v in quotes, with its quotes doubled.
+func appendQuoted(dst, v []byte) []byte {
 	dst = append(dst, '"')
 	for {
 		k := bytes.IndexByte(v, '"')

@@ -68,6 +68,8 @@ func TestIntakeCanonical(t *testing.T) {
 			Dialect{Encoding: "utf-8", Delimiter: ";", SepLine: true, LineEnds: "crlf"}},
 		{"one column, an empty value kept", "a\r\n\"\"\r\nx\r\n", Options{}, "a\r\n\"\"\r\nx\r\n",
 			Dialect{Encoding: "utf-8", Delimiter: ",", LineEnds: "crlf"}},
+		{"a second BOM is a value's, quoted so no reader drops it", "\ufeff\ufeffa,b\r\n1,2\r\n", Options{}, "\"\ufeffa\",b\r\n1,2\r\n",
+			Dialect{Encoding: "utf-8", BOM: true, Delimiter: ",", LineEnds: "crlf"}},
 		{"blank lines are not records", "a,b\r\n\r\n1,2\r\n\n", Options{}, "a,b\r\n1,2\r\n",
 			Dialect{Encoding: "utf-8", Delimiter: ",", LineEnds: "crlf"}},
 		{"delimiter given", "a;b,c\n1;2,3\n", Options{Delimiter: ","}, "a;b,c\r\n1;2,3\r\n",
