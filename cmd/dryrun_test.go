@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -203,4 +204,63 @@ func eventsByType(t *testing.T, out string) map[string][]map[string]any {
 		evs[typ] = append(evs[typ], ev)
 	}
 	return evs
+}
+
+// TestVerbose: -v prints each file's steps with their timings on stderr
+// (sealed, uploaded, fetched, opened, written), and never the zip
+// password, the identity or anything from inside the file.
+func TestVerbose(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	dir := t.TempDir()
+	env := sendEnv(dir, srv.Endpoint, srv)
+	csv := filepath.Join(dir, "a.csv")
+	if err := os.WriteFile(csv, []byte("name,street\nLovelace,1 Analytical Road\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "house.key")
+	out, err := xferCmd(env, "keygen", "-o", key).Output()
+	if err != nil {
+		t.Fatalf("keygen: %v", err)
+	}
+	identity, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		c := xferCmd(env, args...)
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		if err := c.Run(); err != nil {
+			t.Fatalf("xfer %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stderr.String()
+	}
+	quiet := run("send", csv, "-r", strings.TrimSpace(string(out)), "--no-progress")
+	if strings.Contains(quiet, "sealed") || strings.Contains(quiet, "uploaded") {
+		t.Errorf("steps without -v:\n%s", quiet)
+	}
+	run("shred", "--yes", "a.csv.zip.age")
+	steps := run("send", "-v", csv, "-r", strings.TrimSpace(string(out)), "--no-progress")
+	steps += run("pull", "--verbose", "a.csv.zip.age", "-d", filepath.Join(dir, "in"), "-i", key, "--no-progress")
+	for _, want := range []string{
+		`xfer: a.csv: sealed 1 rows, \d+ bytes of CSV, in [0-9.]+m?s`,
+		`xfer: a.csv.zip.age: uploaded 1 parts, \d+ bytes \(0 resumed from an earlier run\), in [0-9.]+m?s`,
+		`xfer: a.csv.zip.age: fetched \d+ bytes \(0 resumed from an earlier run\) in [0-9.]+m?s, verified against the server's SHA-256`,
+		`xfer: a.csv.zip.age: opened the outer layer and the zip in [0-9.]+[mµn]?s`,
+		`xfer: a.csv.zip.age: decrypted, checked and wrote .*a.csv, \d+ bytes, in [0-9.]+[mµ]?s`,
+		`xfer: a.csv.zip.age: recorded the pull and left a receipt in the exchange`,
+	} {
+		if !regexp.MustCompile(want).MatchString(steps) {
+			t.Errorf("no line matching %s in:\n%s", want, steps)
+		}
+	}
+	for _, secret := range []string{"Corr3ct-Horse-Battery", "AGE-SECRET-KEY", "Lovelace", "Analytical", srv.SecretKey} {
+		if strings.Contains(steps, secret) {
+			t.Errorf("-v printed %q", secret)
+		}
+	}
+	if !strings.Contains(string(identity), "AGE-SECRET-KEY") {
+		t.Fatal("the identity file holds no secret key to look for")
+	}
 }

@@ -66,6 +66,7 @@ type app struct {
 	json       bool
 	quiet      bool
 	noProgress bool
+	verbose    bool
 	debug      bool
 	logPath    string
 	logFile    *logFile // --log-file, once opened
@@ -165,6 +166,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 	pf.BoolVar(&a.json, "json", false, "print NDJSON events on stdout, the last line a summary object")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
 	pf.BoolVar(&a.noProgress, "no-progress", false, "do not show progress")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print each file's steps and how long they took on standard error (names, counts and times, never contents or secrets)")
 	pf.BoolVar(&a.debug, "debug", false, "log every HTTP request and response line and each retry (no headers, bodies or secrets), to --log-file or else standard error")
 	pf.StringVar(&a.logPath, "log-file", "", "append what goes to standard error, time-stamped, and the --debug lines to FILE (created 0600)")
 	addSecretTraps(root)
@@ -257,6 +259,16 @@ func (a *app) result(event map[string]any, human string, args ...any) {
 		a.emit(event)
 	case !a.quiet:
 		fmt.Fprintf(a.env.Stdout, human+"\n", args...)
+	}
+}
+
+// step prints one step of the work on stderr with --verbose (and not
+// --quiet).
+func (a *app) step(format string, args ...any) {
+	if a.verbose && !a.quiet {
+		a.outMu.Lock()
+		defer a.outMu.Unlock()
+		fmt.Fprintf(a.env.Stderr, "xfer: "+format+"\n", args...)
 	}
 }
 

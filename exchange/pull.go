@@ -99,11 +99,13 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	}()
 	key, etag := res.Key, d.Info.ETag
 	res.ETag, res.ObjectBytes, res.Resumed, res.Verified, res.SHA256 = etag, d.Size(), d.Resumed, d.Verified, d.SHA256
+	start := time.Now()
 	opened, err := seal.Open(d, d.Size(), o.Identities, o.ZipPassword)
 	if err != nil {
 		keep = !seal.IsDamaged(err)
 		return res, err
 	}
+	rep.Step("%s: opened the outer layer and the zip in %s", name, took(start))
 	res.Opened = opened
 	out := filepath.Join(o.Dir, opened.Name())
 	res.Output = out
@@ -139,6 +141,7 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 		if err := f.Commit(); err != nil {
 			return res, err
 		}
+		rep.Step("%s: decrypted, checked and wrote %s, %d bytes, in %s", name, out, res.Bytes, took(start))
 	}
 	keep = false
 	entry := pulledEntry{Ident: x.Ident, Key: key, ETag: etag, File: out, ShredPending: o.ShredAfter}
@@ -152,6 +155,8 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	}
 	if err := x.putReceipt(ctx, name, d, now); err != nil {
 		rep.Warn("%s: could not leave a receipt in the exchange: %v", name, err)
+	} else {
+		rep.Step("%s: recorded the pull and left a receipt in the exchange", name)
 	}
 	return res, nil
 }

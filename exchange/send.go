@@ -260,7 +260,10 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 	)
 	m := rep.Transfer("sending " + o.Name)
 	defer m.Finish()
-	if !resumed {
+	start := time.Now()
+	if resumed {
+		rep.Step("%s: resuming from the spool an earlier run sealed", o.Name)
+	} else {
 		sealing.Add(1)
 		go func() {
 			defer sealing.Done()
@@ -270,6 +273,9 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 				return
 			}
 			sealErr = sp.Close()
+			if sealErr == nil {
+				rep.Step("%s: sealed %d rows, %d bytes of CSV, in %s", o.Name, sealRes.Rows, sealRes.InputBytes, took(start))
+			}
 		}()
 	}
 	res, err := transfer.Upload(ctx, x.Store, sp, transfer.UploadOptions{
@@ -304,10 +310,12 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 			if info, herr := x.Store.Head(ctx, key); herr == nil && info.Metadata[MetaSource] == sourceTag(fp, key) {
 				// A run killed between completing the upload and saying
 				// so: the object there was sealed from this very file.
+				rep.Step("%s: already in the exchange, sent from this same file by an earlier run", o.Name)
 				return &SendResult{Name: objName, Key: key, Already: true, ETag: info.ETag, Size: info.Size}, nil
 			}
 		}
 		return nil, err
 	}
+	rep.Step("%s: uploaded %d parts, %d bytes (%d resumed from an earlier run), in %s; the server confirmed each part's checksum", objName, res.Parts, res.Size, res.Resumed, took(start))
 	return &SendResult{Name: objName, Key: key, ETag: res.ETag, Size: res.Size, Parts: res.Parts, Resumed: res.Resumed, Seal: sealRes}, nil
 }
