@@ -255,7 +255,7 @@ var eventSpecs = []eventSpec{
 		opt("size", tInt, "its size (not for a delete marker)"),
 		opt("etag", tString, "its ETag (not for a delete marker)"),
 	}},
-	{name: "expired", commands: "sweep", doc: "A file past its expiry; sweep shreds it (with --dry-run it would).", fields: []eventField{
+	{name: "expired", commands: "sweep --dry-run", doc: "A file past its expiry, that sweep would shred (without --dry-run, removed and shredded events say what it did).", fields: []eventField{
 		req("name", tString, "the name"),
 		req("key", tString, "the object key"),
 		req("expires", tTime, "its expiry"),
