@@ -66,7 +66,9 @@ downloads nothing that is still current; damaged files are removed at once.
 --dry-run checks the settings and secrets as a pull does, then says what would
 be pulled, into which file (the name without .zip.age or .zip.aes, as send
 names files; a pull goes by the name sealed inside), whether a file of that
-name is in the way, and with --shred-after what would be shredded. It
+name is in the way and whether --shred-after would shred it afterwards, and
+with --all --shred-after what an earlier, unfinished --shred-after would
+shred now, item by item. It
 downloads nothing, creates no directory, writes no CSV, receipt or pull
 state and records nothing in the audit log.
 
