@@ -520,7 +520,7 @@ func EventsMarkdown() []byte {
 	var b strings.Builder
 	b.WriteString(eventsIntro)
 	for _, s := range eventSpecs {
-		fmt.Fprintf(&b, "\n### %s\n\n%s Printed by: %s.\n\n| field | type | | meaning |\n|---|---|---|---|\n", s.name, s.doc, s.commands)
+		fmt.Fprintf(&b, "\n### %s\n\n%s Printed by: %s.\n\n| field | type | presence | meaning |\n|---|---|---|---|\n", s.name, s.doc, s.commands)
 		writeFieldRows(&b, "", s.fields)
 	}
 	b.WriteString(eventsOutro)
@@ -555,7 +555,7 @@ The last line of every run is a ` + "`summary`" + ` event carrying the exit code
 
 Every event has these fields:
 
-| field | type | | meaning |
+| field | type | presence | meaning |
 |---|---|---|---|
 | ` + "`event`" + ` | string | always | the event type, one of those below |
 | ` + "`v`" + ` | integer | always | the version of the event format, now 1 |
