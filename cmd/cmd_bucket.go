@@ -65,7 +65,7 @@ with the reason), refused (the store answered the write with an error: its S3
 code is shown, e.g. NotImplemented), unverified (written, but the store would
 not read it back) or failed. With --json one {"event":"setting","setting",
 "status","want","got","code","detail"} object per setting, then
-{"event":"bucket-init",...} with the counts and the summary.
+{"event":"bucket_init",...} with the counts and the summary (docs/events.md).
 
 Lifecycle rules and policy statements that are not xfer's are kept: xfer
 replaces only its own (rule IDs xfer-abort-incomplete-uploads and
@@ -161,7 +161,7 @@ func (a *app) runBucketInit(c *cobra.Command, o bucketInitOptions) error {
 			notOK = append(notOK, r.Setting)
 		}
 		a.result(map[string]any{
-			"event": "setting", "setting": r.Setting, "status": r.Status,
+			"event": "setting", "setting": r.Setting, "status": eventWord(string(r.Status)),
 			"want": r.Want, "got": r.Got, "code": r.Code, "detail": r.Detail,
 		}, "%-30s %-11s %s", r.Setting, r.Status, settingText(r))
 	}
@@ -179,9 +179,9 @@ func (a *app) runBucketInit(c *cobra.Command, o bucketInitOptions) error {
 	if o.dryRun {
 		summary += "; dry run, nothing written"
 	}
-	event := map[string]any{"event": "bucket-init", "bucket": store.Bucket(), "dry_run": o.dryRun, "settings": len(results), "as_wanted": asWanted}
-	for st, n := range counts {
-		event[string(st)] = n
+	event := map[string]any{"event": "bucket_init", "bucket": store.Bucket(), "dry_run": o.dryRun, "settings": len(results), "as_wanted": asWanted}
+	for _, st := range settingStatuses {
+		event[eventWord(string(st))] = counts[st]
 	}
 	a.result(event, "%s", summary)
 	if o.dryRun {
@@ -197,6 +197,12 @@ func (a *app) runBucketInit(c *cobra.Command, o bucketInitOptions) error {
 			"a setting the store refuses is one it does not support or does not allow these credentials; see docs/bucket-setup.md for what each store supports")
 	}
 	return nil
+}
+
+// settingStatuses are the statuses bucket_init counts, each always.
+var settingStatuses = []s3store.SettingStatus{
+	s3store.StatusApplied, s3store.StatusAlready, s3store.StatusCreated, s3store.StatusWouldApply,
+	s3store.StatusSkipped, s3store.StatusRefused, s3store.StatusUnverified, s3store.StatusFailed,
 }
 
 // settingText is the human column of one setting's line.

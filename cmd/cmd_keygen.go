@@ -115,7 +115,7 @@ func (a *app) runKeygen(c *cobra.Command, o keygenOptions) error {
 			return err
 		}
 		keyID := key.KeyID()
-		event := map[string]any{"event": "keygen", "file": path, "cipher": string(crypt.CipherAES256), "key_id": keyID}
+		event := map[string]any{"event": "keygen", "kind": string(crypt.CipherAES256), "file": path, "key_id": keyID}
 		a.result(event, "AES-256 key %s written to %s", keyID, path)
 		return nil
 	}
@@ -137,7 +137,7 @@ func (a *app) runKeygen(c *cobra.Command, o keygenOptions) error {
 		return err
 	}
 	if a.json {
-		a.emit(map[string]any{"event": "keygen", "file": path, "pub_file": pub, "recipient": public, "check_code": code})
+		a.emit(map[string]any{"event": "keygen", "kind": "age", "file": path, "pub_file": pub, "recipient": public, "check_code": code})
 		return nil
 	}
 	// The recipient is the command's output, so it is printed even with -q.
@@ -175,7 +175,7 @@ func (a *app) runKeygenZipPassword(o keygenOptions) error {
 	code := secret.ZipPasswordCheckCode([]byte(pw))
 	bits := int(secret.GeneratedBits(cfg.ZipPasswordMinLength))
 	if a.json {
-		a.emit(map[string]any{"event": "keygen", "file": o.output, "kind": "zip-password", "bits": bits, "check_code": code})
+		a.emit(map[string]any{"event": "keygen", "file": o.output, "kind": "zip_password", "bits": bits, "check_code": code})
 		return nil
 	}
 	// Like the recipient, the password is the command's output when it is

@@ -280,7 +280,7 @@ func (a *app) listVersions(ctx context.Context, x *exchange.Exchange) error {
 		if v.DeleteMarker {
 			size, plainSize = "-", "-"
 		}
-		ev := map[string]any{"event": "version", "name": x.Name(v.Key), "key": v.Key, "version_id": v.VersionID, "latest": v.IsLatest,
+		ev := map[string]any{"event": "object_version", "name": x.Name(v.Key), "key": v.Key, "version_id": v.VersionID, "latest": v.IsLatest,
 			"delete_marker": v.DeleteMarker, "modified": v.LastModified}
 		if !v.DeleteMarker {
 			ev["size"], ev["etag"] = v.Size, v.ETag

@@ -25,6 +25,7 @@ type pullOptions struct {
 	shredAfter  bool
 	concurrency int
 	maxSize     string
+	dryRun      bool
 }
 
 func (a *app) newPullCommand() *cobra.Command {
@@ -62,6 +63,15 @@ After a failure that a re-run can fix (a wrong key or password, an existing
 CSV, an interruption) the verified download stays in the cache, so the re-run
 downloads nothing that is still current; damaged files are removed at once.
 
+--dry-run checks the settings and secrets as a pull does, then says what would
+be pulled, into which file (the name without .zip.age or .zip.aes, as send
+names files; a pull goes by the name sealed inside), whether a file of that
+name is in the way and whether --shred-after would shred it afterwards, and
+with --all --shred-after what an earlier, unfinished --shred-after would
+shred now, item by item. It
+downloads nothing, creates no directory, writes no CSV, receipt or pull
+state and records nothing in the audit log.
+
 The identity is an age identity file or AES-256 key file (-i, repeatable;
 default: the identities in the configuration, else the files 'xfer keygen'
 writes by default), or a passphrase.
@@ -81,6 +91,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
 	f.BoolVar(&o.shredAfter, "shred-after", false, "shred each file from the exchange once its CSV is written")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
 	f.StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
+	f.BoolVar(&o.dryRun, "dry-run", false, "say what would be pulled where (and shredded, with --shred-after), and download, write, record and remove nothing")
 	return c
 }
 
@@ -117,10 +128,12 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	if fi, err := os.Stat(p.Dir); err == nil && !fi.IsDir() {
 		return usagef("%s is not a directory", p.Dir)
 	}
-	if err := fileperm.MkdirAll(p.Dir); err != nil {
-		return usagef("output directory: %w", err)
+	if !o.dryRun {
+		if err := fileperm.MkdirAll(p.Dir); err != nil {
+			return usagef("output directory: %w", err)
+		}
 	}
-	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
+	x, err := a.openExchangeState(c, &o.exchangeFlags, o.dryRun)
 	if err != nil {
 		return err
 	}
@@ -148,6 +161,9 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 			}
 			items = append(items, exchange.Pulled{Name: name})
 		}
+	}
+	if o.dryRun {
+		return a.planPull(ctx, x, p, items, unshredded)
 	}
 	var worst error
 	for _, it := range items {
@@ -178,6 +194,52 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	return nil
 }
 
+// planPull reports what pulling items, and finishing the shreds of
+// unshredded, would do (--dry-run).
+func (a *app) planPull(ctx context.Context, x *exchange.Exchange, p exchange.PullOptions, items, unshredded []exchange.Pulled) error {
+	var worst error
+	single := len(items)+len(unshredded) == 1
+	fail := func(name string, err error) error {
+		if single {
+			return err
+		}
+		worst = a.reportFailure(ctx, "name", name, err, worst)
+		return nil
+	}
+	for _, it := range items {
+		plan, err := x.PlanPull(ctx, it.Name, p)
+		if err != nil {
+			if err := fail(it.Name, err); err != nil {
+				return err
+			}
+			continue
+		}
+		human := fmt.Sprintf("would pull %s (%s) into %s", plan.Name, humanBytes(plan.Size), plan.Output)
+		if plan.OutputExists {
+			human += fmt.Sprintf("; %s exists and would not be overwritten", plan.Output)
+		}
+		if p.ShredAfter {
+			human += ", then shred it from the exchange"
+		}
+		a.result(map[string]any{"event": "would_pull", "name": plan.Name, "key": plan.Key, "output": plan.Output, "object_bytes": plan.Size,
+			"etag": plan.ETag, "output_exists": plan.OutputExists, "shred_after": p.ShredAfter}, "%s; dry run, nothing pulled", human)
+	}
+	for _, it := range unshredded {
+		plan, err := x.PlanShredPulled(ctx, it.Name, it.ETag)
+		if err != nil {
+			if err := fail(it.Name, err); err != nil {
+				return err
+			}
+			continue
+		}
+		a.reportShredPlan(plan)
+	}
+	if worst != nil {
+		return reported{worst}
+	}
+	return nil
+}
+
 // pullOne pulls one file and reports it, then shreds it with --shred-after.
 func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.PullOptions, name string, ev *audit.Event) error {
 	res, err := x.Pull(ctx, name, p, a.reporter())
@@ -198,10 +260,9 @@ func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.Pull
 	}
 	ev.SHA256, ev.Bytes, ev.Rows = hex.EncodeToString(res.SHA256), res.ObjectBytes, res.Rows
 	event := map[string]any{"event": "pulled", "name": name, "key": res.Key, "output": res.Output, "bytes": res.Bytes, "object_bytes": res.ObjectBytes,
-		"resumed_bytes": res.Resumed, "etag": res.ETag, "verified": res.Verified}
+		"resumed_bytes": res.Resumed, "etag": res.ETag, "verified": res.Verified, "already": res.Already}
 	human := fmt.Sprintf("pulled %s into %s (%s", name, res.Output, humanBytes(res.Bytes))
 	if res.Already {
-		event["already"] = true
 		human = fmt.Sprintf("%s already holds %s, byte for byte (%s", res.Output, name, humanBytes(res.Bytes))
 	}
 	human += manifestNote(res.Opened, event)

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
+	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/transfer"
 )
 
@@ -27,6 +29,7 @@ type sendOptions struct {
 	overwrite   bool
 	restart     bool
 	level       int
+	dryRun      bool
 }
 
 func (a *app) newSendCommand() *cobra.Command {
@@ -54,6 +57,14 @@ recognise again, so an interrupted send from standard input does not resume:
 running it again seals the input afresh and starts a new upload (the old one
 is aborted), and a name already in the exchange is refused unless --overwrite.
 
+--dry-run does every check and seals each file into nothing: an input that
+send would refuse fails the same way (exit code 6), and for each file it
+reports the rows, what screening dropped and suppressed, the name and bucket
+it would be uploaded to, whether that name is taken, and the check codes of
+the recipients and the zip password (as 'xfer doctor' shows them, to compare
+with the mailing house). It uploads nothing, leaves no spool and records
+nothing in the audit log, as nothing was sent.
+
 Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials,
 XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 		Example: `  xfer send addresses.csv --bucket exchange --prefix clients/acme/ -R mailhouse.pub
@@ -75,6 +86,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing object of the same name")
 	f.BoolVar(&o.restart, "restart", false, "seal again and start a new upload instead of resuming an interrupted one")
 	f.IntVar(&o.level, "level", 0, "compression level 1 (fastest) to 9 (smallest); default from config or 5")
+	f.BoolVar(&o.dryRun, "dry-run", false, "read, check, screen and seal each file, report what would be uploaded where, and upload and keep nothing")
 	return c
 }
 
@@ -128,19 +140,26 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	if p.ZipPassword, err = a.zipPassword(c, cfg, true); err != nil {
 		return err
 	}
-	if x.SpoolDir, err = a.spoolDir(); err != nil {
-		return err
+	if !o.dryRun {
+		if x.SpoolDir, err = a.spoolDir(); err != nil {
+			return err
+		}
+		x.StateDir = a.stateDir(x.SpoolDir)
 	}
-	x.StateDir = a.stateDir(x.SpoolDir)
 	var worst error
 	for _, file := range files {
 		p.Name = o.as
 		if p.Name == "" && file != "-" {
 			p.Name = filepath.Base(file)
 		}
-		err := a.audited(c.Context(), audit.ActionSend, x, exchange.ObjectName(p.Name, p.Outer), func(ev *audit.Event) error {
-			return a.sendOne(c.Context(), x, p, file, ev)
-		})
+		var err error
+		if o.dryRun {
+			err = a.planSendOne(c.Context(), x, p, file, o.keyFlags.recipientTexts)
+		} else {
+			err = a.audited(c.Context(), audit.ActionSend, x, exchange.ObjectName(p.Name, p.Outer), func(ev *audit.Event) error {
+				return a.sendOne(c.Context(), x, p, file, ev)
+			})
+		}
 		if err == nil {
 			continue
 		}
@@ -161,6 +180,55 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 type reported struct{ error }
 
 func (r reported) Unwrap() error { return r.error }
+
+// planSendOne reports what sending file would do (--dry-run).
+func (a *app) planSendOne(ctx context.Context, x *exchange.Exchange, p exchange.SendOptions, file string, recipients []string) error {
+	in, err := a.openCSV(file, p.Name, "send")
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	plan, err := x.PlanSend(ctx, exchange.Source{Path: file, Size: in.size, ModTime: in.modified, R: in, Stream: in.fi == nil}, p)
+	if err != nil {
+		return err
+	}
+	codes := []string{}
+	switch {
+	case p.Outer.AESKey != nil:
+		codes = append(codes, p.Outer.AESKey.KeyID())
+	case len(p.Outer.Passphrase) == 0:
+		for _, r := range recipients {
+			codes = append(codes, secret.RecipientCheckCode(r))
+		}
+	}
+	res := plan.Seal
+	event := map[string]any{
+		"event": "would_send", "file": file, "name": plan.Name, "key": plan.Key, "bucket": x.Store.Bucket(), "exists": plan.Exists,
+		"cipher": string(p.Outer.Cipher), "recipients": codes, "zip_password_check_code": secret.ZipPasswordCheckCode(p.ZipPassword),
+		"rows": res.Rows, "columns": res.Columns, "input_bytes": res.InputBytes, "bytes": plan.Size,
+		"sha256": hex.EncodeToString(res.SHA256), "source": res.Source,
+	}
+	human := fmt.Sprintf("would send %s as %s to %s (%d rows, %s sealed", file, plan.Name, x.Where(), res.Rows, humanBytes(plan.Size))
+	human += a.reportScreen(file, res.Screen, event)
+	human += sourceLine(&res.Source)
+	human += fmt.Sprintf("; zip password check code %s", event["zip_password_check_code"])
+	if len(codes) > 0 {
+		what := "recipient check codes"
+		if p.Outer.AESKey != nil {
+			what = "AES key"
+		}
+		human += fmt.Sprintf("; %s %s", what, strings.Join(codes, ", "))
+	}
+	human += ")"
+	if plan.Exists {
+		human += fmt.Sprintf("; %s is already in the exchange: send would refuse it without --overwrite", plan.Name)
+		if p.Overwrite {
+			human = strings.TrimSuffix(human, " without --overwrite") + "; --overwrite would replace it"
+		}
+	}
+	a.result(event, "%s; dry run, nothing uploaded", human)
+	return nil
+}
 
 // sendOne sends one file and reports it.
 func (a *app) sendOne(ctx context.Context, x *exchange.Exchange, p exchange.SendOptions, file string, ev *audit.Event) error {
@@ -190,7 +258,7 @@ func (a *app) sendOne(ctx context.Context, x *exchange.Exchange, p exchange.Send
 	}
 	event := map[string]any{
 		"event": "sent", "file": file, "name": res.Name, "key": res.Key, "bucket": x.Store.Bucket(),
-		"bytes": res.Size, "parts": res.Parts, "resumed_bytes": res.Resumed, "cipher": string(p.Outer.Cipher),
+		"bytes": res.Size, "already": false, "parts": res.Parts, "resumed_bytes": res.Resumed, "cipher": string(p.Outer.Cipher),
 	}
 	shown := file
 	if src.Stream {

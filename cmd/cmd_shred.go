@@ -18,7 +18,8 @@ import (
 
 type shredOptions struct {
 	exchangeFlags
-	yes bool
+	yes    bool
+	dryRun bool
 }
 
 func (a *app) newShredCommand() *cobra.Command {
@@ -41,7 +42,9 @@ given; without a terminal (cron, pipes) it refuses to run without --yes.
 A version that Object Lock retention or a legal hold protects cannot be
 deleted before the lock ends: shred says which, removes everything else and
 ends with exit code 3. Receipts ('xfer pull' leaves one per file, without any
-file content) are kept. What shredding means for the provider's disks: see
+file content) are kept. --dry-run lists what would be removed, item by item,
+and removes nothing; it needs no --yes and records nothing in the audit log.
+A name of which nothing is found is an error here too. What shredding means for the provider's disks: see
 docs/shredding.md.
 
 Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials, XFER_CONFIG.`,
@@ -52,6 +55,7 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 	}
 	o.exchangeFlags.add(c)
 	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "say what would be removed, item by item, and remove nothing (needs no --yes)")
 	return c
 }
 
@@ -61,11 +65,11 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 			return err
 		}
 	}
-	if !o.yes && !a.isTerminal(a.env.Stdin) {
+	if !o.yes && !o.dryRun && !a.isTerminal(a.env.Stdin) {
 		return withHint(usagef("refusing to shred without --yes: there is no terminal to confirm on"),
 			"run it on a terminal, or add --yes when you are sure")
 	}
-	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
+	x, err := a.openExchangeState(c, &o.exchangeFlags, o.dryRun)
 	if err != nil {
 		return err
 	}
@@ -94,6 +98,15 @@ func (a *app) runShred(c *cobra.Command, o shredOptions, names []string) error {
 	}
 	if len(plans) == 0 {
 		return reported{worst}
+	}
+	if o.dryRun {
+		for _, p := range plans {
+			a.reportShredPlan(p)
+		}
+		if worst != nil {
+			return reported{worst}
+		}
+		return nil
 	}
 	if !o.yes {
 		ok, err := a.confirmShred(plans)
@@ -185,21 +198,16 @@ func (a *app) shredAll(ctx context.Context, x *exchange.Exchange, plans []*excha
 func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *exchange.ShredOutcome, ev *audit.Event) error {
 	var failed []error
 	removed := map[string]int{}
-	item := func(kind, human string, fields map[string]any) {
-		removed[kind]++
-		ev := map[string]any{"event": "removed", "kind": kind, "name": p.Name, "key": p.Key}
-		for k, v := range fields {
-			ev[k] = v
-		}
-		a.result(ev, "%s", human)
+	item := func(it shredItem) {
+		removed[it.kind]++
+		a.reportShredItem("removed", p, it)
 	}
 	for j, u := range p.Uploads {
 		if err := out.Aborted[j]; err != nil {
 			failed = append(failed, fmt.Errorf("aborting upload %s: %w", u.UploadID, err))
 			continue
 		}
-		item("upload", fmt.Sprintf("aborted unfinished upload %s of %s (started %s)", u.UploadID, p.Name, u.Initiated.Local().Format(timeLayout)),
-			map[string]any{"upload_id": u.UploadID, "initiated": u.Initiated})
+		item(uploadItem(p, u))
 	}
 	var locked []string
 	for j, v := range p.Versions {
@@ -210,17 +218,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 			failed = append(failed, fmt.Errorf("deleting version %s: %w", versionLabel(v.VersionID), err))
 			continue
 		}
-		if v.DeleteMarker {
-			item("delete_marker", fmt.Sprintf("removed delete marker %s of %s", versionLabel(v.VersionID), p.Name),
-				map[string]any{"version_id": v.VersionID})
-		} else {
-			what := "version " + v.VersionID + " of " + p.Name
-			if versionLabel(v.VersionID) != v.VersionID {
-				what = p.Name + " (unversioned)"
-			}
-			item("version", fmt.Sprintf("removed %s (%s, %s)", what, humanBytes(v.Size), v.LastModified.Local().Format(timeLayout)),
-				map[string]any{"version_id": v.VersionID, "size": v.Size, "etag": v.ETag, "modified": v.LastModified})
-		}
+		item(versionItem(p, v))
 	}
 	for _, err := range out.Local {
 		if errors.Is(err, transfer.ErrSpoolBusy) {
@@ -232,7 +230,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 		for _, f := range p.Files {
 			if strings.HasPrefix(f, sp) {
 				if _, err := os.Lstat(f); errors.Is(err, fs.ErrNotExist) {
-					item("local", "removed local file "+f, map[string]any{"path": f})
+					item(localItem(f))
 				}
 			}
 		}
@@ -278,6 +276,71 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 			"Object Lock retention or a legal hold protects them until it ends, or these credentials may not delete versions (s3:DeleteObjectVersion); everything else was removed (see docs/shredding.md)")
 	}
 	return err
+}
+
+// shredItem is one thing a shred removes: kind as the removed event
+// names it, what it is in words, and its event fields.
+type shredItem struct {
+	kind, what string
+	fields     map[string]any
+}
+
+func uploadItem(p *exchange.ShredPlan, u transfer.UploadInfo) shredItem {
+	return shredItem{"upload", fmt.Sprintf("unfinished upload %s of %s (started %s)", u.UploadID, p.Name, u.Initiated.Local().Format(timeLayout)),
+		map[string]any{"upload_id": u.UploadID, "initiated": u.Initiated}}
+}
+
+func versionItem(p *exchange.ShredPlan, v transfer.Version) shredItem {
+	if v.DeleteMarker {
+		return shredItem{"delete_marker", fmt.Sprintf("delete marker %s of %s", versionLabel(v.VersionID), p.Name),
+			map[string]any{"version_id": v.VersionID}}
+	}
+	what := "version " + v.VersionID + " of " + p.Name
+	if versionLabel(v.VersionID) != v.VersionID {
+		what = p.Name + " (unversioned)"
+	}
+	return shredItem{"version", fmt.Sprintf("%s (%s, %s)", what, humanBytes(v.Size), v.LastModified.Local().Format(timeLayout)),
+		map[string]any{"version_id": v.VersionID, "size": v.Size, "etag": v.ETag, "modified": v.LastModified}}
+}
+
+func localItem(path string) shredItem {
+	return shredItem{"local", "local file " + path, map[string]any{"path": path}}
+}
+
+// reportShredItem reports one item as event (removed or would_remove).
+func (a *app) reportShredItem(event string, p *exchange.ShredPlan, it shredItem) {
+	ev := map[string]any{"event": event, "kind": it.kind, "name": p.Name, "key": p.Key}
+	for k, v := range it.fields {
+		ev[k] = v
+	}
+	verb := "removed"
+	switch {
+	case event == "would_remove" && it.kind == "upload":
+		verb = "would abort"
+	case event == "would_remove":
+		verb = "would remove"
+	case it.kind == "upload":
+		verb = "aborted"
+	}
+	a.result(ev, "%s %s", verb, it.what)
+}
+
+// reportShredPlan reports what shredding p would remove (a dry run):
+// each item, then the counts.
+func (a *app) reportShredPlan(p *exchange.ShredPlan) {
+	for _, u := range p.Uploads {
+		a.reportShredItem("would_remove", p, uploadItem(p, u))
+	}
+	for _, v := range p.Versions {
+		a.reportShredItem("would_remove", p, versionItem(p, v))
+	}
+	for _, f := range p.Files {
+		a.reportShredItem("would_remove", p, localItem(f))
+	}
+	v, m := p.Counts()
+	a.result(map[string]any{"event": "would_shred", "name": p.Name, "key": p.Key, "versions": v, "delete_markers": m,
+		"uploads": len(p.Uploads), "local_files": len(p.Files)},
+		"would shred %s: %s; dry run, nothing removed", p.Name, shredSummary(p))
 }
 
 // versionLabel shows a version ID, naming the unversioned one.

@@ -21,10 +21,10 @@ func TestMain(m *testing.M) {
 	// Tests that run xfer as a separate process (to kill it) re-run this
 	// binary with XFER_TEST_RUN_MAIN set.
 	if os.Getenv("XFER_TEST_RUN_MAIN") != "" {
-		os.Exit(Main())
+		os.Exit(checkingMain())
 	}
-	testscript.Main(m, map[string]func(){
-		"xfer": func() { os.Exit(Main()) },
+	testscript.Main(eventCheckingM{m}, map[string]func(){
+		"xfer": func() { os.Exit(checkingMain()) },
 	})
 }
 
@@ -72,6 +72,7 @@ func scriptParams(dir string, setup func(*testscript.Env)) testscript.Params {
 			e.Setenv("XDG_CONFIG_HOME", e.WorkDir+"/.config")
 			e.Setenv("XDG_CACHE_HOME", e.WorkDir+"/.cache")
 			e.Setenv("HOME", e.WorkDir)
+			e.Setenv(eventLogEnv, os.Getenv(eventLogEnv))
 			if setup != nil {
 				setup(e)
 			}

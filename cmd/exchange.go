@@ -157,11 +157,23 @@ func (a *app) endpoint(c *cobra.Command, cfg *config.File) string {
 // openExchangeSpool is openExchange with the spool and state directories,
 // for the commands that send, fetch or forget files.
 func (a *app) openExchangeSpool(c *cobra.Command, e *exchangeFlags) (*exchange.Exchange, error) {
+	return a.openExchangeState(c, e, false)
+}
+
+// openExchangeState is openExchangeSpool; for a dry run (dryRun) it names
+// the local directories without creating them, so that a dry run on a
+// fresh machine leaves nothing behind.
+func (a *app) openExchangeState(c *cobra.Command, e *exchangeFlags, dryRun bool) (*exchange.Exchange, error) {
 	x, err := a.openExchange(c, e)
 	if err != nil {
 		return nil, err
 	}
-	if x.SpoolDir, err = a.spoolDir(); err != nil {
+	if dryRun {
+		x.SpoolDir, err = a.spoolDirPath()
+	} else {
+		x.SpoolDir, err = a.spoolDir()
+	}
+	if err != nil {
 		return nil, err
 	}
 	x.StateDir = a.stateDir(x.SpoolDir)
@@ -176,23 +188,32 @@ func (a *app) configPathShown() string {
 }
 
 // spoolDir is where sealed files wait for upload, with their journals.
+// It is created when missing.
 func (a *app) spoolDir() (string, error) {
-	cfg, err := a.config()
+	dir, err := a.spoolDirPath()
 	if err != nil {
 		return "", err
-	}
-	dir := cfg.SpoolDir
-	if dir == "" {
-		d, ok := a.userCacheDir()
-		if !ok {
-			return "", usagef("no cache directory for the spool: set spool_dir in the config")
-		}
-		dir = filepath.Join(d, "spool")
 	}
 	if err := fileperm.MkdirAll(dir); err != nil {
 		return "", err
 	}
 	return dir, nil
+}
+
+// spoolDirPath names the spool directory, which may not exist.
+func (a *app) spoolDirPath() (string, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.SpoolDir != "" {
+		return cfg.SpoolDir, nil
+	}
+	d, ok := a.userCacheDir()
+	if !ok {
+		return "", usagef("no cache directory for the spool: set spool_dir in the config")
+	}
+	return filepath.Join(d, "spool"), nil
 }
 
 // userCacheDir is xfer's directory in the user's cache directory (which

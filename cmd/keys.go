@@ -31,6 +31,9 @@ type keyFlags struct {
 	keyFile         string
 	passphraseFile  string
 	zipPasswordFile string
+	// recipientTexts are the age recipients encryptOptions found, as
+	// written, for their check codes.
+	recipientTexts []string
 }
 
 func (k *keyFlags) addSealFlags(c *cobra.Command) {
@@ -99,13 +102,15 @@ func (a *app) encryptOptions(c *cobra.Command, k *keyFlags, cfg *config.File) (c
 				return opts, usagef("recipient %s: %w", showRecipient(r), err)
 			}
 			opts.Recipients = append(opts.Recipients, rec)
+			k.recipientTexts = append(k.recipientTexts, r)
 		}
 		for _, path := range rfiles {
-			rs, _, err := readRecipientsFile(path)
+			rs, texts, err := readRecipientsFile(path)
 			if err != nil {
 				return opts, err
 			}
 			opts.Recipients = append(opts.Recipients, rs...)
+			k.recipientTexts = append(k.recipientTexts, texts...)
 		}
 		if len(opts.Recipients) > 0 {
 			if c.Flags().Changed("passphrase-file") {

@@ -43,6 +43,9 @@ func TestCommandsOnMemstore(t *testing.T) {
 				return st, nil
 			},
 		})
+		if jsonArgs(args) {
+			checkEvents(t, stdout.String())
+		}
 		return code, stdout.String(), stderr.String()
 	}
 	must := func(want string, args ...string) string {

@@ -147,3 +147,4 @@ type cliReporter struct{ a *app }
 
 func (r cliReporter) Transfer(label string) exchange.Meter { return r.a.startMeter(label, -1, 0) }
 func (r cliReporter) Warn(format string, args ...any)      { r.a.warn(format, args...) }
+func (r cliReporter) Step(format string, args ...any)      { r.a.step(format, args...) }

@@ -320,7 +320,7 @@ func TestShredEverything(t *testing.T) {
 				t.Errorf("list --incomplete: %v\n%s", err, out)
 			}
 			out, err = xferCmd(env, "list", "--all-versions", "--json").CombinedOutput()
-			if err != nil || strings.Count(string(out), `"event":"version"`) != 5 || strings.Count(string(out), `"delete_marker":true`) != 1 {
+			if err != nil || strings.Count(string(out), `"event":"object_version"`) != 5 || strings.Count(string(out), `"delete_marker":true`) != 1 {
 				t.Errorf("list --all-versions: %v\n%s", err, out)
 			}
 

@@ -24,7 +24,11 @@ import (
 
 // Main runs xfer with the process's arguments and streams and returns the
 // exit code. SIGINT and SIGTERM cancel the work in progress.
-func Main() int {
+func Main() int { return mainTo(os.Stdout) }
+
+// mainTo is Main with standard output going to stdout (the tests check
+// the events it carries).
+func mainTo(stdout io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -35,7 +39,7 @@ func Main() int {
 	}()
 	defer cancel(nil)
 	return Run(ctx, os.Args[1:], &Env{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Stdin: os.Stdin, Stdout: stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, IsTerminal: func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) },
 	})
 }
@@ -62,6 +66,7 @@ type app struct {
 	json       bool
 	quiet      bool
 	noProgress bool
+	verbose    bool
 	debug      bool
 	logPath    string
 	logFile    *logFile // --log-file, once opened
@@ -161,6 +166,7 @@ AWS_PROFILE, ...), XDG_CONFIG_HOME and XDG_CACHE_HOME.`,
 	pf.BoolVar(&a.json, "json", false, "print NDJSON events on stdout, the last line a summary object")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
 	pf.BoolVar(&a.noProgress, "no-progress", false, "do not show progress")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "print each file's steps and how long they took on standard error (names, counts and times, never contents or secrets)")
 	pf.BoolVar(&a.debug, "debug", false, "log every HTTP request and response line and each retry (no headers, bodies or secrets), to --log-file or else standard error")
 	pf.StringVar(&a.logPath, "log-file", "", "append what goes to standard error, time-stamped, and the --debug lines to FILE (created 0600)")
 	addSecretTraps(root)
@@ -218,7 +224,6 @@ func (a *app) setting(c *cobra.Command, flag, env, file, def string) string {
 	return def
 }
 
-// emit writes one NDJSON event to stdout.
 // reportFailure prints the failure of one item of a run over several (its
 // NDJSON event names it under field: "file" for send, "name" otherwise) and
 // returns the worse of err and worst, by exit code.
@@ -233,12 +238,15 @@ func (a *app) reportFailure(ctx context.Context, field, name string, err, worst 
 	return worst
 }
 
+// emit writes one NDJSON event to stdout, with the version of the event
+// format (docs/events.md; every event type and field is in eventSpecs).
 func (a *app) emit(v map[string]any) {
 	a.outMu.Lock()
 	defer a.outMu.Unlock()
+	v["v"] = EventVersion
 	b, err := json.Marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(map[string]any{"event": "error", "error": err.Error()})
+		b, _ = json.Marshal(map[string]any{"event": "error", "v": EventVersion, "error": err.Error(), "exit_code": exitFailure})
 	}
 	a.env.Stdout.Write(append(b, '\n'))
 }
@@ -251,6 +259,16 @@ func (a *app) result(event map[string]any, human string, args ...any) {
 		a.emit(event)
 	case !a.quiet:
 		fmt.Fprintf(a.env.Stdout, human+"\n", args...)
+	}
+}
+
+// step prints one step of the work on stderr with --verbose (and not
+// --quiet).
+func (a *app) step(format string, args ...any) {
+	if a.verbose && !a.quiet {
+		a.outMu.Lock()
+		defer a.outMu.Unlock()
+		fmt.Fprintf(a.env.Stderr, "xfer: "+format+"\n", args...)
 	}
 }
 

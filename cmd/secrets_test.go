@@ -71,8 +71,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Helper()
 		for _, js := range []bool{false, true} {
 			a := args
-			if js {
-				a = append([]string{args[0], "--json"}, args[1:]...)
+			if js { // and -v: its steps hold no secret either
+				a = append([]string{args[0], "--json", "-v"}, args[1:]...)
 			}
 			c := xferCmd(append(env[:len(env):len(env)], extraEnv...), a...)
 			c.Stdin = strings.NewReader("")
@@ -115,6 +115,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// The exchange: every command, with the right and a wrong S3 secret,
 	// and with an SSE-C key (refused over plain http: an error path that
 	// holds the key).
+	run(nil, "send", csvPath, "-R", filepath.Join(in, "r.txt"), "--dry-run")
+	run(nil, "send", csvPath, "--as", "k.csv", "--cipher", "aes256", "--key-file", aesPath, "--dry-run")
 	run(nil, "send", csvPath, "-R", filepath.Join(in, "r.txt"), "--expires", "1s")
 	run(nil, "send", csvPath, "--as", "c.csv", "-R", filepath.Join(in, "r.txt"), "--sse-c-key-file", ssecFile)
 	run(nil, "send", csvPath, "--as", "k.csv", "--cipher", "aes256", "--key-file", aesPath)
@@ -124,6 +126,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run(nil, "list", "--all-versions")
 	run([]string{"AWS_SECRET_ACCESS_KEY=" + wrongAWS}, "list")
 	run(nil, "fetch", "a.csv.zip.age", "-o", o("f.age"))
+	run(nil, "pull", "--dry-run", "a.csv.zip.age", "-i", idPath, "-d", out)
+	run(nil, "shred", "--dry-run", "a.csv.zip.age")
 	run(nil, "pull", "a.csv.zip.age", "-i", idPath, "-d", out)
 	run([]string{"XFER_ZIP_PASSWORD=Wrong-Passw0rd-" + zipPW[4:]}, "pull", "a.csv.zip.age", "-i", idPath, "-d", out)
 	run(nil, "pull", "k.csv.zip.aes", "-i", aesPath, "-d", filepath.Join(out, "k"))

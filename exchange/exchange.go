@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/transfer"
@@ -177,6 +178,10 @@ type Reporter interface {
 	Transfer(label string) Meter
 	// Warn tells of something that did not stop the work.
 	Warn(format string, args ...any)
+	// Step tells of one step of the work done (sealed, uploaded,
+	// fetched, written) and how long it took: names, counts, sizes and
+	// times, never anything from inside a file or a secret.
+	Step(format string, args ...any)
 }
 
 // Meter shows the progress of one transfer; Finish ends it and may be
@@ -190,11 +195,15 @@ type quiet struct{}
 
 func (quiet) Transfer(string) Meter { return quietMeter{} }
 func (quiet) Warn(string, ...any)   {}
+func (quiet) Step(string, ...any)   {}
 
 type quietMeter struct{}
 
 func (quietMeter) Progress(int64, int64, int64) {}
 func (quietMeter) Finish()                      {}
+
+// took formats how long since start, for steps: "1.234s".
+func took(start time.Time) string { return time.Since(start).Round(time.Millisecond).String() }
 
 func orQuiet(r Reporter) Reporter {
 	if r == nil {

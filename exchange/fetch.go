@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"time"
 
 	"github.com/xfer-dev/xfer/transfer"
 )
@@ -21,6 +22,7 @@ func (x *Exchange) Fetch(ctx context.Context, name string, o FetchOptions, rep R
 	key := x.Key(name)
 	m := rep.Transfer("fetching " + name)
 	defer m.Finish()
+	start := time.Now()
 	d, err := transfer.Download(ctx, x.Store, x.DownloadPath(key), transfer.DownloadOptions{
 		Key:         key,
 		Concurrency: o.Concurrency,
@@ -36,5 +38,10 @@ func (x *Exchange) Fetch(ctx context.Context, name string, o FetchOptions, rep R
 	if !d.Verified {
 		rep.Warn("the server keeps no checksum for %s: only its size was checked", name)
 	}
+	check := "size checked"
+	if d.Verified {
+		check = "verified against the server's SHA-256"
+	}
+	rep.Step("%s: fetched %d bytes (%d resumed from an earlier run) in %s, %s", name, d.Size(), d.Resumed, took(start), check)
 	return d, nil
 }

@@ -36,6 +36,7 @@ func (a *cacheApp) openListCache(x *Exchange, fresh bool) *listCache {
 type bufReporter struct{ w *bytes.Buffer }
 
 func (r bufReporter) Transfer(string) Meter { return quietMeter{} }
+func (r bufReporter) Step(string, ...any)   {}
 func (r bufReporter) Warn(format string, args ...any) {
 	fmt.Fprintf(r.w, "xfer: warning: "+format+"\n", args...)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -98,11 +99,13 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	}()
 	key, etag := res.Key, d.Info.ETag
 	res.ETag, res.ObjectBytes, res.Resumed, res.Verified, res.SHA256 = etag, d.Size(), d.Resumed, d.Verified, d.SHA256
+	start := time.Now()
 	opened, err := seal.Open(d, d.Size(), o.Identities, o.ZipPassword)
 	if err != nil {
 		keep = !seal.IsDamaged(err)
 		return res, err
 	}
+	rep.Step("%s: opened the outer layer and the zip in %s", name, took(start))
 	res.Opened = opened
 	out := filepath.Join(o.Dir, opened.Name())
 	res.Output = out
@@ -138,6 +141,7 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 		if err := f.Commit(); err != nil {
 			return res, err
 		}
+		rep.Step("%s: decrypted, checked and wrote %s, %d bytes, in %s", name, out, res.Bytes, took(start))
 	}
 	keep = false
 	entry := pulledEntry{Ident: x.Ident, Key: key, ETag: etag, File: out, ShredPending: o.ShredAfter}
@@ -151,8 +155,39 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	}
 	if err := x.putReceipt(ctx, name, d, now); err != nil {
 		rep.Warn("%s: could not leave a receipt in the exchange: %v", name, err)
+	} else {
+		rep.Step("%s: recorded the pull and left a receipt in the exchange", name)
 	}
 	return res, nil
+}
+
+// PullPlan is what a pull of one file would do (PlanPull).
+type PullPlan struct {
+	Name, Key, ETag string
+	Size            int64 // of the sealed object
+	// Output is the CSV the pull would write: the name without its sealed
+	// suffix in o.Dir, as send names objects after their files. (The
+	// pull itself goes by the name sealed inside the file.)
+	Output string
+	// OutputExists: a file is there already, which the pull would not
+	// overwrite.
+	OutputExists bool
+}
+
+// PlanPull is Pull's dry run: it looks the object up and names the CSV it
+// would write, and downloads, writes and records nothing.
+func (x *Exchange) PlanPull(ctx context.Context, name string, o PullOptions) (*PullPlan, error) {
+	key := x.Key(name)
+	info, err := x.Store.Head(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	csv := path.Base(strings.TrimSuffix(strings.TrimSuffix(name, ".zip.age"), ".zip.aes"))
+	p := &PullPlan{Name: name, Key: key, ETag: info.ETag, Size: info.Size, Output: filepath.Join(o.Dir, csv)}
+	if _, err := os.Lstat(p.Output); err == nil {
+		p.OutputExists = true
+	}
+	return p, nil
 }
 
 // ContextWriter stops a long write (decrypting into a CSV) at the first

@@ -133,6 +133,70 @@ func sourceTag(fp, key string) string {
 	return hex.EncodeToString(h[:16])
 }
 
+// sealOptions are the options send seals src with, created at now.
+func (x *Exchange) sealOptions(src Source, o SendOptions, now time.Time) seal.Options {
+	return seal.Options{
+		ZipPassword: o.ZipPassword,
+		Level:       o.Level,
+		Outer:       o.Outer,
+		Name:        o.Name,
+		Modified:    src.ModTime,
+		Manifest:    seal.ManifestInfo{Sender: x.Sender, Created: now, Expires: now.Add(o.Expires)},
+		Screen:      o.Screen,
+		Encoding:    o.Encoding,
+		Delimiter:   o.Delimiter,
+		AllowEmpty:  o.AllowEmpty,
+	}
+}
+
+// SendPlan is what a send would do (PlanSend).
+type SendPlan struct {
+	Name string // as list prints it
+	Key  string
+	// Exists: an object of that name is in the exchange, which Send
+	// refuses without Overwrite (unless sent from this same file before).
+	Exists bool
+	// Size is the size the sealed object would have.
+	Size int64
+	Seal *seal.Result
+}
+
+// PlanSend is Send's dry run: it reads src, checks and screens it and
+// seals it into nothing, as Send would (so a CSV Send would refuse fails
+// here with the same error), and looks whether the name is taken. It
+// writes nothing: no spool, no journal, no salt, no upload.
+func (x *Exchange) PlanSend(ctx context.Context, src Source, o SendOptions) (*SendPlan, error) {
+	if err := checkSendName(o.Name); err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var n countWriter
+	res, err := seal.Seal(ctx, &n, src.R, x.sealOptions(src, o, now.UTC()))
+	if err != nil {
+		return nil, err
+	}
+	p := &SendPlan{Name: ObjectName(o.Name, o.Outer), Size: int64(n), Seal: res}
+	p.Key = x.Key(p.Name)
+	switch _, err := x.Store.Head(ctx, p.Key); {
+	case err == nil:
+		p.Exists = true
+	case !errors.Is(err, transfer.ErrNotFound):
+		return nil, err
+	}
+	return p, nil
+}
+
+// countWriter counts what is written to it and keeps none of it.
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}
+
 // Send seals src and uploads it as opts.Name plus the sealed suffix.
 // Re-run after an interruption, it resumes the upload from the spool;
 // when the object is there already, sealed from this very file by an
@@ -196,27 +260,22 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 	)
 	m := rep.Transfer("sending " + o.Name)
 	defer m.Finish()
-	if !resumed {
+	start := time.Now()
+	if resumed {
+		rep.Step("%s: resuming from the spool an earlier run sealed", o.Name)
+	} else {
 		sealing.Add(1)
 		go func() {
 			defer sealing.Done()
-			sealRes, sealErr = seal.Seal(ctx, sp, src.R, seal.Options{
-				ZipPassword: o.ZipPassword,
-				Level:       o.Level,
-				Outer:       o.Outer,
-				Name:        o.Name,
-				Modified:    src.ModTime,
-				Manifest:    seal.ManifestInfo{Sender: x.Sender, Created: now, Expires: now.Add(o.Expires)},
-				Screen:      o.Screen,
-				Encoding:    o.Encoding,
-				Delimiter:   o.Delimiter,
-				AllowEmpty:  o.AllowEmpty,
-			})
+			sealRes, sealErr = seal.Seal(ctx, sp, src.R, x.sealOptions(src, o, now))
 			if sealErr != nil {
 				sp.CloseWithError(sealErr)
 				return
 			}
 			sealErr = sp.Close()
+			if sealErr == nil {
+				rep.Step("%s: sealed %d rows, %d bytes of CSV, in %s", o.Name, sealRes.Rows, sealRes.InputBytes, took(start))
+			}
 		}()
 	}
 	res, err := transfer.Upload(ctx, x.Store, sp, transfer.UploadOptions{
@@ -251,10 +310,12 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 			if info, herr := x.Store.Head(ctx, key); herr == nil && info.Metadata[MetaSource] == sourceTag(fp, key) {
 				// A run killed between completing the upload and saying
 				// so: the object there was sealed from this very file.
+				rep.Step("%s: already in the exchange, sent from this same file by an earlier run", o.Name)
 				return &SendResult{Name: objName, Key: key, Already: true, ETag: info.ETag, Size: info.Size}, nil
 			}
 		}
 		return nil, err
 	}
+	rep.Step("%s: uploaded %d parts, %d bytes (%d resumed from an earlier run), in %s; the server confirmed each part's checksum", objName, res.Parts, res.Size, res.Resumed, took(start))
 	return &SendResult{Name: objName, Key: key, ETag: res.ETag, Size: res.Size, Parts: res.Parts, Resumed: res.Resumed, Seal: sealRes}, nil
 }

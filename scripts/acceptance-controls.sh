@@ -279,9 +279,9 @@ versions_of >after.txt
 echo "   after: $(tr '\n' ';' <after.txt)"
 echo "   \$ xfer list --all-versions --json"
 xfer list --all-versions --json --no-progress >list.ndjson
-jq -r 'select(.event == "version") | "\(.key) \(if .delete_marker then "marker" else "version" end) latest=\(.latest)"' list.ndjson | indent
+jq -r 'select(.event == "object_version") | "\(.key) \(if .delete_marker then "marker" else "version" end) latest=\(.latest)"' list.ndjson | indent
 want="old1 0 0;old2 0 0;new1 1 0;new2 1 0;"
-listed=$(jq -r 'select(.event == "version") | .key' list.ndjson | sort | tr '\n' ' ')
+listed=$(jq -r 'select(.event == "object_version") | .key' list.ndjson | sort | tr '\n' ' ')
 ok=OK
 [ "$rc" = 0 ] && [ "$(tr '\n' ';' <before.txt)" = "old1 1 0;old2 2 0;new1 1 0;new2 1 0;" ] &&
 	[ "$(tr '\n' ';' <after.txt)" = "$want" ] && [ "$listed" = "sweep/new1.csv.zip.age sweep/new2.csv.zip.age " ] || ok=FAIL
@@ -352,7 +352,7 @@ init_check() {
 	echo "   \$ xfer bucket init --bucket $b --create --json $*"
 	xfer bucket init --bucket "$b" --create --json --no-progress "$@" >"$f.ndjson" 2>"$f.err" && rc=0 || rc=$?
 	jq -r 'select(.event == "setting") | "\(.setting): \(.status) \(if .code != "" then .code else "" end) \(.got)"' "$f.ndjson" | indent
-	jq -c 'select(.event == "bucket-init")' "$f.ndjson" | indent
+	jq -c 'select(.event == "bucket_init")' "$f.ndjson" | indent
 	indent "$f.err"
 	echo "   exit $rc; read back with s3tool config:"
 	readback "$b" | tee "rb-$b.txt" | indent

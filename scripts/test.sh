@@ -47,7 +47,7 @@ step "import rules"
 check_imports
 
 step "CLI reference is current"
-go run ./internal/cmd/gendocs -out docs/cli -man docs/man -check
+go run ./internal/cmd/gendocs -out docs/cli -man docs/man -events docs/events.md -check
 
 step "go test -race"
 go test -race -count=1 -timeout 60m ./...

@@ -4,8 +4,8 @@
 // it runs on), so the checked-in pages can be compared with a fresh
 // generation:
 //
-//	go run ./internal/cmd/gendocs -out docs/cli -man docs/man        # regenerate
-//	go run ./internal/cmd/gendocs -out docs/cli -man docs/man -check # fail when stale
+//	go run ./internal/cmd/gendocs -out docs/cli -man docs/man -events docs/events.md        # regenerate
+//	go run ./internal/cmd/gendocs -out docs/cli -man docs/man -events docs/events.md -check # fail when stale
 //	go run ./internal/cmd/gendocs -man manpages -completions completions
 //
 // In a directory it writes, it owns the files named xfer*.md (Markdown) or
@@ -33,10 +33,11 @@ func main() {
 	out := flag.String("out", "", "write the Markdown reference into `DIR`")
 	man := flag.String("man", "", "write the man pages into `DIR`")
 	comp := flag.String("completions", "", "write bash, zsh, fish and PowerShell completion scripts into `DIR`")
-	check := flag.Bool("check", false, "write nothing; fail when the files in -out and -man differ from what the tree generates")
+	events := flag.String("events", "", "write the reference of the --json events into `FILE` (docs/events.md)")
+	check := flag.Bool("check", false, "write nothing; fail when the files in -out, -man and -events differ from what the tree generates")
 	flag.Parse()
-	if flag.NArg() > 0 || *out == "" && *man == "" && *comp == "" || *check && *comp != "" {
-		fmt.Fprintln(os.Stderr, "usage: gendocs [-out DIR] [-man DIR] [-completions DIR] [-check]")
+	if flag.NArg() > 0 || *out == "" && *man == "" && *comp == "" && *events == "" || *check && *comp != "" {
+		fmt.Fprintln(os.Stderr, "usage: gendocs [-out DIR] [-man DIR] [-completions DIR] [-events FILE] [-check]")
 		flag.PrintDefaults()
 		os.Exit(2)
 	}
@@ -44,6 +45,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs: error:", err)
 		os.Exit(1)
+	}
+	if *events != "" {
+		sets = append(sets, fileSet{dir: filepath.Dir(*events), files: map[string][]byte{filepath.Base(*events): cmd.EventsMarkdown()}})
 	}
 	if *check {
 		var problems []string
@@ -65,6 +69,9 @@ func main() {
 			}
 			if *man != "" {
 				regen += " -man " + *man
+			}
+			if *events != "" {
+				regen += " -events " + *events
 			}
 			fmt.Fprintf(os.Stderr, "gendocs: hint: the CLI reference is stale; regenerate it with '%s' and commit the result\n", regen)
 			os.Exit(1)
