@@ -321,6 +321,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 		if err != nil {
 			return nil, err
 		}
+		ahead := d.hashAhead(layout)
 		if err := d.fetchAll(ctx); err != nil {
 			// A range the object no longer has (416) is how a replaced
 			// object often shows: look before giving up.
@@ -348,7 +349,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 			res.Restarted = true
 			continue
 		}
-		sum, err := d.verify(ctx, layout)
+		sum, err := d.verify(ctx, layout, ahead)
 		if errors.Is(err, ErrChecksumMismatch) && d.resumed > 0 && !retried {
 			// Part of the spool came from an earlier run: it may have been
 			// damaged on this disk since. Fetch everything once more.
@@ -734,12 +735,16 @@ func (d *downloader) saveJournal(sync bool) error {
 
 // verify recomputes the server's checksum from the spool: the SHA-256 of
 // each part, and for a composite checksum the SHA-256 of those digests. It
-// returns the SHA-256 of the whole object too. The parts are hashed on all
-// cores while one goroutine hashes the whole; the spool is in the page
+// returns the SHA-256 of the whole object too. What ahead hashed while the
+// spool filled is taken as it is; otherwise the parts are hashed on all
+// cores while one goroutine hashes the whole, the spool being in the page
 // cache, just written.
-func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error) {
+func (d *downloader) verify(ctx context.Context, layout []int64, ahead *hashedAhead) ([]byte, error) {
 	digests := make([][]byte, len(layout))
 	var whole []byte
+	if w, parts, ok := ahead.result(ctx); ok {
+		return d.compare(w, parts)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, runtime.GOMAXPROCS(0)) + 1) // +1: the whole's goroutine
 	g.Go(func() error {
@@ -768,6 +773,12 @@ func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error)
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	return d.compare(whole, digests)
+}
+
+// compare checks the digests of the parts against the server's checksum,
+// and returns whole, the object's SHA-256.
+func (d *downloader) compare(whole []byte, digests [][]byte) ([]byte, error) {
 	if d.info.Checksum == "" {
 		return whole, nil
 	}
@@ -780,6 +791,93 @@ func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error)
 			Err: fmt.Errorf("the downloaded bytes have SHA-256 %s, the server recorded %s at upload", got, d.info.Checksum)}
 	}
 	return whole, nil
+}
+
+// hashedAhead is the SHA-256 of a download's object and of each of its
+// parts, computed in order while the spool fills (hashAhead), so that
+// verifying the download at its end costs nothing more. It gives up, and
+// verify hashes the spool itself, when the download ends or starts over
+// first, or a read fails.
+type hashedAhead struct {
+	done  chan struct{}
+	whole []byte
+	parts [][]byte
+	ok    bool
+}
+
+// hashAhead starts hashing the spool in order as its bytes arrive, by the
+// parts of layout.
+func (d *downloader) hashAhead(layout []int64) *hashedAhead {
+	a := &hashedAhead{done: make(chan struct{})}
+	d.mu.Lock()
+	epoch, size := d.epoch, d.size
+	d.mu.Unlock()
+	composite := d.info.Checksum != "" && len(layout) > 1
+	go func() {
+		defer close(a.done)
+		buf := make([]byte, copyBufSize)
+		whole, part := sha256.New(), sha256.New()
+		var parts [][]byte
+		var off, partEnd int64
+		next := 0
+		for off < size {
+			if composite && off == partEnd {
+				partEnd += layout[next]
+				next++
+			}
+			n := int64(len(buf))
+			if composite {
+				n = min(n, partEnd-off)
+			}
+			n = min(n, size-off)
+			d.mu.Lock()
+			for d.epoch == epoch && !d.ended && !d.stored(off, n) {
+				d.cond.Wait()
+			}
+			stale := d.epoch != epoch || d.ended
+			d.mu.Unlock()
+			if stale {
+				return
+			}
+			if _, err := d.f.ReadAt(buf[:n], off); err != nil {
+				return
+			}
+			whole.Write(buf[:n])
+			if composite {
+				part.Write(buf[:n])
+			}
+			off += n
+			if composite && off == partEnd {
+				parts = append(parts, part.Sum(nil))
+				part.Reset()
+			}
+		}
+		a.whole = whole.Sum(nil)
+		if composite {
+			if len(parts) != len(layout) {
+				return // empty parts at the end: verify hashes them
+			}
+			a.parts = parts
+		} else {
+			a.parts = [][]byte{a.whole}
+		}
+		// The spool may have been emptied while it was read.
+		d.mu.Lock()
+		a.ok = d.epoch == epoch
+		d.mu.Unlock()
+	}()
+	return a
+}
+
+// result waits for the hashing to end and returns its digests, or false
+// when it gave up (or ctx ended first).
+func (a *hashedAhead) result(ctx context.Context) (whole []byte, parts [][]byte, ok bool) {
+	select {
+	case <-a.done:
+		return a.whole, a.parts, a.ok
+	case <-ctx.Done():
+		return nil, nil, false
+	}
 }
 
 // hashRange feeds n bytes of f at off to h.
