@@ -73,7 +73,6 @@ type Fetched struct {
 	unlock   func()
 	mu       sync.Mutex
 	released bool
-	epoch    int // the downloader's epoch at the end, for Stream.Current
 }
 
 // Size is the object's size.
@@ -256,9 +255,6 @@ func (d *downloader) finish(ctx context.Context, sp *Spool) (*Fetched, error) {
 	// Streams learn the outcome before a failed spool is closed.
 	d.mu.Lock()
 	d.ended, d.endErr = true, err
-	if err == nil {
-		res.epoch = d.epoch
-	}
 	d.cond.Broadcast()
 	d.mu.Unlock()
 	if err != nil {
