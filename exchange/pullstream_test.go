@@ -3,11 +3,7 @@ package exchange
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/testutil"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/memstore"
@@ -25,19 +22,12 @@ import (
 // while the later ones are still on their way.
 const streamChunk = 128 << 10
 
-// incompressibleCSV writes a canonical CSV (CRLF) of random fields, about
-// size bytes, which seals to about as many: a pull's output equals it.
+// incompressibleCSV writes testutil.IncompressibleCSV of about size
+// bytes to a file and returns its path.
 func incompressibleCSV(t *testing.T, dir, name string, size int) string {
 	t.Helper()
-	var b bytes.Buffer
-	b.WriteString("id,token\r\n")
-	field := make([]byte, 60)
-	for i := 0; b.Len() < size; i++ {
-		rand.Read(field)
-		fmt.Fprintf(&b, "%d,%s\r\n", i, base64.StdEncoding.EncodeToString(field))
-	}
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(path, testutil.IncompressibleCSV(size), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -59,23 +49,6 @@ func getObject(t *testing.T, st transfer.Store, key string) ([]byte, transfer.Ob
 		t.Fatal(err)
 	}
 	return b, info
-}
-
-// centralDirectory returns the offset of the zip's central directory.
-func centralDirectory(t *testing.T, z []byte) int {
-	t.Helper()
-	end := bytes.LastIndex(z, []byte("PK\x05\x06"))
-	if end < 0 {
-		t.Fatal("no end of central directory record")
-	}
-	if off := binary.LittleEndian.Uint32(z[end+16:]); off != 0xFFFFFFFF {
-		return int(off)
-	}
-	end64 := bytes.LastIndex(z[:end], []byte("PK\x06\x06"))
-	if end64 < 0 {
-		t.Fatal("no zip64 end of central directory record")
-	}
-	return int(binary.LittleEndian.Uint64(z[end64+48:]))
 }
 
 // TestPullWhileDownloadingDamaged: a sealed file damaged anywhere, in its
@@ -104,14 +77,8 @@ func TestPullWhileDownloadingDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cd := centralDirectory(t, zip)
-	// The age payload starts after the header's MAC line (a damaged
-	// recipient stanza earlier reads as a wrong key, exit 3).
-	mac := bytes.Index(good, []byte("\n--- "))
-	payload := mac + 1 + bytes.IndexByte(good[mac+1:], '\n') + 1
-	if mac < 0 || payload <= mac {
-		t.Fatal("no age header found")
-	}
+	cd := testutil.ZipCentralDirectory(t, zip)
+	payload := testutil.AgePayload(t, good)
 	// reseal encrypts a damaged zip again, so that the outer layer opens.
 	reseal := func(z []byte) []byte {
 		var b bytes.Buffer
@@ -127,23 +94,18 @@ func TestPullWhileDownloadingDamaged(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	flip := func(b []byte, at int) []byte {
-		b = bytes.Clone(b)
-		b[at] ^= 0x20
-		return b
-	}
 	for _, tc := range []struct {
 		name string
 		obj  []byte
 	}{
-		{"outer layer, header MAC", flip(good, mac+8)},
-		{"outer layer, first chunk", flip(good, payload+20)},
-		{"outer layer, middle", flip(good, len(good)/2)},
-		{"outer layer, end", flip(good, len(good)-3)},
-		{"zip, first local header", reseal(flip(zip, 30))},
-		{"zip, middle of the CSV's data", reseal(flip(zip, len(zip)/2))},
-		{"zip, central directory", reseal(flip(zip, cd+46))},
-		{"zip, end record", reseal(flip(zip, len(zip)-10))},
+		{"outer layer, header MAC", testutil.Flip(good, payload-10)},
+		{"outer layer, first chunk", testutil.Flip(good, payload+20)},
+		{"outer layer, middle", testutil.Flip(good, len(good)/2)},
+		{"outer layer, end", testutil.Flip(good, len(good)-3)},
+		{"zip, first local header", reseal(testutil.Flip(zip, 30))},
+		{"zip, middle of the CSV's data", reseal(testutil.Flip(zip, len(zip)/2))},
+		{"zip, central directory", reseal(testutil.Flip(zip, cd+46))},
+		{"zip, end record", reseal(testutil.Flip(zip, len(zip)-10))},
 		{"zip, truncated", reseal(zip[:len(zip)-200])},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
