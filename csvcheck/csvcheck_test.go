@@ -194,11 +194,7 @@ func FuzzAgainstEncodingCSV(f *testing.F) {
 }
 
 func BenchmarkChecker(b *testing.B) {
-	var buf bytes.Buffer
-	if _, err := addrgen.Write(&buf, 64<<20, 1); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
+	data := benchAddresses(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		if _, err := check(data, 1<<20); err != nil {
@@ -209,11 +205,7 @@ func BenchmarkChecker(b *testing.B) {
 
 // BenchmarkEncodingCSV is the peer: parsing the same data with encoding/csv.
 func BenchmarkEncodingCSV(b *testing.B) {
-	var buf bytes.Buffer
-	if _, err := addrgen.Write(&buf, 64<<20, 1); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
+	data := benchAddresses(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		r := csv.NewReader(bytes.NewReader(data))

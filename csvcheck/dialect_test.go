@@ -11,8 +11,6 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
-
-	"github.com/xfer-dev/xfer/internal/addrgen"
 )
 
 // intake writes data to an Intake in pieces of the given size.
@@ -241,11 +239,7 @@ func FuzzDecoders(f *testing.F) {
 // BenchmarkIntake measures the intake alone on UTF-8 comma CSV, writing
 // the canonical form to io.Discard (compare BenchmarkChecker).
 func BenchmarkIntake(b *testing.B) {
-	var buf bytes.Buffer
-	if _, err := addrgen.Write(&buf, 64<<20, 1); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
+	data := benchAddresses(b)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		in := NewIntake(io.Discard, nil, Options{})

@@ -46,6 +46,10 @@ type Exchange struct {
 	StateDir string
 	// CacheDir holds the list caches; "" caches nothing.
 	CacheDir string
+
+	// chunkSize is the size of one ranged GET of a download; 0 is
+	// transfer's default. Tests make it small to have many.
+	chunkSize int64
 }
 
 // Ident names an exchange for the local state kept about it: the

@@ -75,15 +75,39 @@ type PullResult struct {
 // re-run can fix (a wrong key or password, an existing CSV, a limit, an
 // interruption) the verified download stays in the spool; damaged content
 // goes at once.
+//
+// The object is opened while it downloads: its outer layer decrypted, the
+// zip entry decrypted, inflated and hashed into the 0600 temporary file as
+// the bytes arrive in order (the download fetches the object's tail
+// second, for the zip's directory and the outer layer's final chunk).
+// Nothing of it is trusted until the download has ended verified against
+// the server's checksum: an opening that failed meanwhile is judged only
+// then (the download's own error, say an interruption or a checksum
+// mismatch, comes first), and one that read bytes of a download that
+// started over is done again from the verified spool. An interrupted pull
+// therefore restarts the same way as before: the download resumes from
+// its journal, and the opening starts at the beginning of the object,
+// reading what the spool holds at disk speed and then following the
+// network.
 func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Reporter) (*PullResult, error) {
 	rep = orQuiet(rep)
 	res := &PullResult{Name: name, Key: x.Key(name)}
-	d, err := x.Fetch(ctx, name, FetchOptions{Concurrency: o.Concurrency}, rep)
+	fx, err := x.startFetch(ctx, name, FetchOptions{Concurrency: o.Concurrency}, rep)
 	if errors.Is(err, transfer.ErrSpoolBusy) && o.All {
 		res.Skipped = ErrBusy
 		return res, nil
 	}
 	if err != nil {
+		return res, err
+	}
+	var w *opening
+	st, err := fx.Stream()
+	if err == nil {
+		w = openInto(ctx, st, st.Size(), o)
+	}
+	d, err := fx.wait()
+	if err != nil {
+		w.abort()
 		return res, err
 	}
 	// The verified spool is kept until the CSV is committed, so that a
@@ -97,18 +121,22 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 			d.Remove()
 		}
 	}()
+	if st == nil || !st.Current() {
+		// The download started over after the opening began: what it
+		// read may be of no version of the object. Open the verified
+		// spool instead.
+		w.abort()
+		w = openInto(ctx, d, d.Size(), o)
+	}
+	defer w.abort()
 	key, etag := res.Key, d.Info.ETag
 	res.ETag, res.ObjectBytes, res.Resumed, res.Verified, res.SHA256 = etag, d.Size(), d.Resumed, d.Verified, d.SHA256
-	start := time.Now()
-	opened, err := seal.Open(d, d.Size(), o.Identities, o.ZipPassword)
-	if err != nil {
-		keep = !seal.IsDamaged(err)
-		return res, err
+	if w.opened == nil {
+		keep = !seal.IsDamaged(w.err)
+		return res, w.err
 	}
-	rep.Step("%s: opened the outer layer and the zip in %s", name, took(start))
-	res.Opened = opened
-	out := filepath.Join(o.Dir, opened.Name())
-	res.Output = out
+	rep.Step("%s: opened the outer layer and the zip in %s", name, w.openTook.Round(time.Millisecond))
+	res.Opened, res.Output = w.opened, w.out
 	state := x.pullState()
 	if o.All {
 		if pulled, _, err := state.load(); err == nil && pulled[stateKey(x.Ident, key, etag)] {
@@ -117,35 +145,21 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 			return res, nil
 		}
 	}
-	f, err := safefile.Create(out)
-	switch {
-	case errors.Is(err, fs.ErrExist) && matchesManifest(out, opened):
-		// The CSV this file holds is there already, byte for byte: a
-		// run killed after writing it and before recording it.
-		res.Already = true
-		fi, _ := os.Stat(out)
-		res.Bytes = fi.Size()
-	case err != nil:
-		return res, err
-	default:
-		defer f.Abort()
-		if err := CheckOutput(opened, o.Dir, o.Limits); err != nil {
-			return res, err // the verified download stays for a run with other limits
-		}
-		// One pass: f is a 0600 temporary file (nameless on Linux) that
-		// becomes the CSV only if the whole entry authenticates.
-		if res.Bytes, err = opened.WriteOnceTo(ContextWriter{ctx, f}); err != nil {
-			keep = !seal.IsDamaged(err)
+	if w.err != nil {
+		keep = !seal.IsDamaged(w.err)
+		return res, w.err
+	}
+	res.Already, res.Bytes = w.already, w.bytes
+	if !w.already {
+		if err := w.f.Commit(); err != nil {
 			return res, err
 		}
-		if err := f.Commit(); err != nil {
-			return res, err
-		}
-		rep.Step("%s: decrypted, checked and wrote %s, %d bytes, in %s", name, out, res.Bytes, took(start))
+		w.f = nil
+		rep.Step("%s: decrypted, checked and wrote %s, %d bytes, in %s (while it downloaded)", name, w.out, res.Bytes, w.took.Round(time.Millisecond))
 	}
 	keep = false
-	entry := pulledEntry{Ident: x.Ident, Key: key, ETag: etag, File: out, ShredPending: o.ShredAfter}
-	if m, _ := opened.Manifest(); m != nil {
+	entry := pulledEntry{Ident: x.Ident, Key: key, ETag: etag, File: w.out, ShredPending: o.ShredAfter}
+	if m, _ := w.opened.Manifest(); m != nil {
 		res.Rows, entry.ManifestExpires = m.Rows, m.Expires
 	}
 	now := time.Now().UTC()
@@ -188,6 +202,68 @@ func (x *Exchange) PlanPull(ctx context.Context, name string, o PullOptions) (*P
 		p.OutputExists = true
 	}
 	return p, nil
+}
+
+// opening is a sealed file opened into a CSV that is not committed yet.
+type opening struct {
+	opened *seal.Opened // nil when the outer layer or the zip did not open
+	out    string       // the CSV's path
+	// f holds the CSV, uncommitted; nil when already is set.
+	f *safefile.File
+	// already: out holds this very CSV already (see PullResult.Already).
+	already bool
+	bytes   int64 // of the CSV
+	err     error
+	// openTook and took time the opening and the whole pass, for -v.
+	openTook, took time.Duration
+}
+
+// openInto opens the sealed file in src and writes its CSV into a
+// temporary file for o.Dir, in one pass: the result is worth nothing
+// until the caller knows src was what the server holds. The checks are
+// those of every pull: both layers' authentication, the zip's directory,
+// the manifest's size, SHA-256 and rows, o.Limits.
+func openInto(ctx context.Context, src io.ReaderAt, size int64, o PullOptions) *opening {
+	w := &opening{}
+	start := time.Now()
+	defer func() { w.took = time.Since(start) }()
+	opened, err := seal.Open(src, size, o.Identities, o.ZipPassword)
+	w.openTook = time.Since(start)
+	if err != nil {
+		w.err = err
+		return w
+	}
+	w.opened, w.out = opened, filepath.Join(o.Dir, opened.Name())
+	f, err := safefile.Create(w.out)
+	switch {
+	case errors.Is(err, fs.ErrExist) && matchesManifest(w.out, opened):
+		// The CSV this file holds is there already, byte for byte: a
+		// run killed after writing it and before recording it.
+		w.already = true
+		if fi, err := os.Stat(w.out); err == nil {
+			w.bytes = fi.Size()
+		}
+	case err != nil:
+		w.err = err
+	default:
+		w.f = f
+		if err := CheckOutput(opened, o.Dir, o.Limits); err != nil {
+			w.err = err // the verified download stays for a run with other limits
+			return w
+		}
+		// One pass: f is a 0600 temporary file (nameless on Linux) that
+		// becomes the CSV only if the whole entry authenticates.
+		w.bytes, w.err = opened.WriteOnceTo(ContextWriter{ctx, f})
+	}
+	return w
+}
+
+// abort discards the uncommitted CSV, if any.
+func (w *opening) abort() {
+	if w != nil && w.f != nil {
+		w.f.Abort()
+		w.f = nil
+	}
 }
 
 // ContextWriter stops a long write (decrypting into a CSV) at the first

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/xfer-dev/xfer/csvcheck"
@@ -63,14 +65,21 @@ type ManifestInfo struct {
 	Expires time.Time // zero means no expiry recorded
 }
 
-// csvDigest follows the CSV on its way into the zip: its SHA-256, its size,
-// its header's column names and, through a checker, its row count. When
-// sealing, the intake that wrote the CSV gives rows and columns instead
-// (check is nil, rowCount is set): its output is valid CSV by construction.
+// csvDigest follows the CSV on its way into or out of the zip: its
+// SHA-256, its size, its header's column names and, through a counter, its
+// row count. When sealing, the intake that wrote the CSV gives rows and
+// columns instead (count is nil, rowCount is set): its output is valid CSV
+// by construction.
+//
+// When opening, a quote-aware counter (which also checks UTF-8) stands in
+// for a full validation: the CSV is compared with the manifest's SHA-256,
+// which the sender recorded of a CSV its intake validated, so a CSV that
+// matches is that valid CSV; the count, UTF-8 and the header are checked
+// all the same.
 type csvDigest struct {
 	h        hash.Hash
 	n        int64
-	check    *csvcheck.Checker
+	count    *csvcheck.Counter
 	header   []byte // the first bytes, until the header is parsed
 	columns  []string
 	parsed   bool
@@ -79,10 +88,8 @@ type csvDigest struct {
 	source   *csvcheck.Dialect
 }
 
-func newCSVDigest(maxField int) *csvDigest {
-	c := csvcheck.New()
-	c.MaxField = maxField
-	return &csvDigest{h: sha256.New(), check: c}
+func newCSVDigest() *csvDigest {
+	return &csvDigest{h: sha256.New(), count: new(csvcheck.Counter)}
 }
 
 // headerBytes bounds what csvDigest keeps to find the column names; a
@@ -90,14 +97,14 @@ func newCSVDigest(maxField int) *csvDigest {
 const headerBytes = 1 << 20
 
 func (d *csvDigest) Write(p []byte) (int, error) {
-	if d.check != nil {
-		if _, err := d.check.Write(p); err != nil {
+	if d.count != nil {
+		if _, err := d.count.Write(p); err != nil {
 			return 0, err
 		}
 	}
 	d.h.Write(p)
 	d.n += int64(len(p))
-	if !d.parsed && d.check != nil {
+	if !d.parsed && d.count != nil {
 		d.header = append(d.header, p[:min(len(p), headerBytes-len(d.header))]...)
 		if cols, ok := parseHeader(d.header, len(d.header) == headerBytes); ok {
 			d.columns, d.parsed, d.header = cols, true, nil
@@ -132,8 +139,8 @@ func (d *csvDigest) screened(rep screen.Report) {
 
 func (d *csvDigest) rows() int64 {
 	switch {
-	case d.check != nil:
-		return d.check.Rows()
+	case d.count != nil:
+		return d.count.Rows()
 	case d.screen != nil:
 		return d.screen.RowsOut
 	}
@@ -141,10 +148,10 @@ func (d *csvDigest) rows() int64 {
 }
 
 func (d *csvDigest) close() error {
-	if d.check == nil {
+	if d.count == nil {
 		return nil
 	}
-	if err := d.check.Close(); err != nil {
+	if err := d.count.Close(); err != nil {
 		return err
 	}
 	if !d.parsed {
@@ -213,15 +220,25 @@ func (m *Manifest) check(d *csvDigest) error {
 		return fmt.Errorf("%w: its SHA-256 differs", ErrManifest)
 	case d.rows() != m.Rows:
 		return fmt.Errorf("%w: %d rows, the manifest says %d", ErrManifest, d.rows(), m.Rows)
+	case len(m.Columns) > 0 && d.columns != nil && !sameColumns(d.columns, m.Columns):
+		return fmt.Errorf("%w: its header differs", ErrManifest)
 	}
 	return nil
+}
+
+// sameColumns compares column names as read back (by encoding/csv, which
+// reads a quoted CRLF as LF) with the manifest's (the intake's, verbatim).
+func sameColumns(read, recorded []string) bool {
+	return slices.EqualFunc(read, recorded, func(a, b string) bool {
+		return a == strings.ReplaceAll(b, "\r\n", "\n")
+	})
 }
 
 // Describes reports whether r holds exactly the CSV m describes, by the
 // same checks Opened.WriteTo makes of an extracted one: size, SHA-256 and
 // rows.
 func (m *Manifest) Describes(r io.Reader) bool {
-	d := newCSVDigest(0)
+	d := newCSVDigest()
 	if _, err := io.Copy(d, r); err != nil {
 		return false
 	}

@@ -73,7 +73,7 @@ func TestManifestRecordsTheCSV(t *testing.T) {
 func TestHeaderColumnsAtEveryChunkSplit(t *testing.T) {
 	csv := []byte("id,\"multi\nline\",x\n1,2,3\n")
 	for cut := range len(csv) + 1 {
-		d := newCSVDigest(0)
+		d := newCSVDigest()
 		d.Write(csv[:cut])
 		d.Write(csv[cut:])
 		if err := d.close(); err != nil {
@@ -113,7 +113,7 @@ func forge(t *testing.T, id *age.X25519Identity, entries ...[2]string) []byte {
 }
 
 func manifestFor(t *testing.T, csv string, edit func(*Manifest)) string {
-	d := newCSVDigest(0)
+	d := newCSVDigest()
 	d.Write([]byte(csv))
 	if err := d.close(); err != nil {
 		t.Fatal(err)
@@ -136,6 +136,7 @@ func TestManifestMismatchIsIntegrity(t *testing.T) {
 		{"rows", manifestFor(t, csv, func(m *Manifest) { m.Rows = 3 }), "2 rows, the manifest says 3"},
 		{"bytes", manifestFor(t, csv, func(m *Manifest) { m.CSVBytes++ }), "the manifest says"},
 		{"sha256", manifestFor(t, csv, func(m *Manifest) { m.CSVSHA256 = strings.Repeat("0", 64) }), "SHA-256 differs"},
+		{"columns", manifestFor(t, csv, func(m *Manifest) { m.Columns = []string{"a", "c"} }), "header differs"},
 		{"format", manifestFor(t, csv, func(m *Manifest) { m.Format = "xfer-manifest/9" }), "manifest format"},
 		{"not json", "{rows: 2", "unreadable manifest"},
 	}
@@ -215,6 +216,27 @@ func TestSealScreens(t *testing.T) {
 	}
 	if res.Screen == nil || res.Screen.RowsIn != 3 || res.Screen.SuppressedRows != 1 {
 		t.Fatalf("screen report %+v", res.Screen)
+	}
+}
+
+// TestHeaderWithLineBreakOpens: a column name holding a quoted CRLF is
+// recorded verbatim and read back as encoding/csv reads it; the two agree.
+func TestHeaderWithLineBreakOpens(t *testing.T) {
+	id := newIdentity(t)
+	const csv = "\"multi\r\nline\",b\r\n1,2\r\n"
+	var out bytes.Buffer
+	res, err := Seal(t.Context(), &out, strings.NewReader(csv), Options{
+		ZipPassword: []byte(testPassword), Outer: crypt.EncryptOptions{Recipients: []age.Recipient{id.Recipient()}}, Name: "a.csv",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Manifest.Columns, []string{"multi\r\nline", "b"}) {
+		t.Fatalf("columns %q", res.Manifest.Columns)
+	}
+	got, err := openBytes(out.Bytes(), crypt.Identities{Age: []age.Identity{id}}, testPassword)
+	if err != nil || string(got) != csv {
+		t.Fatalf("opened %q, %v", got, err)
 	}
 }
 

@@ -287,7 +287,7 @@ func (o *Opened) writeTo(dst io.Writer, extract func(*zipenc.File, io.Writer, []
 		}
 		return extract(o.entry, dst, o.password)
 	}
-	digest := newCSVDigest(0)
+	digest := newCSVDigest()
 	n, err := extract(o.entry, io.MultiWriter(dst, digest), o.password)
 	if err != nil {
 		if errors.Is(err, csvcheck.ErrInvalid) {

@@ -153,6 +153,16 @@ type downloader struct {
 	partial map[int]int64
 	got     int64 // bytes in the spool, for progress
 	journal downloadJournal
+
+	// For Streams, under mu, signalled on cond: the spool's layout once
+	// known (sized), how often it was emptied since (epoch), and the end.
+	cond   *sync.Cond
+	sized  bool
+	size   int64 // the object's size, as the spool holds it
+	csize  int64 // its chunk size
+	epoch  int
+	ended  bool
+	endErr error
 }
 
 // maxRestarts bounds how often one Download starts over because the
@@ -179,6 +189,30 @@ const maxRestarts = 3
 // spool is created 0600 and locked: a second Download of the same path
 // fails with ErrSpoolBusy.
 func Download(ctx context.Context, store Store, path string, opts DownloadOptions) (*Fetched, error) {
+	dl, err := StartDownload(ctx, store, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return dl.Wait()
+}
+
+// Downloading is a Download under way (StartDownload). Its Stream reads
+// the object while it arrives; Wait ends it as Download does.
+type Downloading struct {
+	d    *downloader
+	done chan struct{}
+	res  *Fetched
+	err  error
+}
+
+// StartDownload is Download in the background: it locks the spool (a busy
+// one fails here, with ErrSpoolBusy) and returns at once. Wait returns
+// what Download would have; Stream reads the object as it arrives.
+//
+// Ranges are fetched in order, except that the object's last range comes
+// second: the tail is where a zip keeps its directory and an outer layer
+// its final chunk, both read first by whoever opens the object.
+func StartDownload(ctx context.Context, store Store, path string, opts DownloadOptions) (*Downloading, error) {
 	if opts.Key == "" {
 		return nil, errors.New("download: no key")
 	}
@@ -196,34 +230,66 @@ func Download(ctx context.Context, store Store, path string, opts DownloadOption
 		return nil, err
 	}
 	d := &downloader{store: store, opts: opts, path: path, f: sp.f}
+	d.cond = sync.NewCond(&d.mu)
+	dl := &Downloading{d: d, done: make(chan struct{})}
+	go func() {
+		defer close(dl.done)
+		dl.res, dl.err = d.finish(ctx, sp)
+	}()
+	return dl, nil
+}
+
+// Wait waits for the download to end and returns what Download returns.
+func (dl *Downloading) Wait() (*Fetched, error) {
+	<-dl.done
+	return dl.res, dl.err
+}
+
+// finish runs the download and settles the spool: kept and returned
+// locked, kept for a re-run, or removed. It wakes every Stream.
+func (d *downloader) finish(ctx context.Context, sp *Spool) (*Fetched, error) {
 	res, err := d.run(ctx)
 	if err != nil {
-		// Nothing worth keeping: damaged bytes, an object (or bucket) that
-		// is gone, or an empty spool the first request was refused for.
-		// Spool.remove deletes while still locked, where the system
-		// allows it, so that no other process writes into a file about
-		// to be unlinked.
-		drop := errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoSuchBucket)
-		if fi, serr := sp.f.Stat(); serr == nil && fi.Size() == 0 && !IsTransient(err) && ctx.Err() == nil {
-			drop = true
-		}
-		if drop {
-			_ = sp.remove()
-		}
+		err = d.settleFailure(ctx, sp, err)
+	}
+	// Streams learn the outcome before a failed spool is closed.
+	d.mu.Lock()
+	d.ended, d.endErr = true, err
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	if err != nil {
 		sp.Release()
-		if errors.Is(err, ErrChecksumMismatch) {
-			return nil, err
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
-		}
-		if IsTransient(err) {
-			return nil, fmt.Errorf("%w: %w", ErrInterrupted, err)
-		}
 		return nil, err
 	}
-	res.path, res.f, res.unlock = path, sp.f, sp.unlock
+	res.path, res.f, res.unlock = d.path, sp.f, sp.unlock
 	return res, nil
+}
+
+// settleFailure removes a spool not worth keeping and says why the
+// download failed.
+func (d *downloader) settleFailure(ctx context.Context, sp *Spool, err error) error {
+	// Nothing worth keeping: damaged bytes, an object (or bucket) that
+	// is gone, or an empty spool the first request was refused for.
+	// Spool.remove deletes while still locked, where the system
+	// allows it, so that no other process writes into a file about
+	// to be unlinked.
+	drop := errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoSuchBucket)
+	if fi, serr := sp.f.Stat(); serr == nil && fi.Size() == 0 && !IsTransient(err) && ctx.Err() == nil {
+		drop = true
+	}
+	if drop {
+		_ = sp.remove()
+	}
+	if errors.Is(err, ErrChecksumMismatch) {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+	}
+	if IsTransient(err) {
+		return fmt.Errorf("%w: %w", ErrInterrupted, err)
+	}
+	return err
 }
 
 func (d *downloader) run(ctx context.Context) (*Fetched, error) {
@@ -251,6 +317,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 		if err != nil {
 			return nil, err
 		}
+		ahead := d.hashAhead(layout)
 		if err := d.fetchAll(ctx); err != nil {
 			// A range the object no longer has (416) is how a replaced
 			// object often shows: look before giving up.
@@ -278,7 +345,7 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 			res.Restarted = true
 			continue
 		}
-		sum, err := d.verify(ctx, layout)
+		sum, err := d.verify(ctx, layout, ahead)
 		if errors.Is(err, ErrChecksumMismatch) && d.resumed > 0 && !retried {
 			// Part of the spool came from an earlier run: it may have been
 			// damaged on this disk since. Fetch everything once more.
@@ -313,6 +380,7 @@ func (d *downloader) changed() error {
 // reset forgets what the spool holds.
 func (d *downloader) reset() error {
 	d.resumed = 0
+	d.emptying()
 	if err := removeIfExists(d.path + ".journal"); err != nil {
 		return err
 	}
@@ -345,6 +413,7 @@ func (d *downloader) prepare() (fresh bool, err error) {
 	if same && j.ETag != d.info.ETag {
 		d.restarts++ // an earlier run fetched another version
 	}
+	d.emptying()
 	if err := d.f.Truncate(0); err != nil {
 		return false, err
 	}
@@ -355,6 +424,7 @@ func (d *downloader) prepare() (fresh bool, err error) {
 	d.done, d.partial, d.got, d.resumed = make([]bool, d.chunks), map[int]int64{}, 0, 0
 	d.journal = downloadJournal{Version: downloadJournalVersion, Kind: downloadKind, Bucket: d.store.Bucket(), Key: d.opts.Key,
 		ETag: d.info.ETag, Size: size, ChunkSize: d.opts.ChunkSize, Started: time.Now().UTC().Truncate(time.Second)}
+	d.publish(size)
 	d.mu.Unlock()
 	return true, d.saveJournal(true)
 }
@@ -385,6 +455,24 @@ func (d *downloader) loadProgress(j *downloadJournal) {
 		}
 	}
 	d.resumed = d.got
+	d.publish(d.info.Size)
+}
+
+// emptying tells Streams that the spool is about to be emptied: what they
+// read from now on may belong to no version of the object.
+func (d *downloader) emptying() {
+	d.mu.Lock()
+	d.epoch++
+	d.sized = false
+	d.cond.Broadcast()
+	d.mu.Unlock()
+}
+
+// publish tells Streams the spool's layout (size, chunks, done and
+// partial are set). The caller holds mu.
+func (d *downloader) publish(size int64) {
+	d.sized, d.size, d.csize = true, size, d.opts.ChunkSize
+	d.cond.Broadcast()
 }
 
 func (d *downloader) chunkLen(i int) int64 {
@@ -479,7 +567,7 @@ func (d *downloader) fetchAll(ctx context.Context) error {
 	}()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.opts.Concurrency)
-	for i := range d.chunks {
+	for _, i := range fetchOrder(d.chunks) {
 		d.mu.Lock()
 		skip, from := d.done[i], d.partial[i]
 		d.mu.Unlock()
@@ -503,6 +591,22 @@ func (d *downloader) fetchAll(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	return err
+}
+
+// fetchOrder is the order chunks are fetched in: the first, the last,
+// then the rest in order (see StartDownload).
+func fetchOrder(chunks int) []int {
+	order := make([]int, 0, chunks)
+	if chunks > 0 {
+		order = append(order, 0)
+	}
+	if chunks > 1 {
+		order = append(order, chunks-1)
+	}
+	for i := 1; i < chunks-1; i++ {
+		order = append(order, i)
+	}
+	return order
 }
 
 // readRetries is how often a range whose body breaks off is asked for
@@ -536,6 +640,7 @@ func (d *downloader) fetchChunk(ctx context.Context, i int, from int64) error {
 			d.mu.Lock()
 			d.done[i] = true
 			delete(d.partial, i)
+			d.cond.Broadcast()
 			d.mu.Unlock()
 			return nil
 		}
@@ -575,6 +680,7 @@ func (d *downloader) copyRange(r io.Reader, i int, start, pos, end int64, buf []
 			d.mu.Lock()
 			d.partial[i] = pos + n - start
 			d.got += int64(m)
+			d.cond.Broadcast()
 			d.mu.Unlock()
 			d.report()
 		}
@@ -625,12 +731,16 @@ func (d *downloader) saveJournal(sync bool) error {
 
 // verify recomputes the server's checksum from the spool: the SHA-256 of
 // each part, and for a composite checksum the SHA-256 of those digests. It
-// returns the SHA-256 of the whole object too. The parts are hashed on all
-// cores while one goroutine hashes the whole; the spool is in the page
+// returns the SHA-256 of the whole object too. What ahead hashed while the
+// spool filled is taken as it is; otherwise the parts are hashed on all
+// cores while one goroutine hashes the whole, the spool being in the page
 // cache, just written.
-func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error) {
+func (d *downloader) verify(ctx context.Context, layout []int64, ahead *hashedAhead) ([]byte, error) {
 	digests := make([][]byte, len(layout))
 	var whole []byte
+	if w, parts, ok := ahead.result(ctx); ok {
+		return d.compare(w, parts)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, runtime.GOMAXPROCS(0)) + 1) // +1: the whole's goroutine
 	g.Go(func() error {
@@ -659,6 +769,12 @@ func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error)
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	return d.compare(whole, digests)
+}
+
+// compare checks the digests of the parts against the server's checksum,
+// and returns whole, the object's SHA-256.
+func (d *downloader) compare(whole []byte, digests [][]byte) ([]byte, error) {
 	if d.info.Checksum == "" {
 		return whole, nil
 	}
@@ -671,6 +787,93 @@ func (d *downloader) verify(ctx context.Context, layout []int64) ([]byte, error)
 			Err: fmt.Errorf("the downloaded bytes have SHA-256 %s, the server recorded %s at upload", got, d.info.Checksum)}
 	}
 	return whole, nil
+}
+
+// hashedAhead is the SHA-256 of a download's object and of each of its
+// parts, computed in order while the spool fills (hashAhead), so that
+// verifying the download at its end costs nothing more. It gives up, and
+// verify hashes the spool itself, when the download ends or starts over
+// first, or a read fails.
+type hashedAhead struct {
+	done  chan struct{}
+	whole []byte
+	parts [][]byte
+	ok    bool
+}
+
+// hashAhead starts hashing the spool in order as its bytes arrive, by the
+// parts of layout.
+func (d *downloader) hashAhead(layout []int64) *hashedAhead {
+	a := &hashedAhead{done: make(chan struct{})}
+	d.mu.Lock()
+	epoch, size := d.epoch, d.size
+	d.mu.Unlock()
+	composite := d.info.Checksum != "" && len(layout) > 1
+	go func() {
+		defer close(a.done)
+		buf := make([]byte, copyBufSize)
+		whole, part := sha256.New(), sha256.New()
+		var parts [][]byte
+		var off, partEnd int64
+		next := 0
+		for off < size {
+			if composite && off == partEnd {
+				partEnd += layout[next]
+				next++
+			}
+			n := int64(len(buf))
+			if composite {
+				n = min(n, partEnd-off)
+			}
+			n = min(n, size-off)
+			d.mu.Lock()
+			for d.epoch == epoch && !d.ended && !d.stored(off, n) {
+				d.cond.Wait()
+			}
+			stale := d.epoch != epoch || d.ended
+			d.mu.Unlock()
+			if stale {
+				return
+			}
+			if _, err := d.f.ReadAt(buf[:n], off); err != nil {
+				return
+			}
+			whole.Write(buf[:n])
+			if composite {
+				part.Write(buf[:n])
+			}
+			off += n
+			if composite && off == partEnd {
+				parts = append(parts, part.Sum(nil))
+				part.Reset()
+			}
+		}
+		a.whole = whole.Sum(nil)
+		if composite {
+			if len(parts) != len(layout) {
+				return // empty parts at the end: verify hashes them
+			}
+			a.parts = parts
+		} else {
+			a.parts = [][]byte{a.whole}
+		}
+		// The spool may have been emptied while it was read.
+		d.mu.Lock()
+		a.ok = d.epoch == epoch
+		d.mu.Unlock()
+	}()
+	return a
+}
+
+// result waits for the hashing to end and returns its digests, or false
+// when it gave up (or ctx ended first).
+func (a *hashedAhead) result(ctx context.Context) (whole []byte, parts [][]byte, ok bool) {
+	select {
+	case <-a.done:
+		return a.whole, a.parts, a.ok
+	case <-ctx.Done():
+		return nil, nil, false
+	}
 }
 
 // hashRange feeds n bytes of f at off to h.
