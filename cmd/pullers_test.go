@@ -49,9 +49,18 @@ func TestFourPullersShareAnExchange(t *testing.T) {
 				want[name] = genCSV(t, path, 2<<10+int64(i)*37, uint64(1000+i))
 				files = append(files, path)
 			}
-			if out, err := xferCmd(env, ft.sendArgs(files[0], files[1:]...)...).CombinedOutput(); err != nil {
-				t.Fatalf("send: %v\n%s", err, out)
+			// Four senders of 50 files each: sending is not what is tested.
+			began := time.Now()
+			var sends [][]string
+			for i := 0; i < pullerFiles; i += pullerFiles / 4 {
+				sends = append(sends, ft.sendArgs(files[i], files[i+1:i+pullerFiles/4]...))
 			}
+			for _, o := range runTogether(env, sends...) {
+				if o.code != 0 {
+					t.Fatalf("send: exit %d\n%s", o.code, o.out)
+				}
+			}
+			t.Logf("%s: sending %d files took %v", name, pullerFiles, time.Since(began).Round(time.Millisecond))
 			idPath := filepath.Join(ft.dir, "id.txt")
 			if err := os.WriteFile(idPath, []byte(ft.id.String()+"\n"), 0o600); err != nil {
 				t.Fatal(err)
@@ -72,7 +81,9 @@ func TestFourPullersShareAnExchange(t *testing.T) {
 			if !strings.Contains(string(doc), "pulling group house: the server honours If-None-Match and If-Match") {
 				t.Errorf("doctor --group does not report the conditional writes:\n%s", doc)
 			}
+			began = time.Now()
 			outs := runTogetherEnvs(envs, runs)
+			t.Logf("%s: four pullers took %v", name, time.Since(began).Round(time.Millisecond))
 			pulledBy := map[string]int{}
 			per := make([]int, n)
 			for i, o := range outs {
