@@ -61,7 +61,7 @@ finding; under each problem a hint: line says how to fix it.
     zip-password   present (file or XFER_ZIP_PASSWORD), its check code, and,
                    for sending, passing the password policy (including the
                    strength estimate)
-    pullers        with a pulling group (--group, pull_group, XFER_PULL_GROUP):
+    pullers        only with a pulling group (--group, pull_group, XFER_PULL_GROUP):
                    the server honours the conditional writes (If-None-Match,
                    If-Match) the group's claims rest on
 
@@ -265,7 +265,7 @@ func (a *app) runDoctor(c *cobra.Command, o doctorOptions) error {
 	d := &doctor{a: a, ctx: c.Context(), tty: a.isTerminal(a.env.Stdout)}
 	cfg, ok := d.checkConfigFile()
 	if !ok {
-		for _, check := range []string{"endpoint", "tls", "credentials", "clock", "bucket", "encryption", "identity", "zip-password", "pullers"} {
+		for _, check := range []string{"endpoint", "tls", "credentials", "clock", "bucket", "encryption", "identity", "zip-password"} {
 			d.skip(check, "the configuration did not load")
 		}
 		return d.done()
@@ -286,8 +286,7 @@ func (d *doctor) checkPullers(c *cobra.Command, o *doctorOptions, cfg *config.Fi
 	group := d.a.setting(c, "group", "XFER_PULL_GROUP", cfg.PullGroup, "")
 	switch {
 	case group == "":
-		d.info("pullers", "no pulling group: pull --all pulls alone (see docs/pullers.md to share an exchange between several pullers)")
-		return
+		return // pull --all pulls alone: nothing to check
 	case exchange.CheckGroup(group) != nil:
 		d.fail("pullers", usagef("%w", exchange.CheckGroup(group)), "", "")
 		return
