@@ -329,3 +329,66 @@ func TestGroupRefusedWithoutConditionalWrites(t *testing.T) {
 		t.Errorf("bad group: exit %d\n%s", code, out)
 	}
 }
+
+// TestPullersShredAfter: two pullers of a group with --shred-after, at
+// once: each file is pulled once, and shredded once it is, so the
+// exchange holds none of them afterwards.
+func TestPullersShredAfter(t *testing.T) {
+	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	ft := newFaultTarget(t, srv)
+	env := sendEnv(ft.dir, srv.Endpoint, srv)
+	const files = 12
+	want := map[string][32]byte{}
+	var paths []string
+	for i := range files {
+		name := fmt.Sprintf("s%02d.csv", i)
+		path, sum := ft.newCSV(t, name, 4<<10+int64(i)*101, uint64(500+i))
+		want[name], paths = sum, append(paths, path)
+	}
+	if out, err := xferCmd(env, ft.sendArgs(paths[0], paths[1:]...)...).CombinedOutput(); err != nil {
+		t.Fatalf("send: %v\n%s", err, out)
+	}
+	idPath := filepath.Join(ft.dir, "id.txt")
+	if err := os.WriteFile(idPath, []byte(ft.id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var envs, runs [][]string
+	for i := range 2 {
+		envs = append(envs, append(env[:len(env):len(env)], "XDG_CACHE_HOME="+filepath.Join(ft.dir, fmt.Sprintf("cache%d", i))))
+		runs = append(runs, []string{"pull", "--all", "--group", "house", "--shred-after", "--json", "--no-progress", "-i", idPath,
+			"-d", filepath.Join(ft.dir, fmt.Sprintf("out%d", i))})
+	}
+	for i, o := range runTogetherEnvs(envs, runs) {
+		if o.code != 0 {
+			t.Fatalf("puller %d: exit %d\n%s", i, o.code, o.out)
+		}
+	}
+	found := map[string]int{}
+	for i := range 2 {
+		dir := filepath.Join(ft.dir, fmt.Sprintf("out%d", i))
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			found[e.Name()]++
+			if fileSum(t, filepath.Join(dir, e.Name())) != want[e.Name()] {
+				t.Errorf("%s differs from the file sent", e.Name())
+			}
+		}
+	}
+	for name := range want {
+		if found[name] != 1 {
+			t.Errorf("%s pulled %d times, want once", name, found[name])
+		}
+	}
+	var left []string
+	if err := ft.store.List(t.Context(), ft.prefix, func(o transfer.ObjectInfo) error {
+		if exchange.IsSealedName(o.Key) {
+			left = append(left, o.Key)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("not shredded: %v", left)
+	}
+}

@@ -109,7 +109,11 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 		res.Skipped, err = ErrClaimLost, nil
 	}
 	if err != nil || res.Skipped != nil {
-		if rerr := hold.Release(context.WithoutCancel(ctx)); rerr != nil {
+		// Given up even when ctx was cancelled (a signal), but not for
+		// long: unreleased, the claim still ends with its lease.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if rerr := hold.Release(rctx); rerr != nil {
 			rep.Warn("%s: could not give up the claim (it holds until its lease ends): %v", name, rerr)
 		}
 		return res, err
@@ -119,6 +123,9 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	}
 	return res, nil
 }
+
+// releaseTimeout bounds giving a claim up after a failed pull.
+const releaseTimeout = 30 * time.Second
 
 // pull is Pull of a file claimed as hold (nil: no group).
 func (x *Exchange) pull(ctx context.Context, name string, o PullOptions, hold *Hold, rep Reporter) (*PullResult, error) {
