@@ -71,7 +71,8 @@ type Claim struct {
 	By    string `json:"by"`
 	Host  string `json:"host"`
 	PID   int    `json:"pid"`
-	// Run tells this puller's runs apart: its own claim is no other's.
+	// Run is a random token of this claim: a takeover, even by the same
+	// process, writes another, so a puller knows its own claim.
 	Run       string    `json:"run"`
 	Tool      string    `json:"tool,omitempty"`
 	ClaimedAt time.Time `json:"claimed_at"`
@@ -137,27 +138,17 @@ func (x *Exchange) lease() time.Duration {
 	return DefaultLease
 }
 
-var (
-	runOnce sync.Once
-	runID   string
-	host    string
-)
-
-// runIdent names this process in claims: a random token, and the host.
-func runIdent() (string, string) {
-	runOnce.Do(func() {
-		b := make([]byte, 8)
-		rand.Read(b)
-		runID = hex.EncodeToString(b)
-		host, _ = os.Hostname()
-	})
-	return runID, host
+// token returns n random bytes in hex.
+func token(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func (x *Exchange) newClaim(name, etag string) *Claim {
-	run, h := runIdent()
+	h, _ := os.Hostname()
 	now := x.now().UTC()
-	return &Claim{Name: name, ETag: strings.Trim(etag, `"`), Group: x.Group, By: x.Sender, Host: h, PID: os.Getpid(), Run: run,
+	return &Claim{Name: name, ETag: strings.Trim(etag, `"`), Group: x.Group, By: x.Sender, Host: h, PID: os.Getpid(), Run: token(8),
 		Tool: x.Tool, ClaimedAt: now, RenewedAt: now, Expires: now.Add(x.lease())}
 }
 
@@ -194,12 +185,13 @@ type Hold struct {
 	// TookOver is the expired claim this one replaced; nil for a new one.
 	TookOver *Claim
 
-	mu     sync.Mutex
-	etag   string // of the claim object as last written
-	lost   bool
-	stop   context.CancelFunc
-	done   chan struct{}
-	cancel context.CancelCauseFunc
+	mu       sync.Mutex
+	etag     string // of the claim object as last written
+	lost     bool
+	halted   chan struct{} // closed to stop the renewals
+	haltOnce sync.Once
+	done     chan struct{} // closed when they stopped
+	cancel   context.CancelCauseFunc
 }
 
 // Claim claims version etag of name for this puller's group (see
@@ -257,11 +249,12 @@ func (x *Exchange) Claim(ctx context.Context, name, etag string) (*Hold, context
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &Hold{x: x, Key: key, Claim: c, TookOver: took, etag: info.ETag, done: make(chan struct{})}
+	h := &Hold{x: x, Key: key, Claim: c, TookOver: took, etag: info.ETag, done: make(chan struct{}), halted: make(chan struct{})}
 	wctx, cancel := context.WithCancelCause(ctx)
-	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	h.cancel, h.stop = cancel, stop
-	go h.renew(rctx)
+	h.cancel = cancel
+	// Renewals outlive a cancelled ctx until halted: one cut off in flight
+	// could take effect unseen.
+	go h.renew(context.WithoutCancel(ctx))
 	return h, wctx, nil
 }
 
@@ -281,7 +274,7 @@ func (h *Hold) renew(ctx context.Context) {
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-h.halted:
 			return
 		case <-t.C:
 		}
@@ -289,11 +282,18 @@ func (h *Hold) renew(ctx context.Context) {
 		now := h.x.now().UTC()
 		c := *h.Claim
 		c.RenewedAt, c.Expires = now, now.Add(h.x.lease())
-		info, err := h.x.putClaim(ctx, h.Key, &c, h.etag)
+		rctx, cancel := context.WithTimeout(ctx, every)
+		info, err := h.x.putClaim(rctx, h.Key, &c, h.etag)
+		if errors.Is(err, transfer.ErrPreconditionFailed) {
+			err = h.reclaim(rctx)
+		}
+		cancel()
 		switch {
 		case err == nil:
-			h.etag, h.Claim = info.ETag, &c
-		case errors.Is(err, transfer.ErrPreconditionFailed):
+			if info.ETag != "" {
+				h.etag, h.Claim = info.ETag, &c
+			}
+		case errors.Is(err, ErrClaimLost):
 			h.lost = true
 			h.cancel(ErrClaimLost)
 		}
@@ -305,9 +305,35 @@ func (h *Hold) renew(ctx context.Context) {
 	}
 }
 
+// reclaim tells a claim lost from one whose last write took effect though
+// its reply never came (a timeout, a dropped connection), which leaves
+// h.etag stale: if the claim in the bucket is still this run's, its ETag
+// becomes h's. Otherwise the claim is lost (ErrClaimLost). The caller
+// holds h.mu.
+func (h *Hold) reclaim(ctx context.Context) error {
+	head, err := h.x.Store.Head(ctx, h.Key)
+	if errors.Is(err, transfer.ErrNotFound) {
+		return ErrClaimLost
+	}
+	if err != nil {
+		return err
+	}
+	c, err := ReadClaim(ctx, h.x.Store, h.Key)
+	switch {
+	case errors.Is(err, transfer.ErrNotFound) || err != nil && isDecodeError(err):
+		return ErrClaimLost
+	case err != nil:
+		return err
+	case c.Run != h.Claim.Run || c.ETag != h.Claim.ETag || c.Done:
+		return ErrClaimLost
+	}
+	h.etag, h.Claim = head.ETag, c
+	return nil
+}
+
 // halt stops the renewals and waits for a renewal in flight.
 func (h *Hold) halt() {
-	h.stop()
+	h.haltOnce.Do(func() { close(h.halted) })
 	<-h.done
 	h.cancel(nil)
 }
@@ -347,7 +373,15 @@ func (h *Hold) finish(ctx context.Context, change func(*Claim, time.Time)) error
 	change(&c, h.x.now().UTC())
 	info, err := h.x.putClaim(ctx, h.Key, &c, h.etag)
 	if errors.Is(err, transfer.ErrPreconditionFailed) {
-		return ErrClaimLost
+		// Perhaps a renewal whose reply was lost: try once more if so.
+		if err = h.reclaim(ctx); err == nil {
+			c = *h.Claim
+			change(&c, h.x.now().UTC())
+			info, err = h.x.putClaim(ctx, h.Key, &c, h.etag)
+			if errors.Is(err, transfer.ErrPreconditionFailed) {
+				err = ErrClaimLost
+			}
+		}
 	}
 	if err != nil {
 		return err
@@ -418,10 +452,7 @@ func (c ConditionalSupport) OK() bool { return c.IfNoneMatch && c.IfMatch }
 // and tries both conditions on it, then removes every version of it. It
 // fails only when the probe object cannot be written or read at all.
 func (x *Exchange) ProbeConditional(ctx context.Context) (ConditionalSupport, error) {
-	run, _ := runIdent()
-	b := make([]byte, 6)
-	rand.Read(b)
-	key := x.Prefix + InternalDir + "probe/" + run + "-" + hex.EncodeToString(b)
+	key := x.Prefix + InternalDir + "probe/" + token(12)
 	defer x.removeAll(context.WithoutCancel(ctx), key)
 	put := func(body string, o transfer.PutOptions) (transfer.ObjectInfo, error) {
 		return x.Store.Put(ctx, key, strings.NewReader(body), int64(len(body)), o)

@@ -347,3 +347,35 @@ func TestProbeConditional(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimRenewalReplyLost: a renewal that took effect though its reply
+// was lost leaves the puller with a stale ETag; the claim is still its
+// own, so it is neither given up nor reported lost, and completes.
+func TestClaimRenewalReplyLost(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	ctx := t.Context()
+	x := puller(t, st, "a@site", "g", nil)
+	x.Lease = 3 * MinLease
+	puts := st.Calls(memstore.Put)
+	h, wctx, err := x.Claim(ctx, "f.csv.zip.age", `"aa"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Inject(memstore.Fault{Method: memstore.Put, Call: puts + 2, Lost: true})
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for st.Calls(memstore.Put) < puts+2 { // the renewal whose reply is lost
+		select {
+		case <-wctx.Done():
+			t.Fatalf("cancelled: %v", context.Cause(wctx))
+		case <-tick.C:
+		}
+	}
+	if err := h.Complete(ctx); err != nil {
+		t.Fatalf("Complete after a renewal whose reply was lost: %v", err)
+	}
+	c, err := ReadClaim(ctx, st, h.Key)
+	if err != nil || !c.Done || c.Run != h.Claim.Run {
+		t.Fatalf("claim %+v, %v; want done, this puller's", c, err)
+	}
+}
