@@ -207,7 +207,9 @@ func TestPullerKilledMidFile(t *testing.T) {
 		dir := filepath.Join(ft.dir, name)
 		env = append(sendEnv(ft.dir, endpoint, srv), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 		out = filepath.Join(dir, "out")
-		return env, []string{"pull", "--all", "--group", "house", "--lease", "2s", "--json", "--no-progress", "-i", idPath, "-d", out},
+		// 8s: long enough that B's first run, however loaded the machine,
+		// looks before A's lease ends.
+		return env, []string{"pull", "--all", "--group", "house", "--lease", "8s", "--json", "--no-progress", "-i", idPath, "-d", out},
 			out, filepath.Join(dir, "cache", "xfer", "spool")
 	}
 	// A downloads at 1 MiB/s: 8 seconds for the file.
