@@ -379,3 +379,35 @@ func TestClaimRenewalReplyLost(t *testing.T) {
 		t.Fatalf("claim %+v, %v; want done, this puller's", c, err)
 	}
 }
+
+// TestFailedPullGivesClaimUp: a pull of a group that fails (here
+// interrupted, as by Ctrl-C) gives its claim up at once, so another
+// puller of the group takes the file without waiting for the lease.
+func TestFailedPullGivesClaimUp(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	k := newKeys(t)
+	sender := side(t, st, "client@test")
+	mustSend(t, sender, csvFile(t, t.TempDir(), "a.csv", 20), k.send)
+	clk := &clock{now: time.Now()}
+	a := puller(t, st, "a@site", "g", clk)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	st.Inject(memstore.Fault{Method: memstore.Get, Key: "p/a.csv.zip.age", Hook: cancel})
+	o := k.pull
+	o.All, o.Dir = true, t.TempDir()
+	if _, err := a.Pull(ctx, "a.csv.zip.age", o, nil); err == nil {
+		t.Fatal("interrupted pull succeeded")
+	}
+	st.ClearFaults()
+	c, err := ReadClaim(t.Context(), st, ClaimKey("p/a.csv.zip.age", "g"))
+	if err != nil || !c.Expired(clk.Now()) {
+		t.Fatalf("claim after a failed pull: %+v, %v; want given up", c, err)
+	}
+	// No time passes: b takes it over at once.
+	b := puller(t, st, "b@site", "g", clk)
+	o.Dir = t.TempDir()
+	res, err := b.Pull(t.Context(), "a.csv.zip.age", o, nil)
+	if err != nil || res.Skipped != nil {
+		t.Fatalf("b's pull after a's failure: %+v, %v", res, err)
+	}
+}
