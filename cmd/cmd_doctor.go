@@ -18,6 +18,7 @@ import (
 
 	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/transfer"
@@ -30,6 +31,7 @@ type doctorOptions struct {
 	identities []string
 	role       string
 	timeout    time.Duration
+	group      string
 }
 
 func (a *app) newDoctorCommand() *cobra.Command {
@@ -59,6 +61,9 @@ finding; under each problem a hint: line says how to fix it.
     zip-password   present (file or XFER_ZIP_PASSWORD), its check code, and,
                    for sending, passing the password policy (including the
                    strength estimate)
+    pullers        only with a pulling group (--group, pull_group, XFER_PULL_GROUP):
+                   the server honours the conditional writes (If-None-Match,
+                   If-Match) the group's claims rest on
 
 Check codes are short codes two people compare by phone: the sender's doctor
 shows the code of each recipient it seals to, the receiver's the code of its
@@ -80,7 +85,10 @@ is a terminal (send and pull would ask for it) and a problem otherwise (cron).
 Doctor only reads: it writes nothing to the bucket (its requests are one
 unauthenticated GET of the endpoint's root, ListBuckets and ListObjectsV2 of at
 most one entry, HeadBucket, GetBucketVersioning and GetBucketEncryption), and
-it never prints a password, passphrase, secret key or private key.
+it never prints a password, passphrase, secret key or private key. The one
+exception is the pullers check, made only with a pulling group: it writes a
+small probe object under <prefix>.xfer/probe/, tries both conditions on it and
+removes it.
 
 Output: on a terminal ✓ ✗ ! - i marks; otherwise ok, FAIL, WARN, SKIP and INFO;
 with --json one {"event":"check","check","status","message","hint","exit_code"}
@@ -92,13 +100,14 @@ code of the worst problem: 1 nothing answers at the endpoint; 2 configuration
 (a bad file, setting, recipient or key file, an untrusted certificate, a
 missing bucket or zip password); 3 credentials missing or refused, access
 denied, or the clock more than 15 minutes off; 6 a zip password that fails the
-policy.
+policy. A server that ignores conditional writes fails the pullers check with 2.
 
 Environment: XFER_CONFIG, XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, XFER_CA_FILE,
 AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_PROFILE (and the rest of the AWS credential chain), AWS_CA_BUNDLE,
-XFER_CIPHER, XFER_KEY_FILE, XFER_PASSPHRASE, XFER_ZIP_PASSWORD.`,
+XFER_CIPHER, XFER_KEY_FILE, XFER_PASSPHRASE, XFER_ZIP_PASSWORD, XFER_PULL_GROUP.`,
 		Example: `  xfer doctor
+  xfer doctor --group mailhouse
   xfer doctor --role send -R mailhouse.pub --zip-password-file ~/.config/xfer/zip.pw
   xfer doctor --role receive -i ~/.config/xfer/identity.txt
   xfer doctor --json | jq -c 'select(.status=="fail")'`,
@@ -111,6 +120,7 @@ XFER_CIPHER, XFER_KEY_FILE, XFER_PASSPHRASE, XFER_ZIP_PASSWORD.`,
 	f.StringArrayVarP(&o.identities, "identity", "i", nil, "age identity or AES-256 key file to check (repeatable)")
 	f.StringVar(&o.role, "role", "", "what this machine must be ready for: send, receive or both (default: inferred from the keys configured)")
 	f.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long each network check may take")
+	f.StringVar(&o.group, "group", "", "pulling group whose claims to check the server for (env XFER_PULL_GROUP)")
 	return c
 }
 
@@ -260,11 +270,44 @@ func (a *app) runDoctor(c *cobra.Command, o doctorOptions) error {
 		}
 		return d.done()
 	}
-	if store, prefix := d.checkSettings(c, &o, cfg); store != nil {
-		d.checkNetwork(c.Context(), store, prefix, o.timeout)
+	store, prefix := d.checkSettings(c, &o, cfg)
+	reached := false
+	if store != nil {
+		reached = d.checkNetwork(c.Context(), store, prefix, o.timeout)
 	}
 	d.checkKeys(c, &o, cfg)
+	d.checkPullers(c, &o, cfg, store, prefix, reached)
 	return d.done()
+}
+
+// checkPullers checks, for a pulling group, that the server honours the
+// conditional writes claims rest on, as 'pull --all --group' does.
+func (d *doctor) checkPullers(c *cobra.Command, o *doctorOptions, cfg *config.File, store *s3store.Store, prefix string, reached bool) {
+	group := d.a.setting(c, "group", "XFER_PULL_GROUP", cfg.PullGroup, "")
+	switch {
+	case group == "":
+		return // pull --all pulls alone: nothing to check
+	case exchange.CheckGroup(group) != nil:
+		d.fail("pullers", usagef("%w", exchange.CheckGroup(group)), "", "")
+		return
+	case store == nil || !reached:
+		d.skip("pullers", "the bucket could not be reached")
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, o.timeout)
+	defer cancel()
+	x := &exchange.Exchange{Store: store, Prefix: prefix}
+	cs, err := x.ProbeConditional(ctx)
+	switch {
+	case err != nil:
+		d.fail("pullers", err, "", "the pullers of a group write claims and receipts under <prefix>.xfer/: the credentials need to write there")
+	case !cs.OK():
+		d.fail("pullers", usagef("the server ignores %s", missingConditions(cs)),
+			fmt.Sprintf("pulling group %s: the server does not honour conditional writes (%s): pull --all --group refuses it", group, missingConditions(cs)),
+			"pull from one machine without a group, or use a server that supports If-None-Match and If-Match (AWS S3, MinIO)")
+	default:
+		d.ok("pullers", "pulling group %s: the server honours If-None-Match and If-Match, so claims hold", group)
+	}
 }
 
 // configPath is the file a.config reads and whether it may be missing.
@@ -356,21 +399,21 @@ const clockHint = "set this machine's clock right and keep it so: enable NTP (ti
 
 // checkNetwork runs the checks that talk to the server, each within
 // timeout, skipping those that cannot succeed after a failure.
-func (d *doctor) checkNetwork(ctx context.Context, store *s3store.Store, prefix string, timeout time.Duration) {
+func (d *doctor) checkNetwork(ctx context.Context, store *s3store.Store, prefix string, timeout time.Duration) bool {
 	probe, why := d.checkEndpoint(ctx, store, timeout)
 	if why != "" {
 		d.checkCredentials(ctx, store, timeout, why)
 		d.skip("clock", "%s", why)
 		d.skip("bucket", "%s", why)
-		return
+		return false
 	}
 	accepted := d.checkCredentials(ctx, store, timeout, "")
 	d.checkClock(probe)
 	if !accepted {
 		d.skip("bucket", "the credentials were not accepted")
-		return
+		return false
 	}
-	d.checkBucket(ctx, store, prefix, timeout)
+	return d.checkBucket(ctx, store, prefix, timeout)
 }
 
 // checkEndpoint probes the endpoint and its TLS. When the server cannot be
@@ -568,7 +611,7 @@ func (d *doctor) checkClock(probe *s3store.EndpointProbe) {
 	}
 }
 
-func (d *doctor) checkBucket(ctx context.Context, store *s3store.Store, prefix string, timeout time.Duration) {
+func (d *doctor) checkBucket(ctx context.Context, store *s3store.Store, prefix string, timeout time.Duration) bool {
 	bucket := store.Bucket()
 	bctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -581,13 +624,13 @@ func (d *doctor) checkBucket(ctx context.Context, store *s3store.Store, prefix s
 		}
 		d.fail("bucket", err, fmt.Sprintf("bucket %q does not exist at %s", bucket, where),
 			"check --bucket (XFER_BUCKET, bucket in the config) and --endpoint; if the name is right, create the bucket or ask whoever runs the exchange")
-		return
+		return false
 	case errors.Is(err, transfer.ErrAccessDenied):
 		d.fail("bucket", err, fmt.Sprintf("the credentials may not use bucket %q (or it belongs to another account): access denied", bucket), "")
-		return
+		return false
 	case err != nil:
 		d.fail("bucket", err, "", "")
-		return
+		return false
 	}
 	d.ok("bucket", "%s exists", bucket)
 	shown := prefix
@@ -627,8 +670,8 @@ func (d *doctor) checkBucket(ctx context.Context, store *s3store.Store, prefix s
 	default:
 		d.info("bucket", "default encryption at rest: %s", enc.Algorithm)
 	}
+	return true
 }
-
 func unknownBecause(err error) string {
 	switch {
 	case errors.Is(err, s3store.ErrNotImplemented):

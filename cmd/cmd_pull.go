@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/transfer"
@@ -26,6 +29,8 @@ type pullOptions struct {
 	concurrency int
 	maxSize     string
 	dryRun      bool
+	group       string
+	lease       string
 }
 
 func (a *app) newPullCommand() *cobra.Command {
@@ -49,6 +54,18 @@ again pulls nothing and says so; a file replaced by a new upload is pulled
 again. Each pull also leaves a receipt in the exchange, beside the file under
 .xfer/receipts/, with the time and who pulled (never anything from the file),
 that 'xfer list' shows the sender.
+
+--group NAME makes --all share the work with the other pullers of the pulling
+group NAME (on other machines, or other runs on this one): before pulling a
+file, xfer claims it in the exchange (under .xfer/claims/NAME/, with a lease
+it renews while it works); the other pullers of the group skip it, and once the
+CSV is written the claim is marked done, so each file is pulled once by the
+group, and what the group pulled is known from the exchange, not from one
+machine's state. A claim whose puller died is taken over when its lease
+(--lease, default 10m) has run out. Two sites that each want a copy are two
+groups. The server must honour conditional writes (If-None-Match, If-Match):
+xfer checks, and refuses the group (exit code 2) if it does not. See
+docs/pullers.md.
 
 --shred-after shreds each file (see 'xfer shred') once its CSV is safely on
 disk, and only if the sender has not replaced it meanwhile. With --all it also
@@ -77,9 +94,10 @@ default: the identities in the configuration, else the files 'xfer keygen'
 writes by default), or a passphrase.
 
 Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credentials,
-XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
+XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_PULL_GROUP, XFER_PULL_LEASE, XFER_CONFIG.`,
 		Example: `  xfer pull acme.csv.zip.age -i mailhouse.key -d incoming/
-  xfer pull --all -d /srv/incoming --shred-after --json -q`,
+  xfer pull --all -d /srv/incoming --shred-after --json -q
+  xfer pull --all --group mailhouse -d /srv/incoming`,
 		RunE: func(c *cobra.Command, args []string) error { return a.runPull(c, o, args) },
 	}
 	o.exchangeFlags.add(c)
@@ -92,6 +110,8 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CONFIG.`,
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
 	f.StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
 	f.BoolVar(&o.dryRun, "dry-run", false, "say what would be pulled where (and shredded, with --shred-after), and download, write, record and remove nothing")
+	f.StringVar(&o.group, "group", "", "with --all: share the files with the other pullers of this pulling group (env XFER_PULL_GROUP)")
+	f.StringVar(&o.lease, "lease", "", "how long a claim of --group holds unless renewed (env XFER_PULL_LEASE; default 10m)")
 	return c
 }
 
@@ -101,6 +121,8 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		return usagef("give names or --all, not both")
 	case !o.all && len(names) == 0:
 		return withHint(usagef("nothing to pull"), "give the names to pull (see 'xfer list') or --all")
+	case !o.all && c.Flags().Changed("group"):
+		return usagef("--group shares 'pull --all' with a pulling group: give --all, or pull the names without --group")
 	}
 	for _, name := range names {
 		if err := exchange.CheckName(name); err != nil {
@@ -138,6 +160,11 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		return err
 	}
 	ctx := c.Context()
+	if o.all {
+		if err := a.pullGroup(ctx, c, o, cfg, x); err != nil {
+			return err
+		}
+	}
 	var items, unshredded []exchange.Pulled
 	if o.all {
 		l, err := x.Pending(ctx, p.ShredAfter)
@@ -145,10 +172,17 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 			return err
 		}
 		items, unshredded = l.New, l.Unshredded
+		for _, cl := range l.Claimed {
+			a.result(map[string]any{"event": "claimed", "name": cl.Name, "by": cl.By, "host": cl.Host, "pid": cl.PID, "claimed_until": cl.Expires},
+				"skipped %s: claimed by %s until %s", cl.Name, cl.Holder(), cl.Expires.Local().Format(time.RFC3339))
+		}
 		if l.Others > 0 {
 			a.warn("%s under %s not ending in .zip.age or .zip.aes: not pulled by --all", count(l.Others, "object", "objects"), x.Where())
 		}
 		if len(items) == 0 && len(unshredded) == 0 {
+			if len(l.Claimed) > 0 {
+				return nil
+			}
 			a.result(map[string]any{"event": "nothing_new", "already_pulled": l.Already, "prefix": x.Prefix},
 				"nothing new to pull under %s (%s pulled before)", x.Where(), count(l.Already, "file", "files"))
 			return nil
@@ -167,6 +201,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	var worst error
 	for _, it := range items {
+		p.ETag = it.ETag
 		err := a.audited(ctx, audit.ActionPull, x, it.Name, func(ev *audit.Event) error { return a.pullOne(ctx, x, p, it.Name, ev) })
 		if err == nil {
 			continue
@@ -240,6 +275,54 @@ func (a *app) planPull(ctx context.Context, x *exchange.Exchange, p exchange.Pul
 	return nil
 }
 
+// pullGroup sets up the pulling group of 'pull --all', if one is
+// configured: the claims' group and lease, after checking the server
+// honours the conditional writes claims rest on.
+func (a *app) pullGroup(ctx context.Context, c *cobra.Command, o pullOptions, cfg *config.File, x *exchange.Exchange) error {
+	group := a.setting(c, "group", "XFER_PULL_GROUP", cfg.PullGroup, "")
+	if group == "" {
+		return nil
+	}
+	if err := exchange.CheckGroup(group); err != nil {
+		return usagef("--group: %w", err)
+	}
+	lease, err := config.ParseDuration(a.setting(c, "lease", "XFER_PULL_LEASE", cfg.PullLease, exchange.DefaultLease.String()))
+	if err != nil {
+		return usagef("--lease: %w", err)
+	}
+	if lease < exchange.MinLease {
+		return usagef("--lease %s: at least %s", lease, exchange.MinLease)
+	}
+	if o.dryRun {
+		// The probe writes to the exchange; a dry run only reads the claims.
+		x.Group, x.Lease = group, lease
+		return nil
+	}
+	cs, err := x.ProbeConditional(ctx)
+	if err != nil {
+		return err
+	}
+	if !cs.OK() {
+		return withHint(usagef("pulling group %s: the server of %s does not honour conditional writes (%s), so several pullers could pull the same file: refused",
+			group, x.Where(), missingConditions(cs)),
+			"pull without --group (and without pull_group in the configuration) from one machine, or use a server that supports If-None-Match and If-Match (AWS S3, MinIO); see 'xfer doctor'")
+	}
+	x.Group, x.Lease = group, lease
+	return nil
+}
+
+// missingConditions names the conditional writes a server ignores.
+func missingConditions(cs exchange.ConditionalSupport) string {
+	var miss []string
+	if !cs.IfNoneMatch {
+		miss = append(miss, "If-None-Match")
+	}
+	if !cs.IfMatch {
+		miss = append(miss, "If-Match")
+	}
+	return strings.Join(miss, ", ")
+}
+
 // pullOne pulls one file and reports it, then shreds it with --shred-after.
 func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.PullOptions, name string, ev *audit.Event) error {
 	res, err := x.Pull(ctx, name, p, a.reporter())
@@ -254,8 +337,12 @@ func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.Pull
 		a.warn("%s: skipped: %v", name, res.Skipped)
 		return nil
 	case res.Skipped != nil:
-		a.result(map[string]any{"event": "skipped", "name": name, "reason": res.Skipped.Error()},
-			"skipped %s: %v", name, res.Skipped)
+		event := map[string]any{"event": "skipped", "name": name, "reason": res.Skipped.Error()}
+		var ce *exchange.ClaimedError
+		if errors.As(res.Skipped, &ce) && ce.Claim != nil {
+			event["claimed_until"] = ce.Claim.Expires
+		}
+		a.result(event, "skipped %s: %v", name, res.Skipped)
 		return nil
 	}
 	ev.SHA256, ev.Bytes, ev.Rows = hex.EncodeToString(res.SHA256), res.ObjectBytes, res.Rows

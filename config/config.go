@@ -79,6 +79,11 @@ type File struct {
 	// StallTimeout is how long a connection to the exchange may move no
 	// byte before the request on it is retried ("2m", "30s").
 	StallTimeout string `toml:"stall_timeout"`
+	// PullGroup makes 'pull --all' share the files with the other
+	// pullers of this pulling group through claims in the exchange;
+	// PullLease is how long a claim holds unless renewed ("10m").
+	PullGroup string `toml:"pull_group"`
+	PullLease string `toml:"pull_lease"`
 
 	// MaxSize and MaxRatio bound the CSV that pull and decrypt write
 	// (size, and size over stored size); see exchange.CheckOutput.

@@ -46,6 +46,14 @@ type Exchange struct {
 	StateDir string
 	// CacheDir holds the list caches; "" caches nothing.
 	CacheDir string
+	// Group, when set, makes Pending and Pull share the work with the
+	// other pullers of this pulling group through claims in the
+	// exchange (see Claim); "" pulls alone, by the local state.
+	Group string
+	// Lease is how long a claim holds unless renewed; 0 is DefaultLease.
+	Lease time.Duration
+	// Now is the clock claims are judged by; nil is time.Now.
+	Now func() time.Time
 
 	// chunkSize is the size of one ranged GET of a download; 0 is
 	// transfer's default. Tests make it small to have many.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/internal/fileperm"
 	"github.com/xfer-dev/xfer/internal/safefile"
@@ -36,6 +38,9 @@ type PullOptions struct {
 	ShredAfter bool
 	// Limits bound the CSV written (see CheckOutput).
 	Limits OutputLimits
+	// ETag is the version of the file Pending listed, which a puller of a
+	// group claims (Exchange.Group); "" claims the current one.
+	ETag string
 }
 
 // ErrPulledMeanwhile: another run pulled the file while this one was
@@ -89,8 +94,56 @@ type PullResult struct {
 // its journal, and the opening starts at the beginning of the object,
 // reading what the spool holds at disk speed and then following the
 // network.
+//
+// A puller of a group (Exchange.Group) first claims the file (see Claim)
+// and skips it when another puller of the group holds it or pulled it
+// (PullResult.Skipped: ErrClaimed, ErrPulledMeanwhile); after the
+// receipt, it marks the claim done. A failed pull gives the claim up.
 func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Reporter) (*PullResult, error) {
 	rep = orQuiet(rep)
+	if !x.Pulling() {
+		return x.pull(ctx, name, o, nil, rep)
+	}
+	etag := o.ETag
+	if etag == "" {
+		info, err := x.Store.Head(ctx, x.Key(name))
+		if err != nil {
+			return &PullResult{Name: name, Key: x.Key(name)}, err
+		}
+		etag = info.ETag
+	}
+	hold, wctx, err := x.Claim(ctx, name, etag)
+	if errors.Is(err, ErrClaimed) || errors.Is(err, ErrPulledMeanwhile) {
+		return &PullResult{Name: name, Key: x.Key(name), Skipped: err}, nil
+	}
+	if err != nil {
+		return &PullResult{Name: name, Key: x.Key(name)}, fmt.Errorf("claiming %s: %w", name, err)
+	}
+	res, err := x.pull(wctx, name, o, hold, rep)
+	if errors.Is(context.Cause(wctx), ErrClaimLost) {
+		res.Skipped, err = ErrClaimLost, nil
+	}
+	if err != nil || res.Skipped != nil {
+		// Given up even when ctx was cancelled (a signal), but not for
+		// long: unreleased, the claim still ends with its lease.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if rerr := hold.Release(rctx); rerr != nil {
+			rep.Warn("%s: could not give up the claim (it holds until its lease ends): %v", name, rerr)
+		}
+		return res, err
+	}
+	if err := hold.Complete(ctx); err != nil {
+		rep.Warn("%s: pulled, but the claim could not be marked done (another puller of the group may pull it again): %v", name, err)
+	}
+	return res, nil
+}
+
+// releaseTimeout bounds giving a claim up after a failed pull.
+const releaseTimeout = 30 * time.Second
+
+// pull is Pull of a file claimed as hold (nil: no group).
+func (x *Exchange) pull(ctx context.Context, name string, o PullOptions, hold *Hold, rep Reporter) (*PullResult, error) {
 	res := &PullResult{Name: name, Key: x.Key(name)}
 	fx, err := x.startFetch(ctx, name, FetchOptions{Concurrency: o.Concurrency}, rep)
 	if errors.Is(err, transfer.ErrSpoolBusy) && o.All {
@@ -131,6 +184,12 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	defer w.abort()
 	key, etag := res.Key, d.Info.ETag
 	res.ETag, res.ObjectBytes, res.Resumed, res.Verified, res.SHA256 = etag, d.Size(), d.Resumed, d.Verified, d.SHA256
+	if hold != nil && hold.Claim.ETag != strings.Trim(etag, `"`) {
+		// Replaced since it was listed: the claim is for the old version;
+		// the next run claims the new one.
+		res.Skipped = ErrReplaced
+		return res, nil
+	}
 	if w.opened == nil {
 		keep = !seal.IsDamaged(w.err)
 		return res, w.err
@@ -138,7 +197,8 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	rep.Step("%s: opened the outer layer and the zip in %s", name, w.openTook.Round(time.Millisecond))
 	res.Opened, res.Output = w.opened, w.out
 	state := x.pullState()
-	if o.All {
+	if o.All && hold == nil {
+		// A group's claims say what was pulled; alone, the local state.
 		if pulled, _, err := state.load(); err == nil && pulled[stateKey(x.Ident, key, etag)] {
 			keep = false
 			res.Skipped = ErrPulledMeanwhile
@@ -294,40 +354,134 @@ type PendingList struct {
 	// Unshredded were pulled with ShredAfter but are still there: that
 	// shred was interrupted or failed (only asked for with shredAfter).
 	Unshredded []Pulled
-	// Already counts the files pulled before; Others the objects under
-	// the prefix that are no sealed files.
+	// Claimed are held by other pullers of the group right now (only
+	// with Exchange.Group).
+	Claimed []*Claim
+	// Already counts the files pulled before (by this puller, or with a
+	// group, by the group); Others the objects under the prefix that are
+	// no sealed files.
 	Already, Others int
 }
 
-// Pending lists what a pull of everything under the prefix has to do.
+// Pending lists what a pull of everything under the prefix has to do:
+// alone, by the local pull state; with a group (Exchange.Group), by the
+// group's claims in the exchange, listed with the files, so that any
+// puller of the group, a new machine too, knows what the group pulled. A
+// claim is read only when the local cache (ClaimsFile) does not know it
+// done already.
 func (x *Exchange) Pending(ctx context.Context, shredAfter bool) (*PendingList, error) {
 	state := x.pullState()
 	pulled, pending, err := state.load()
 	if err != nil {
 		return nil, err
 	}
-	var l PendingList
+	var (
+		l      PendingList
+		sealed []transfer.ObjectInfo
+		claims = map[string]transfer.ObjectInfo{}
+		inDir  = InternalDir + claimsDir + x.Group + "/"
+	)
 	if err := x.Store.List(ctx, x.Prefix, func(obj transfer.ObjectInfo) error {
-		k := stateKey(x.Ident, obj.Key, obj.ETag)
 		switch {
 		case x.IsInternal(obj.Key):
+			if x.Pulling() && strings.Contains(obj.Key, inDir) {
+				claims[obj.Key] = obj
+			}
 		case !IsSealedName(obj.Key):
 			l.Others++
-		case pulled[k]:
+		default:
+			sealed = append(sealed, obj)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	done, err := x.groupDone(ctx, sealed, claims, &l)
+	if err != nil {
+		return nil, err
+	}
+	for i, obj := range sealed {
+		k := stateKey(x.Ident, obj.Key, obj.ETag)
+		switch {
+		case done == nil && pulled[k], done != nil && done[i] == claimDone:
 			l.Already++
 			if shredAfter && pending[k] {
 				// Pulled with --shred-after, but still here: that
 				// shred was interrupted or failed. Finish it.
 				l.Unshredded = append(l.Unshredded, Pulled{x.Name(obj.Key), obj.ETag})
 			}
+		case done != nil && done[i] == claimHeld:
 		default:
 			l.New = append(l.New, Pulled{x.Name(obj.Key), obj.ETag})
 		}
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	return &l, nil
+}
+
+type claimState int
+
+const (
+	claimFree claimState = iota // no claim, or one that no longer holds
+	claimHeld                   // another puller holds it (PendingList.Claimed)
+	claimDone                   // the group pulled this version
+)
+
+// pendingReads is how many claims Pending reads at once.
+const pendingReads = 16
+
+// groupDone returns the state of each of sealed in the group's claims
+// (nil when pulling alone), and adds the claims held to l.
+func (x *Exchange) groupDone(ctx context.Context, sealed []transfer.ObjectInfo, claims map[string]transfer.ObjectInfo, l *PendingList) ([]claimState, error) {
+	if !x.Pulling() {
+		return nil, nil
+	}
+	cache := x.claimCache()
+	known := cache.load()
+	out := make([]claimState, len(sealed))
+	held := make([]*Claim, len(sealed))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(pendingReads)
+	now := x.now()
+	for i, obj := range sealed {
+		ck := ClaimKey(obj.Key, x.Group)
+		ci, ok := claims[ck]
+		if !ok {
+			continue
+		}
+		etag := strings.Trim(obj.ETag, `"`)
+		if known[claimCacheKey(ck, ci.ETag)] == etag {
+			out[i] = claimDone
+			continue
+		}
+		g.Go(func() error {
+			c, err := ReadClaim(gctx, x.Store, ck)
+			switch {
+			case errors.Is(err, transfer.ErrNotFound) || err != nil && isDecodeError(err):
+				return nil // gone meanwhile, or unreadable: free to claim
+			case err != nil:
+				return err
+			case c.ETag != etag:
+				return nil // for an earlier version
+			case c.Done:
+				out[i] = claimDone
+				// The ETag listed may be older than what was read; then
+				// the entry is never matched, and costs nothing.
+				cache.add(claimEntry{Ident: x.Ident, Claim: ck, ClaimETag: ci.ETag, ETag: etag})
+			case !c.Expired(now):
+				out[i], held[i] = claimHeld, c
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, c := range held {
+		if c != nil {
+			l.Claimed = append(l.Claimed, c)
+		}
+	}
+	return out, nil
 }
 
 // ErrReplaced: the file was replaced (or deleted) in the exchange since
@@ -429,20 +583,10 @@ type pulledSet struct {
 func (s *pullState) read() (*pulledSet, error) {
 	st := &pulledSet{pulled: map[string]bool{}, pending: map[string]bool{}, expires: map[string]time.Time{}}
 	pulled, pending := st.pulled, st.pending
-	f, err := os.Open(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
+	err := readLines(s.path, func(b []byte) {
 		var e pulledEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Ident != s.ident {
-			continue
+		if json.Unmarshal(b, &e) != nil || e.Ident != s.ident {
+			return
 		}
 		k := stateKey(e.Ident, e.Key, e.ETag)
 		if e.ManifestExpires != nil {
@@ -456,16 +600,42 @@ func (s *pullState) read() (*pulledSet, error) {
 		default:
 			pulled[k] = true
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	return st, sc.Err()
+	return st, nil
 }
 
-func (s *pullState) add(e pulledEntry) error {
-	b, err := json.Marshal(e)
+func (s *pullState) add(e pulledEntry) error { return appendLine(s.path, e) }
+
+// readLines calls fn with each line of the file at path; a missing file
+// has none.
+func readLines(path string, fn func([]byte)) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	f, err := fileperm.OpenPrivate(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fn(sc.Bytes())
+	}
+	return sc.Err()
+}
+
+// appendLine appends v as one JSON line to the 0600 file at path, with
+// O_APPEND and one write, so overlapping runs never interleave lines.
+func appendLine(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := fileperm.OpenPrivate(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -46,16 +47,25 @@ func IsReceiptKey(key string) bool {
 const maxReceipt = 64 << 10
 
 func readReceipt(ctx context.Context, s transfer.Store, key string) (*Receipt, error) {
-	rc, err := s.Get(ctx, key, 0, -1)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
 	var r Receipt
-	if err := json.NewDecoder(io.LimitReader(rc, maxReceipt)).Decode(&r); err != nil {
+	if err := readJSON(ctx, s, key, maxReceipt, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// readJSON decodes the small JSON object at key (at most max bytes of it)
+// into v.
+func readJSON(ctx context.Context, s transfer.Store, key string, max int64, v any) error {
+	rc, err := s.Get(ctx, key, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(io.LimitReader(rc, max)).Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
 
 // putReceipt leaves the receipt of a pull of name, downloaded as d, in

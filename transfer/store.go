@@ -121,10 +121,14 @@ type Store interface {
 	// fails as a whole gives its error to each of its items.
 	DeleteVersions(ctx context.Context, vs []ObjectVersion) []error
 
-	// Put stores a small object (receipts, audit records) in one request,
-	// replacing any existing one unless opts.Overwrite is false, in which
-	// case ErrPreconditionFailed means the key exists. body is read from its
-	// current position, possibly more than once.
+	// Put stores a small object (receipts, claims, audit records) in one
+	// request, replacing any existing one unless opts.Overwrite is false,
+	// in which case ErrPreconditionFailed means the key exists
+	// (If-None-Match: *). With opts.IfMatch it replaces the object only if
+	// its current ETag is opts.IfMatch (If-Match), and fails with
+	// ErrPreconditionFailed when the ETag is another or there is no object:
+	// of several writers holding the same ETag, exactly one succeeds. body
+	// is read from its current position, possibly more than once.
 	Put(ctx context.Context, key string, body io.ReadSeeker, size int64, opts PutOptions) (ObjectInfo, error)
 }
 
@@ -162,6 +166,9 @@ type PutOptions struct {
 	// when empty.
 	Checksum  string
 	Overwrite bool
+	// IfMatch, when set, makes the Put replace only the object whose
+	// current ETag it is (quoted or not); it implies Overwrite.
+	IfMatch string
 }
 
 // Part is one uploaded part of a multipart upload.

@@ -55,6 +55,10 @@ type Options struct {
 	NoBucket, Denied bool
 	// PageSize is the listing page size (default 1000), to exercise paging.
 	PageSize int
+	// IgnoreConditional makes Put and CompleteUpload ignore If-None-Match
+	// and If-Match, as some S3 implementations do: for the tests of what
+	// xfer does on such a server.
+	IgnoreConditional bool
 }
 
 // A Fault makes calls of one method fail.
@@ -416,7 +420,7 @@ func (s *Store) CompleteUpload(ctx context.Context, key, uploadID string, parts 
 		b, _ := hex.DecodeString(strings.Trim(have.ETag, `"`))
 		md5s = append(md5s, b...)
 	}
-	if !opts.Overwrite && s.latest(key) != nil {
+	if !opts.Overwrite && !s.opts.IgnoreConditional && s.latest(key) != nil {
 		return transfer.ObjectInfo{}, s.errorf(CompleteUpload, key, transfer.ErrPreconditionFailed, false, errors.New("PreconditionFailed"))
 	}
 	m := md5.Sum(md5s)
@@ -707,8 +711,13 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if f != nil && !f.Lost {
 		return transfer.ObjectInfo{}, s.failure(f, Put, key)
 	}
-	if !opts.Overwrite && s.latest(key) != nil {
-		return transfer.ObjectInfo{}, s.errorf(Put, key, transfer.ErrPreconditionFailed, false, errors.New("PreconditionFailed"))
+	if cur := s.latest(key); !s.opts.IgnoreConditional {
+		switch {
+		case opts.IfMatch != "" && (cur == nil || strings.Trim(cur.etag, `"`) != strings.Trim(opts.IfMatch, `"`)):
+			return transfer.ObjectInfo{}, s.errorf(Put, key, transfer.ErrPreconditionFailed, false, errors.New("PreconditionFailed: If-Match"))
+		case opts.IfMatch == "" && !opts.Overwrite && cur != nil:
+			return transfer.ObjectInfo{}, s.errorf(Put, key, transfer.ErrPreconditionFailed, false, errors.New("PreconditionFailed"))
+		}
 	}
 	m := md5.Sum(data)
 	v := &version{data: data, etag: `"` + hex.EncodeToString(m[:]) + `"`, meta: lowerKeys(opts.Metadata), modified: s.tick(),

@@ -913,16 +913,46 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if opts.ContentType != "" {
 		in.ContentType = aws.String(opts.ContentType)
 	}
-	if !opts.Overwrite {
+	switch {
+	case opts.IfMatch != "":
+		in.IfMatch = aws.String(quoteETag(opts.IfMatch))
+	case !opts.Overwrite:
 		in.IfNoneMatch = aws.String("*")
 	}
 	in.ServerSideEncryption, in.SSEKMSKeyId = s.sseCreate()
 	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = s.ssecFields()
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
-		return transfer.ObjectInfo{}, s.wrap(ctx, "PutObject", key, err)
+		werr := s.wrap(ctx, "PutObject", key, err)
+		if opts.IfMatch != "" && ctx.Err() == nil {
+			werr = lostCondition(werr, httpStatus(err))
+		}
+		return transfer.ObjectInfo{}, werr
 	}
 	return transfer.ObjectInfo{Key: key, Size: size, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
+}
+
+// quoteETag puts an ETag in the quotes an If-Match header wants.
+func quoteETag(etag string) string {
+	if strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, "W/") {
+		return etag
+	}
+	return `"` + etag + `"`
+}
+
+// lostCondition gives the failures of an If-Match write that mean "the
+// object is not the one named" the one category Put promises: S3 answers
+// 404 when there is no object at all, and 409 ConditionalRequestConflict
+// when a concurrent conditional write to the key got there first.
+func lostCondition(err error, status int) error {
+	var se *transfer.StoreError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(se.Kind, transfer.ErrNotFound) && se.Code != "NoSuchBucket" || se.Code == "ConditionalRequestConflict" || status == http.StatusConflict {
+		se.Kind, se.Temporary = transfer.ErrPreconditionFailed, false
+	}
+	return se
 }
 
 // Error codes by category. Codes from S3 and the S3-compatible servers xfer

@@ -23,8 +23,8 @@ import (
 
 // What each server does where servers differ (see storetest.Caps).
 var (
-	minioCaps   = storetest.Caps{ConditionalWrites: true, PartChecksums: true}
-	versityCaps = storetest.Caps{ConditionalWrites: true, PartChecksums: true}
+	minioCaps   = storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true}
+	versityCaps = storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true}
 )
 
 // options are the s3store options for srv's plain bucket.

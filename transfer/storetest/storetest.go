@@ -58,6 +58,9 @@ type Caps struct {
 	ConditionalWrites bool
 	// PartChecksums: ListParts returns each part's SHA-256.
 	PartChecksums bool
+	// ConditionalReplace: If-Match is honoured on Put (PutOptions.IfMatch).
+	// Without it the object is replaced whatever its ETag.
+	ConditionalReplace bool
 }
 
 // Run runs the suite.
@@ -72,6 +75,8 @@ func Run(t *testing.T, h Harness) {
 		{"NoSuchUpload", testNoSuchUpload},
 		{"ConditionalComplete", testConditionalComplete},
 		{"Put", testPut},
+		{"PutIfMatch", testPutIfMatch},
+		{"PutRaces", testPutRaces},
 		{"ListUploads", testListUploads},
 		{"NotFound", testNotFound},
 		{"ListPaginates", testListPaginates},
@@ -437,6 +442,124 @@ func testPut(t *testing.T, h Harness) {
 	if got := readAll(t, ctx, s, key, 0, -1); !bytes.Equal(got, other) {
 		t.Fatalf("Get after overwriting Put = %q", got)
 	}
+}
+
+func testPutIfMatch(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	key := prefix(t) + "claim.json"
+	put := func(data, ifMatch string) (transfer.ObjectInfo, error) {
+		return s.Put(ctx, key, strings.NewReader(data), int64(len(data)), transfer.PutOptions{IfMatch: ifMatch})
+	}
+	_, err := put("nothing there yet", `"0123456789abcdef0123456789abcdef"`)
+	if !h.Caps.ConditionalReplace {
+		if err != nil {
+			t.Fatalf("Put If-Match of a missing key: %v (the harness says this server ignores If-Match)", err)
+		}
+		first, err := s.Head(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := put("replaced anyway", `"0123456789abcdef0123456789abcdef"`); err != nil {
+			t.Fatalf("Put If-Match with another ETag: %v", err)
+		}
+		if got := readAll(t, ctx, s, key, 0, -1); string(got) != "replaced anyway" {
+			t.Fatalf("Get = %q", got)
+		}
+		t.Logf("%s ignores If-Match on PutObject: %s was replaced", s.Bucket(), first.ETag)
+		return
+	}
+	wantErr(t, "Put If-Match of a missing key", err, transfer.ErrPreconditionFailed)
+	first, err := put("first", "")
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	_, err = put("wrong etag", `"0123456789abcdef0123456789abcdef"`)
+	wantErr(t, "Put If-Match with another ETag", err, transfer.ErrPreconditionFailed)
+	if transfer.IsTransient(err) {
+		t.Errorf("precondition failure is transient: %v", err)
+	}
+	// Quoted or not, the ETag Put returned names the object.
+	second, err := put("second", strings.Trim(first.ETag, `"`))
+	if err != nil {
+		t.Fatalf("Put If-Match with the current ETag: %v", err)
+	}
+	if second.ETag == "" || second.ETag == first.ETag {
+		t.Errorf("Put If-Match returned ETag %q after %q", second.ETag, first.ETag)
+	}
+	_, err = put("stale", first.ETag)
+	wantErr(t, "Put If-Match with a replaced ETag", err, transfer.ErrPreconditionFailed)
+	if got := readAll(t, ctx, s, key, 0, -1); string(got) != "second" {
+		t.Fatalf("Get = %q, want the write that held the current ETag", got)
+	}
+	head, err := s.Head(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Trim(head.ETag, `"`) != strings.Trim(second.ETag, `"`) {
+		t.Errorf("Head ETag %s, Put returned %s", head.ETag, second.ETag)
+	}
+}
+
+// testPutRaces starts writers at once, each creating the same key
+// (If-None-Match: *) and then each replacing the same ETag (If-Match):
+// where the server honours the condition, exactly one wins each round.
+func testPutRaces(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	key := prefix(t) + "contended"
+	const writers = 8
+	race := func(opts transfer.PutOptions) (winners []int, etag string) {
+		var (
+			mu    sync.Mutex
+			start = make(chan struct{})
+			g     errgroup.Group
+		)
+		for i := range writers {
+			g.Go(func() error {
+				data := fmt.Sprintf("writer %d", i)
+				<-start
+				info, err := s.Put(ctx, key, strings.NewReader(data), int64(len(data)), opts)
+				switch {
+				case err == nil:
+					mu.Lock()
+					winners, etag = append(winners, i), info.ETag
+					mu.Unlock()
+				case !errors.Is(err, transfer.ErrPreconditionFailed):
+					return fmt.Errorf("writer %d: %w", i, err)
+				}
+				return nil
+			})
+		}
+		close(start)
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return winners, etag
+	}
+	check := func(what string, winners []int, honoured bool) {
+		t.Helper()
+		if !honoured {
+			if len(winners) != writers {
+				t.Fatalf("%s: %d of %d writers succeeded on a server said to ignore the condition", what, len(winners), writers)
+			}
+			return
+		}
+		if len(winners) != 1 {
+			t.Fatalf("%s: writers %v succeeded, want exactly one", what, winners)
+		}
+		if got := readAll(t, ctx, s, key, 0, -1); string(got) != fmt.Sprintf("writer %d", winners[0]) {
+			t.Fatalf("%s: the object holds %q, but writer %d won", what, got, winners[0])
+		}
+	}
+	winners, _ := race(transfer.PutOptions{})
+	check("create-if-absent", winners, h.Caps.ConditionalWrites)
+	info, err := s.Head(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	winners, _ = race(transfer.PutOptions{IfMatch: info.ETag})
+	check("replace-if-ETag", winners, h.Caps.ConditionalReplace)
 }
 
 func testListUploads(t *testing.T, h Harness) {
