@@ -215,6 +215,14 @@ var eventSpecs = []eventSpec{
 	{name: "skipped", commands: "pull, sweep", doc: "A file was left alone.", fields: []eventField{
 		req("name", tString, "its name in the exchange"),
 		req("reason", tString, "why"),
+		opt("claimed_until", tTime, "when the claim of the puller holding it ends (pull --all --group)"),
+	}},
+	{name: "claimed", commands: "pull --all --group", doc: "A file another puller of the group holds was left to it (docs/pullers.md).", fields: []eventField{
+		req("name", tString, "its name in the exchange"),
+		req("by", tString, "the puller holding it"),
+		req("host", tString, "the host it runs on"),
+		req("pid", tInt, "its process id"),
+		req("claimed_until", tTime, "when its claim ends unless renewed"),
 	}},
 	{name: "removed", commands: "shred, pull --shred-after, sweep", doc: "One item of a file was removed for good.", fields: removedFields},
 	{name: "would_remove", commands: "shred --dry-run, pull --dry-run --all --shred-after", doc: "One item shred would remove; nothing was removed.", fields: removedFields},
