@@ -509,7 +509,12 @@ func testPutRaces(t *testing.T, h Harness) {
 	ctx := ctxFor(t)
 	key := prefix(t) + "contended"
 	const writers = 8
+	// Each round writes other bytes: a writer that rewrote what it wrote
+	// before would keep the ETag (an MD5 of the bytes), and the next
+	// writer's If-Match would rightly hold too.
+	round := 0
 	race := func(opts transfer.PutOptions) (winners []int, etag string) {
+		round++
 		var (
 			mu    sync.Mutex
 			start = make(chan struct{})
@@ -517,7 +522,7 @@ func testPutRaces(t *testing.T, h Harness) {
 		)
 		for i := range writers {
 			g.Go(func() error {
-				data := fmt.Sprintf("writer %d", i)
+				data := fmt.Sprintf("writer %d, round %d", i, round)
 				<-start
 				info, err := s.Put(ctx, key, strings.NewReader(data), int64(len(data)), opts)
 				switch {
@@ -548,7 +553,7 @@ func testPutRaces(t *testing.T, h Harness) {
 		if len(winners) != 1 {
 			t.Fatalf("%s: writers %v succeeded, want exactly one", what, winners)
 		}
-		if got := readAll(t, ctx, s, key, 0, -1); string(got) != fmt.Sprintf("writer %d", winners[0]) {
+		if got := readAll(t, ctx, s, key, 0, -1); string(got) != fmt.Sprintf("writer %d, round %d", winners[0], round) {
 			t.Fatalf("%s: the object holds %q, but writer %d won", what, got, winners[0])
 		}
 	}
