@@ -19,6 +19,7 @@ import (
 var notPrintedByTestEventTypes = map[string]string{
 	"progress": "printed once a second during a transfer (TestFetchResumesAfterKill and the fault matrix print it)",
 	"skipped":  "a file replaced or pulled by another run between the listing and the work",
+	"claimed":  "needs a second puller of a group holding a file (TestPullerKilledMidFile prints it)",
 }
 
 // TestEventTypes runs every command that prints events with --json
