@@ -170,9 +170,9 @@ func (d *doctor) report(check string, st checkStatus, msg, hint string, err erro
 		if d.tty {
 			marks, indent = ttyMarks, "  "
 		}
-		fmt.Fprintf(a.env.Stdout, "%s %s: %s\n", marks[st], check, msg)
+		fmt.Fprintf(a.env.Stdout, "%s %s: %s\n", marks[st], check, escapeLine(msg))
 		if hint != "" {
-			fmt.Fprintf(a.env.Stdout, "%shint: %s\n", indent, hint)
+			fmt.Fprintf(a.env.Stdout, "%shint: %s\n", indent, escapeLine(hint))
 		}
 	}
 }

@@ -162,7 +162,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	for _, it := range unshredded {
 		a.result(map[string]any{"event": "shred_pending", "name": it.Name},
-			"%s was pulled before but is still in the exchange: shredding it now", it.Name)
+			"%s was pulled before but is still in the exchange: shredding it now", shown(it.Name))
 		err := a.shredPulled(ctx, x, it.Name, it.ETag)
 		if err == nil {
 			continue
@@ -185,24 +185,24 @@ func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.Pull
 	case errors.Is(err, transfer.ErrInterrupted):
 		return withHint(err, "what was downloaded is kept; run the same command again to resume")
 	case errors.Is(err, fs.ErrExist):
-		return withHint(err, "%s is never overwritten: move it away and pull %s again", res.Output, name)
+		return withHint(err, "%s is never overwritten: move it away and pull %s again", res.Output, shown(name))
 	case err != nil:
 		return err
 	case errors.Is(res.Skipped, exchange.ErrBusy):
-		a.warn("%s: skipped: %v", name, res.Skipped)
+		a.warn("%s: skipped: %v", shown(name), res.Skipped)
 		return nil
 	case res.Skipped != nil:
 		a.result(map[string]any{"event": "skipped", "name": name, "reason": res.Skipped.Error()},
-			"skipped %s: %v", name, res.Skipped)
+			"skipped %s: %v", shown(name), res.Skipped)
 		return nil
 	}
 	ev.SHA256, ev.Bytes, ev.Rows = hex.EncodeToString(res.SHA256), res.ObjectBytes, res.Rows
 	event := map[string]any{"event": "pulled", "name": name, "key": res.Key, "output": res.Output, "bytes": res.Bytes, "object_bytes": res.ObjectBytes,
 		"resumed_bytes": res.Resumed, "etag": res.ETag, "verified": res.Verified}
-	human := fmt.Sprintf("pulled %s into %s (%s", name, res.Output, humanBytes(res.Bytes))
+	human := fmt.Sprintf("pulled %s into %s (%s", shown(name), res.Output, humanBytes(res.Bytes))
 	if res.Already {
 		event["already"] = true
-		human = fmt.Sprintf("%s already holds %s, byte for byte (%s", res.Output, name, humanBytes(res.Bytes))
+		human = fmt.Sprintf("%s already holds %s, byte for byte (%s", res.Output, shown(name), humanBytes(res.Bytes))
 	}
 	human += manifestNote(res.Opened, event)
 	if res.Resumed > 0 {
@@ -232,7 +232,7 @@ func (a *app) shredPulled(ctx context.Context, x *exchange.Exchange, name, etag 
 		return fmt.Errorf("pulled, but not shredded completely: %w", err)
 	}
 	if err := x.RecordShredded(name, etag); err != nil {
-		a.warn("%s: %v", name, err)
+		a.warn("%s: %v", shown(name), err)
 	}
 	return nil
 }

@@ -124,11 +124,11 @@ func (a *app) confirmShred(plans []*exchange.ShredPlan) (bool, error) {
 	n := 0
 	for _, p := range plans {
 		if p.Empty() {
-			fmt.Fprintf(w, "%s: nothing to remove\n", p.Name)
+			fmt.Fprintf(w, "%s: nothing to remove\n", shown(p.Name))
 			continue
 		}
 		n++
-		fmt.Fprintf(w, "%s: %s\n", p.Name, shredSummary(p))
+		fmt.Fprintf(w, "%s: %s\n", shown(p.Name), shredSummary(p))
 	}
 	if n == 0 {
 		return true, nil // nothing to lose: let shred say so
@@ -183,6 +183,7 @@ func (a *app) shredAll(ctx context.Context, x *exchange.Exchange, plans []*excha
 // reportShred reports what shredAll did for p, item by item, then the
 // summary, fills in ev's counts and returns p's worst failure.
 func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *exchange.ShredOutcome, ev *audit.Event) error {
+	name := shown(p.Name) // for people; events carry p.Name
 	var failed []error
 	removed := map[string]int{}
 	item := func(kind, human string, fields map[string]any) {
@@ -198,7 +199,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 			failed = append(failed, fmt.Errorf("aborting upload %s: %w", u.UploadID, err))
 			continue
 		}
-		item("upload", fmt.Sprintf("aborted unfinished upload %s of %s (started %s)", u.UploadID, p.Name, u.Initiated.Local().Format(timeLayout)),
+		item("upload", fmt.Sprintf("aborted unfinished upload %s of %s (started %s)", u.UploadID, name, u.Initiated.Local().Format(timeLayout)),
 			map[string]any{"upload_id": u.UploadID, "initiated": u.Initiated})
 	}
 	var locked []string
@@ -211,12 +212,12 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 			continue
 		}
 		if v.DeleteMarker {
-			item("delete_marker", fmt.Sprintf("removed delete marker %s of %s", versionLabel(v.VersionID), p.Name),
+			item("delete_marker", fmt.Sprintf("removed delete marker %s of %s", versionLabel(v.VersionID), name),
 				map[string]any{"version_id": v.VersionID})
 		} else {
-			what := "version " + v.VersionID + " of " + p.Name
+			what := "version " + shown(v.VersionID) + " of " + name
 			if versionLabel(v.VersionID) != v.VersionID {
-				what = p.Name + " (unversioned)"
+				what = name + " (unversioned)"
 			}
 			item("version", fmt.Sprintf("removed %s (%s, %s)", what, humanBytes(v.Size), v.LastModified.Local().Format(timeLayout)),
 				map[string]any{"version_id": v.VersionID, "size": v.Size, "etag": v.ETag, "modified": v.LastModified})
@@ -224,7 +225,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 	}
 	for _, err := range out.Local {
 		if errors.Is(err, transfer.ErrSpoolBusy) {
-			err = withHint(err, "another xfer is sending or fetching %s right now: let it finish or stop it, then shred again", p.Name)
+			err = withHint(err, "another xfer is sending or fetching %s right now: let it finish or stop it, then shred again", name)
 		}
 		failed = append(failed, err)
 	}
@@ -249,13 +250,13 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 		"uploads": removed["upload"], "local_files": removed["local"], "complete": len(failed) == 0}
 	switch {
 	case p.Empty():
-		a.result(event, "nothing to shred for %s: no version, delete marker, unfinished upload or local file", p.Name)
+		a.result(event, "nothing to shred for %s: no version, delete marker, unfinished upload or local file", name)
 	default:
 		verb := "shredded"
 		if len(failed) > 0 {
 			verb = "shredded only in part"
 		}
-		a.result(event, "%s %s: %s, %s, %s, %s", verb, p.Name, count(v, "version", "versions"), count(m, "delete marker", "delete markers"),
+		a.result(event, "%s %s: %s, %s, %s, %s", verb, name, count(v, "version", "versions"), count(m, "delete marker", "delete markers"),
 			count(removed["upload"], "unfinished upload", "unfinished uploads"), count(removed["local"], "local file", "local files"))
 	}
 	if len(failed) == 0 {

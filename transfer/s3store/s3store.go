@@ -522,7 +522,7 @@ func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer
 // matches it. wholeKeysOnly reports a server that matches the prefix only
 // as a whole key (MinIO).
 func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer.UploadInfo) error) (wholeKeysOnly bool, err error) {
-	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket}
+	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
 	}
@@ -531,11 +531,15 @@ func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer
 		if err != nil {
 			return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", err)
 		}
+		dec := keyDecoder(out.EncodingType)
 		if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
 			wholeKeysOnly = wholeKeysOnly || strings.HasPrefix(strings.ToLower(raw.Header.Get("Server")), "minio")
 		}
 		for _, u := range out.Uploads {
-			k := aws.ToString(u.Key)
+			k, err := dec(u.Key)
+			if err != nil {
+				return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", err)
+			}
 			if !strings.HasPrefix(k, prefix) {
 				continue
 			}
@@ -549,7 +553,16 @@ func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer
 		if aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "" {
 			return wholeKeysOnly, nil
 		}
-		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+		var decErr error
+		marker := decoded(out.NextKeyMarker, func(k *string) string {
+			d, err := dec(k)
+			decErr = err
+			return d
+		})
+		if decErr != nil {
+			return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", decErr)
+		}
+		in.KeyMarker, in.UploadIdMarker = marker, out.NextUploadIdMarker
 	}
 }
 
@@ -690,7 +703,7 @@ func (s *Store) headBucket(ctx context.Context) error {
 
 // List implements transfer.Store.
 func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.ObjectInfo) error) error {
-	in := &s3.ListObjectsV2Input{Bucket: &s.bucket}
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
 	}
@@ -700,9 +713,14 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.Object
 		if err != nil {
 			return s.wrap(ctx, "ListObjectsV2", "", err)
 		}
+		dec := keyDecoder(out.EncodingType)
 		for _, o := range out.Contents {
-			err := fn(transfer.ObjectInfo{
-				Key:          aws.ToString(o.Key),
+			key, err := dec(o.Key)
+			if err != nil {
+				return s.wrap(ctx, "ListObjectsV2", "", err)
+			}
+			err = fn(transfer.ObjectInfo{
+				Key:          key,
 				Size:         aws.ToInt64(o.Size),
 				ETag:         aws.ToString(o.ETag),
 				LastModified: aws.ToTime(o.LastModified),
@@ -717,7 +735,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.Object
 
 // ListVersions implements transfer.Store.
 func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfer.Version) error) error {
-	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket}
+	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
 	}
@@ -726,11 +744,20 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 		if err != nil {
 			return s.wrap(ctx, "ListObjectVersions", "", err)
 		}
+		dec := keyDecoder(out.EncodingType)
+		var decErr error
+		key := func(k *string) string {
+			d, err := dec(k)
+			if err != nil && decErr == nil {
+				decErr = err
+			}
+			return d
+		}
 		// S3 lists versions and delete markers apart; merge them back.
 		page := make([]transfer.Version, 0, len(out.Versions)+len(out.DeleteMarkers))
 		for _, v := range out.Versions {
 			page = append(page, transfer.Version{
-				Key:          aws.ToString(v.Key),
+				Key:          key(v.Key),
 				VersionID:    aws.ToString(v.VersionId),
 				IsLatest:     aws.ToBool(v.IsLatest),
 				Size:         aws.ToInt64(v.Size),
@@ -740,12 +767,16 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 		}
 		for _, d := range out.DeleteMarkers {
 			page = append(page, transfer.Version{
-				Key:          aws.ToString(d.Key),
+				Key:          key(d.Key),
 				VersionID:    aws.ToString(d.VersionId),
 				IsLatest:     aws.ToBool(d.IsLatest),
 				DeleteMarker: true,
 				LastModified: aws.ToTime(d.LastModified),
 			})
+		}
+		marker := decoded(out.NextKeyMarker, key)
+		if decErr != nil {
+			return s.wrap(ctx, "ListObjectVersions", "", decErr)
 		}
 		slices.SortStableFunc(page, compareVersions)
 		for _, v := range page {
@@ -756,7 +787,36 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 		if !aws.ToBool(out.IsTruncated) {
 			return nil
 		}
-		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+		in.KeyMarker, in.VersionIdMarker = marker, out.NextVersionIdMarker
+	}
+}
+
+// decoded is the decoded marker for the next request: nil when the server
+// sent none.
+func decoded(marker *string, dec func(*string) string) *string {
+	if marker == nil {
+		return nil
+	}
+	d := dec(marker)
+	return &d
+}
+
+// keyDecoder returns how to read the keys of a listing. The listings ask
+// for URL-encoded keys: XML 1.0 cannot carry most C0 control characters,
+// so a key holding one (anyone who may write the bucket can make it) would
+// otherwise make the whole listing unreadable. A server that ignores the
+// request says so by not echoing the encoding type; its keys are as they
+// are.
+func keyDecoder(enc types.EncodingType) func(*string) (string, error) {
+	if enc != types.EncodingTypeUrl {
+		return func(k *string) (string, error) { return aws.ToString(k), nil }
+	}
+	return func(k *string) (string, error) {
+		d, err := url.QueryUnescape(aws.ToString(k))
+		if err != nil {
+			return "", fmt.Errorf("undecodable key %q in a listing: %w", aws.ToString(k), err)
+		}
+		return d, nil
 	}
 }
 
