@@ -91,7 +91,7 @@ const readSize = 1 << 20
 // cancelled ctx stops Seal between two reads.
 func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
 	if opts.Name == "" || strings.ContainsAny(opts.Name, "/\\") || opts.Name == ManifestName {
-		return nil, fmt.Errorf("seal: bad entry name %q", opts.Name)
+		return nil, fmt.Errorf("bad entry name %q", opts.Name)
 	}
 	out := &countingHash{w: dst, h: sha256.New()}
 	outer, err := crypt.NewWriter(out, opts.Outer)

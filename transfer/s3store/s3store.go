@@ -163,7 +163,7 @@ type ssecKey struct{ alg, key, keyMD5 *string }
 // lazily, at the first request) and returns a Store.
 func New(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Bucket == "" {
-		return nil, errors.New("s3store: no bucket given")
+		return nil, errors.New("no bucket given")
 	}
 	if opts.Endpoint != "" {
 		if err := checkEndpoint(opts.Endpoint, opts.AllowHTTP); err != nil {
@@ -175,7 +175,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	case SSENone, SSES3, SSEKMS:
 	case SSEC:
 		if len(opts.CustomerKey) != 32 {
-			return nil, fmt.Errorf("s3store: an SSE-C key must be 32 bytes, not %d", len(opts.CustomerKey))
+			return nil, fmt.Errorf("an SSE-C key must be 32 bytes, not %d", len(opts.CustomerKey))
 		}
 		sum := md5.Sum(opts.CustomerKey)
 		s.ssec = &ssecKey{
@@ -184,7 +184,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			keyMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
 		}
 	default:
-		return nil, fmt.Errorf("s3store: unknown server-side encryption %q", opts.SSE)
+		return nil, fmt.Errorf("unknown server-side encryption %q", opts.SSE)
 	}
 
 	// The SDK must get a BuildableClient: with AWS_CA_BUNDLE set, config
@@ -196,7 +196,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(opts.CAPEM) {
-			return nil, errors.New("s3store: no certificate found in the CA PEM")
+			return nil, errors.New("no certificate found in the CA PEM")
 		}
 		// Runs before the AWS_CA_BUNDLE option, which then adds to this pool.
 		httpClient = httpClient.WithTransportOptions(func(tr *http.Transport) {
@@ -241,7 +241,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" && opts.Endpoint != "" {
 		cfg.Region = "us-east-1"
@@ -373,7 +373,7 @@ func (s *Store) CreateUpload(ctx context.Context, key string, opts transfer.Crea
 // UploadPart implements transfer.Store.
 func (s *Store) UploadPart(ctx context.Context, key, uploadID string, n int, body io.ReadSeeker, size int64, checksum string) (transfer.Part, error) {
 	if n < 1 || n > transfer.MaxParts {
-		return transfer.Part{}, fmt.Errorf("s3store: part number %d out of range", n)
+		return transfer.Part{}, fmt.Errorf("part number %d out of range", n)
 	}
 	window, err := newWindow(body, size)
 	if err != nil {
@@ -569,7 +569,7 @@ func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer
 // Get implements transfer.Store.
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	if offset < 0 {
-		return nil, fmt.Errorf("s3store: negative offset %d", offset)
+		return nil, fmt.Errorf("negative offset %d", offset)
 	}
 	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
 	switch {
@@ -658,7 +658,7 @@ func (s *Store) Head(ctx context.Context, key string) (transfer.ObjectInfo, erro
 // (none for an object stored in one piece).
 func (s *Store) HeadPart(ctx context.Context, key string, n int) (transfer.PartInfo, error) {
 	if n < 1 || n > transfer.MaxParts {
-		return transfer.PartInfo{}, fmt.Errorf("s3store: part number %d out of range", n)
+		return transfer.PartInfo{}, fmt.Errorf("part number %d out of range", n)
 	}
 	out, err := s.headObject(ctx, key, n)
 	if err != nil {
@@ -954,7 +954,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if checksum == "" {
 		h := sha256.New()
 		if _, err := io.Copy(h, window); err != nil {
-			return transfer.ObjectInfo{}, fmt.Errorf("s3store: reading %s: %w", key, err)
+			return transfer.ObjectInfo{}, fmt.Errorf("reading %s: %w", key, err)
 		}
 		if _, err := window.Seek(0, io.SeekStart); err != nil {
 			return transfer.ObjectInfo{}, err
