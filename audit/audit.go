@@ -364,7 +364,7 @@ func checkTail(seq int64, last *parsed, h *head) error {
 
 func normalise(ev *Event) error {
 	if ev.Action == "" {
-		return errors.New("audit: event without an action")
+		return errors.New("event without an action")
 	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
@@ -386,7 +386,7 @@ func normalise(ev *Event) error {
 		}
 	}
 	if ev.Outcome != OutcomeOK && ev.Outcome != OutcomeError {
-		return fmt.Errorf("audit: outcome %q is neither %q nor %q", ev.Outcome, OutcomeOK, OutcomeError)
+		return fmt.Errorf("outcome %q is neither %q nor %q", ev.Outcome, OutcomeOK, OutcomeError)
 	}
 	if len(ev.Error) > maxErrorLen {
 		cut := maxErrorLen
@@ -426,7 +426,7 @@ func encodeLine(seq int64, prev [32]byte, ev Event) ([]byte, [32]byte, error) {
 	self := sha256.Sum256(body)
 	line := append(append(body, hashMember...), hex.EncodeToString(self[:])+`"}`...)
 	if len(line) > MaxLineSize {
-		return nil, zeroHash, fmt.Errorf("audit: event too large (%d bytes; at most %d)", len(line), MaxLineSize)
+		return nil, zeroHash, fmt.Errorf("event too large (%d bytes; at most %d)", len(line), MaxLineSize)
 	}
 	return line, sha256.Sum256(line), nil
 }

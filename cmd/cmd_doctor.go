@@ -180,9 +180,9 @@ func (d *doctor) report(check string, st checkStatus, msg, hint string, err erro
 		if d.tty {
 			marks, indent = ttyMarks, "  "
 		}
-		fmt.Fprintf(a.env.Stdout, "%s %s: %s\n", marks[st], check, msg)
+		fmt.Fprintf(a.env.Stdout, "%s %s: %s\n", marks[st], check, escapeLine(msg))
 		if hint != "" {
-			fmt.Fprintf(a.env.Stdout, "%shint: %s\n", indent, hint)
+			fmt.Fprintf(a.env.Stdout, "%shint: %s\n", indent, escapeLine(hint))
 		}
 	}
 }
@@ -802,7 +802,7 @@ func (d *doctor) checkSealKeys(c *cobra.Command, o *doctorOptions, cipher string
 			if err != nil {
 				bad++
 				d.fail("encryption", usageError{err},
-					fmt.Sprintf("recipient %d of %d (%s) %s: %s", i+1, len(recips), from, showRecipient(r), strings.TrimPrefix(err.Error(), "crypt: ")),
+					fmt.Sprintf("recipient %d of %d (%s) %s: %s", i+1, len(recips), from, showRecipient(r), err),
 					"give the recipient's public key exactly as they sent it: age1… (age-keygen -y or 'xfer keygen' prints it), ssh-ed25519 … or ssh-rsa …")
 				continue
 			}
@@ -813,7 +813,7 @@ func (d *doctor) checkSealKeys(c *cobra.Command, o *doctorOptions, cipher string
 			rs, texts, err := readRecipientsFile(path)
 			if err != nil {
 				bad++
-				d.fail("encryption", err, strings.Replace(strings.Replace(err.Error(), "crypt: recipients file ", "", 1), "crypt: ", "", 1),
+				d.fail("encryption", err, err.Error(),
 					"a recipients file holds one public key per line (age1…, ssh-ed25519 …, ssh-rsa …); # starts a comment")
 				continue
 			}
@@ -898,7 +898,7 @@ func (d *doctor) checkIdentities(files []string, from string, pass secretSource,
 		ids, err := crypt.ParseIdentityFile(b)
 		if err != nil {
 			// crypt's errors name the line, never its content.
-			d.fail("identity", usageError{err}, fmt.Sprintf("identity file %s: %s", path, strings.TrimPrefix(err.Error(), "crypt: ")),
+			d.fail("identity", usageError{err}, fmt.Sprintf("identity file %s: %s", path, err),
 				"an identity file holds AGE-SECRET-KEY-1… lines ('xfer keygen' or age-keygen), an XFER-AES256-KEY-… line ('xfer keygen --aes'), or an unencrypted SSH private key")
 			continue
 		}

@@ -104,7 +104,9 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 		return err
 	}
 	if out == "" {
-		out = path.Base(name)
+		// The object's name, as a file name that stays in this directory
+		// and means a file on every system (no device, no stream).
+		out = safefile.PortableName(path.Base(name), "unnamed")
 	}
 	if out != "-" {
 		// Refuse before downloading anything for an output that could not
@@ -151,7 +153,7 @@ func (a *app) fetchTo(ctx context.Context, x *exchange.Exchange, name, out strin
 	ev.SHA256, ev.Bytes = hex.EncodeToString(d.SHA256), d.Size()
 	event := map[string]any{"event": "fetched", "name": name, "key": x.Key(name), "output": out, "bytes": d.Size(),
 		"resumed_bytes": d.Resumed, "etag": d.Info.ETag, "checksum": d.Info.Checksum, "verified": d.Verified}
-	human := fmt.Sprintf("fetched %s into %s (%s", name, out, humanBytes(d.Size()))
+	human := fmt.Sprintf("fetched %s into %s (%s", shown(name), out, humanBytes(d.Size()))
 	if d.Verified {
 		human += ", SHA-256 verified"
 	}

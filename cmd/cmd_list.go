@@ -137,10 +137,20 @@ func (t *table) row(event map[string]any, human, plain []string) {
 		t.a.emit(event)
 	case t.a.quiet:
 	case t.tty:
-		fmt.Fprintln(t.w, strings.Join(human, "\t"))
+		fmt.Fprintln(t.w, joinFields(human))
 	default:
-		fmt.Fprintln(t.w, strings.Join(plain, "\t"))
+		fmt.Fprintln(t.w, joinFields(plain))
 	}
+}
+
+// joinFields joins a row's fields with tabs, each escaped: a field that
+// held a tab or a newline would forge a column or a row.
+func joinFields(fields []string) string {
+	esc := make([]string, len(fields))
+	for i, f := range fields {
+		esc[i] = escapeLine(f)
+	}
+	return strings.Join(esc, "\t")
 }
 
 // end flushes the table and, on a terminal, prints footer.
@@ -203,24 +213,24 @@ func (a *app) printObjects(x *exchange.Exchange, objs []*exchange.Listed) error 
 		if lo.ExpiryDisagrees() {
 			humanExp += " (manifest: " + lo.ManifestExpires.Format("2006-01-02") + ")"
 			a.warn("%s: its metadata says it expires %s, but its manifest said %s when it was pulled; sweep goes by the manifest",
-				name, timeOrDash(expires, time.RFC3339), lo.ManifestExpires.UTC().Format(time.RFC3339))
+				shown(name), timeOrDash(expires, time.RFC3339), lo.ManifestExpires.UTC().Format(time.RFC3339))
 		}
 		pulledH, pulledAt, pulledBy := "-", "-", "-"
 		if r := lo.Receipt; r != nil {
 			event["pulled_at"], event["pulled_by"] = r.DownloadedAt, r.By
 			event["pulled_this_version"] = r.ETag == info.ETag
-			pulledH = r.DownloadedAt.Local().Format(timeLayout) + " by " + r.By
+			pulledH = r.DownloadedAt.Local().Format(timeLayout) + " by " + shown(r.By)
 			if r.ETag != info.ETag {
 				// The receipt is of a version this upload replaced.
 				pulledH = "an earlier version, " + pulledH
 			} else {
-				pulledAt, pulledBy = r.DownloadedAt.UTC().Format(time.RFC3339), r.By
+				pulledAt, pulledBy = r.DownloadedAt.UTC().Format(time.RFC3339), shown(r.By)
 			}
 		}
 		t.row(event,
-			[]string{name, humanBytes(info.Size), timeOrDash(info.LastModified, timeLayout), orDash(meta["xfer-cipher"]), humanExp, orDash(meta["xfer-sender"]), pulledH},
-			[]string{name, fmt.Sprint(info.Size), timeOrDash(info.LastModified, time.RFC3339), orDash(meta["xfer-cipher"]),
-				timeOrDash(expires, time.RFC3339), orDash(meta["xfer-sender"]), pulledAt, pulledBy})
+			[]string{shown(name), humanBytes(info.Size), timeOrDash(info.LastModified, timeLayout), orDash(shown(meta["xfer-cipher"])), humanExp, orDash(shown(meta["xfer-sender"])), pulledH},
+			[]string{shown(name), fmt.Sprint(info.Size), timeOrDash(info.LastModified, time.RFC3339), orDash(shown(meta["xfer-cipher"])),
+				timeOrDash(expires, time.RFC3339), orDash(shown(meta["xfer-sender"])), pulledAt, pulledBy})
 	}
 	t.end(fmt.Sprintf("%s, %s", count(n, "file", "files"), humanBytes(total)))
 	if n == 0 && !a.json && !a.quiet {
@@ -239,8 +249,8 @@ func (a *app) listUploads(ctx context.Context, x *exchange.Exchange) error {
 	for _, u := range ups {
 		age := now.Sub(u.Initiated)
 		t.row(map[string]any{"event": "upload", "name": x.Name(u.Key), "key": u.Key, "upload_id": u.UploadID, "initiated": u.Initiated, "age_seconds": int64(age.Seconds())},
-			[]string{x.Name(u.Key), u.Initiated.Local().Format(timeLayout), humanAge(age), u.UploadID},
-			[]string{x.Name(u.Key), u.Initiated.UTC().Format(time.RFC3339), fmt.Sprint(int64(age.Seconds())), u.UploadID})
+			[]string{shown(x.Name(u.Key)), u.Initiated.Local().Format(timeLayout), humanAge(age), shown(u.UploadID)},
+			[]string{shown(x.Name(u.Key)), u.Initiated.UTC().Format(time.RFC3339), fmt.Sprint(int64(age.Seconds())), shown(u.UploadID)})
 	}
 	t.end(count(len(ups), "unfinished upload", "unfinished uploads"))
 	if len(ups) == 0 && !a.json && !a.quiet {
@@ -286,8 +296,8 @@ func (a *app) listVersions(ctx context.Context, x *exchange.Exchange) error {
 			ev["size"], ev["etag"] = v.Size, v.ETag
 		}
 		t.row(ev,
-			[]string{x.Name(v.Key), versionLabel(v.VersionID), state, size, timeOrDash(v.LastModified, timeLayout)},
-			[]string{x.Name(v.Key), orDash(v.VersionID), strings.ReplaceAll(state, " ", "-"), plainSize, timeOrDash(v.LastModified, time.RFC3339)})
+			[]string{shown(x.Name(v.Key)), shown(versionLabel(v.VersionID)), state, size, timeOrDash(v.LastModified, timeLayout)},
+			[]string{shown(x.Name(v.Key)), orDash(shown(v.VersionID)), strings.ReplaceAll(state, " ", "-"), plainSize, timeOrDash(v.LastModified, time.RFC3339)})
 		return nil
 	})
 	if err != nil {

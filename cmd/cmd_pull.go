@@ -174,7 +174,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		items, unshredded = l.New, l.Unshredded
 		for _, cl := range l.Claimed {
 			a.result(map[string]any{"event": "claimed", "name": cl.Name, "by": cl.By, "host": cl.Host, "pid": cl.PID, "claimed_until": cl.Expires},
-				"skipped %s: claimed by %s until %s", cl.Name, cl.Holder(), cl.Expires.Local().Format(time.RFC3339))
+				"skipped %s: claimed by %s until %s", shown(cl.Name), shown(cl.Holder()), cl.Expires.Local().Format(time.RFC3339))
 		}
 		if l.Others > 0 {
 			a.warn("%s under %s not ending in .zip.age or .zip.aes: not pulled by --all", count(l.Others, "object", "objects"), x.Where())
@@ -213,7 +213,7 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	for _, it := range unshredded {
 		a.result(map[string]any{"event": "shred_pending", "name": it.Name},
-			"%s was pulled before but is still in the exchange: shredding it now", it.Name)
+			"%s was pulled before but is still in the exchange: shredding it now", shown(it.Name))
 		err := a.shredPulled(ctx, x, it.Name, it.ETag)
 		if err == nil {
 			continue
@@ -249,7 +249,7 @@ func (a *app) planPull(ctx context.Context, x *exchange.Exchange, p exchange.Pul
 			}
 			continue
 		}
-		human := fmt.Sprintf("would pull %s (%s) into %s", plan.Name, humanBytes(plan.Size), plan.Output)
+		human := fmt.Sprintf("would pull %s (%s) into %s", shown(plan.Name), humanBytes(plan.Size), plan.Output)
 		if plan.OutputExists {
 			human += fmt.Sprintf("; %s exists and would not be overwritten", plan.Output)
 		}
@@ -330,11 +330,11 @@ func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.Pull
 	case errors.Is(err, transfer.ErrInterrupted):
 		return withHint(err, "what was downloaded is kept; run the same command again to resume")
 	case errors.Is(err, fs.ErrExist):
-		return withHint(err, "%s is never overwritten: move it away and pull %s again", res.Output, name)
+		return withHint(err, "%s is never overwritten: move it away and pull %s again", res.Output, shown(name))
 	case err != nil:
 		return err
 	case errors.Is(res.Skipped, exchange.ErrBusy):
-		a.warn("%s: skipped: %v", name, res.Skipped)
+		a.warn("%s: skipped: %v", shown(name), res.Skipped)
 		return nil
 	case res.Skipped != nil:
 		event := map[string]any{"event": "skipped", "name": name, "reason": res.Skipped.Error()}
@@ -342,15 +342,15 @@ func (a *app) pullOne(ctx context.Context, x *exchange.Exchange, p exchange.Pull
 		if errors.As(res.Skipped, &ce) && ce.Claim != nil {
 			event["claimed_until"] = ce.Claim.Expires
 		}
-		a.result(event, "skipped %s: %v", name, res.Skipped)
+		a.result(event, "skipped %s: %v", shown(name), res.Skipped)
 		return nil
 	}
 	ev.SHA256, ev.Bytes, ev.Rows = hex.EncodeToString(res.SHA256), res.ObjectBytes, res.Rows
 	event := map[string]any{"event": "pulled", "name": name, "key": res.Key, "output": res.Output, "bytes": res.Bytes, "object_bytes": res.ObjectBytes,
 		"resumed_bytes": res.Resumed, "etag": res.ETag, "verified": res.Verified, "already": res.Already}
-	human := fmt.Sprintf("pulled %s into %s (%s", name, res.Output, humanBytes(res.Bytes))
+	human := fmt.Sprintf("pulled %s into %s (%s", shown(name), res.Output, humanBytes(res.Bytes))
 	if res.Already {
-		human = fmt.Sprintf("%s already holds %s, byte for byte (%s", res.Output, name, humanBytes(res.Bytes))
+		human = fmt.Sprintf("%s already holds %s, byte for byte (%s", res.Output, shown(name), humanBytes(res.Bytes))
 	}
 	human += manifestNote(res.Opened, event)
 	if res.Resumed > 0 {
@@ -380,7 +380,7 @@ func (a *app) shredPulled(ctx context.Context, x *exchange.Exchange, name, etag 
 		return fmt.Errorf("pulled, but not shredded completely: %w", err)
 	}
 	if err := x.RecordShredded(name, etag); err != nil {
-		a.warn("%s: %v", name, err)
+		a.warn("%s: %v", shown(name), err)
 	}
 	return nil
 }

@@ -137,11 +137,11 @@ func (a *app) confirmShred(plans []*exchange.ShredPlan) (bool, error) {
 	n := 0
 	for _, p := range plans {
 		if p.Empty() {
-			fmt.Fprintf(w, "%s: nothing to remove\n", p.Name)
+			fmt.Fprintf(w, "%s: nothing to remove\n", shown(p.Name))
 			continue
 		}
 		n++
-		fmt.Fprintf(w, "%s: %s\n", p.Name, shredSummary(p))
+		fmt.Fprintf(w, "%s: %s\n", shown(p.Name), shredSummary(p))
 	}
 	if n == 0 {
 		return true, nil // nothing to lose: let shred say so
@@ -196,6 +196,7 @@ func (a *app) shredAll(ctx context.Context, x *exchange.Exchange, plans []*excha
 // reportShred reports what shredAll did for p, item by item, then the
 // summary, fills in ev's counts and returns p's worst failure.
 func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *exchange.ShredOutcome, ev *audit.Event) error {
+	name := shown(p.Name) // for people; events carry p.Name
 	var failed []error
 	removed := map[string]int{}
 	item := func(it shredItem) {
@@ -222,7 +223,7 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 	}
 	for _, err := range out.Local {
 		if errors.Is(err, transfer.ErrSpoolBusy) {
-			err = withHint(err, "another xfer is sending or fetching %s right now: let it finish or stop it, then shred again", p.Name)
+			err = withHint(err, "another xfer is sending or fetching %s right now: let it finish or stop it, then shred again", name)
 		}
 		failed = append(failed, err)
 	}
@@ -247,13 +248,13 @@ func (a *app) reportShred(ctx context.Context, p *exchange.ShredPlan, out *excha
 		"uploads": removed["upload"], "local_files": removed["local"], "complete": len(failed) == 0}
 	switch {
 	case p.Empty():
-		a.result(event, "nothing to shred for %s: no version, delete marker, unfinished upload or local file", p.Name)
+		a.result(event, "nothing to shred for %s: no version, delete marker, unfinished upload or local file", name)
 	default:
 		verb := "shredded"
 		if len(failed) > 0 {
 			verb = "shredded only in part"
 		}
-		a.result(event, "%s %s: %s, %s, %s, %s", verb, p.Name, count(v, "version", "versions"), count(m, "delete marker", "delete markers"),
+		a.result(event, "%s %s: %s, %s, %s, %s", verb, name, count(v, "version", "versions"), count(m, "delete marker", "delete markers"),
 			count(removed["upload"], "unfinished upload", "unfinished uploads"), count(removed["local"], "local file", "local files"))
 	}
 	if len(failed) == 0 {
@@ -286,18 +287,18 @@ type shredItem struct {
 }
 
 func uploadItem(p *exchange.ShredPlan, u transfer.UploadInfo) shredItem {
-	return shredItem{"upload", fmt.Sprintf("unfinished upload %s of %s (started %s)", u.UploadID, p.Name, u.Initiated.Local().Format(timeLayout)),
+	return shredItem{"upload", fmt.Sprintf("unfinished upload %s of %s (started %s)", shown(u.UploadID), shown(p.Name), u.Initiated.Local().Format(timeLayout)),
 		map[string]any{"upload_id": u.UploadID, "initiated": u.Initiated}}
 }
 
 func versionItem(p *exchange.ShredPlan, v transfer.Version) shredItem {
 	if v.DeleteMarker {
-		return shredItem{"delete_marker", fmt.Sprintf("delete marker %s of %s", versionLabel(v.VersionID), p.Name),
+		return shredItem{"delete_marker", fmt.Sprintf("delete marker %s of %s", shown(versionLabel(v.VersionID)), shown(p.Name)),
 			map[string]any{"version_id": v.VersionID}}
 	}
-	what := "version " + v.VersionID + " of " + p.Name
+	what := "version " + shown(v.VersionID) + " of " + shown(p.Name)
 	if versionLabel(v.VersionID) != v.VersionID {
-		what = p.Name + " (unversioned)"
+		what = shown(p.Name) + " (unversioned)"
 	}
 	return shredItem{"version", fmt.Sprintf("%s (%s, %s)", what, humanBytes(v.Size), v.LastModified.Local().Format(timeLayout)),
 		map[string]any{"version_id": v.VersionID, "size": v.Size, "etag": v.ETag, "modified": v.LastModified}}
@@ -340,7 +341,7 @@ func (a *app) reportShredPlan(p *exchange.ShredPlan) {
 	v, m := p.Counts()
 	a.result(map[string]any{"event": "would_shred", "name": p.Name, "key": p.Key, "versions": v, "delete_markers": m,
 		"uploads": len(p.Uploads), "local_files": len(p.Files)},
-		"would shred %s: %s; dry run, nothing removed", p.Name, shredSummary(p))
+		"would shred %s: %s; dry run, nothing removed", shown(p.Name), shredSummary(p))
 }
 
 // versionLabel shows a version ID, naming the unversioned one.

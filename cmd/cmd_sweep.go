@@ -90,14 +90,14 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		name := x.Name(lo.Info.Key)
 		event := map[string]any{"event": "expired", "name": name, "key": lo.Info.Key, "expires": exp, "expiry_from": from, "size": lo.Info.Size}
 		if o.dryRun {
-			a.result(event, "would shred %s (expired %s, by its %s)", name, exp.Local().Format(timeLayout), strings.ReplaceAll(from, "_", " "))
+			a.result(event, "would shred %s (expired %s, by its %s)", shown(name), exp.Local().Format(timeLayout), strings.ReplaceAll(from, "_", " "))
 			continue
 		}
 		p, err := x.PlanExpiredShred(ctx, lo)
 		if errors.Is(err, exchange.ErrReplaced) {
 			skipped++
 			a.result(map[string]any{"event": "skipped", "name": name, "reason": "replaced since the listing"},
-				"skipped %s: replaced by a newer upload since the listing; the next sweep looks at it again", name)
+				"skipped %s: replaced by a newer upload since the listing; the next sweep looks at it again", shown(name))
 			continue
 		}
 		if err == nil {

@@ -327,7 +327,7 @@ func TestDoctor(t *testing.T) {
 		bad := s.write(t, "bad-identity.txt", "# key\nAGE-SECRET-KEY-1NOTAKEY\n", 0o600)
 		r = runDoctor(t, s.env, "-i", bad, "-i", filepath.Join(s.dir, "missing.txt"))
 		r.expect(t, 2, append(s.secrets, "AGE-SECRET-KEY-1NOTAKEY"),
-			`(?m)^FAIL identity: identity file .*bad-identity\.txt: identity file line 2: malformed age secret key$`,
+			`(?m)^FAIL identity: identity file .*bad-identity\.txt: line 2: malformed age secret key$`,
 			`(?m)^FAIL identity: identity file .*missing\.txt \(-i\) does not exist$`)
 		r = runDoctor(t, s.env, "--role", "receive")
 		r.expect(t, 2, s.secrets, `(?m)^FAIL identity: no identity to decrypt with`)

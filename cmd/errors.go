@@ -144,8 +144,8 @@ func hintFor(err error) string {
 // prefix, lower case, no final period, then an optional hint.
 func printError(w io.Writer, err error) {
 	msg := strings.TrimSuffix(err.Error(), ".")
-	fmt.Fprintf(w, "xfer: error: %s\n", msg)
+	fmt.Fprintf(w, "xfer: error: %s\n", escapeLine(msg))
 	if hint := hintFor(err); hint != "" {
-		fmt.Fprintf(w, "xfer: hint: %s\n", hint)
+		fmt.Fprintf(w, "xfer: hint: %s\n", escapeLine(hint))
 	}
 }

@@ -87,7 +87,7 @@ func (a *app) debugf(format string, args ...any) {
 	if !a.debug {
 		return
 	}
-	line := fmt.Sprintf("xfer: debug: "+format+"\n", args...)
+	line := "xfer: debug: " + escapeLine(fmt.Sprintf(format, args...)) + "\n"
 	if a.logFile != nil {
 		a.logFile.Write([]byte(line))
 		return

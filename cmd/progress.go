@@ -32,6 +32,7 @@ const lineInterval = 5 * time.Second
 // startMeter begins showing progress of total bytes, already of which were
 // done before this run (a resumed transfer starts there).
 func (a *app) startMeter(label string, total, already int64) *meter {
+	label = escapeLine(label)
 	m := &meter{a: a, label: label, start: time.Now()}
 	m.done.Store(already)
 	m.total.Store(total)

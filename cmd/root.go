@@ -228,7 +228,7 @@ func (a *app) setting(c *cobra.Command, flag, env, file, def string) string {
 // NDJSON event names it under field: "file" for send, "name" otherwise) and
 // returns the worse of err and worst, by exit code.
 func (a *app) reportFailure(ctx context.Context, field, name string, err, worst error) error {
-	printError(a.env.Stderr, fmt.Errorf("%s: %w", name, err))
+	printError(a.env.Stderr, fmt.Errorf("%s: %w", shown(name), err))
 	if a.json {
 		a.emit(map[string]any{"event": "error", field: name, "error": err.Error(), "exit_code": exitCode(ctx, err)})
 	}
@@ -258,7 +258,7 @@ func (a *app) result(event map[string]any, human string, args ...any) {
 	case a.json:
 		a.emit(event)
 	case !a.quiet:
-		fmt.Fprintf(a.env.Stdout, human+"\n", args...)
+		fmt.Fprintln(a.env.Stdout, escapeLine(fmt.Sprintf(human, args...)))
 	}
 }
 
@@ -275,7 +275,7 @@ func (a *app) step(format string, args ...any) {
 // warn prints a warning on stderr unless --quiet.
 func (a *app) warn(format string, args ...any) {
 	if !a.quiet {
-		fmt.Fprintf(a.env.Stderr, "xfer: warning: "+format+"\n", args...)
+		fmt.Fprintf(a.env.Stderr, "xfer: warning: %s\n", escapeLine(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -73,7 +73,7 @@ func TestSendResumeWithNewZipPassword(t *testing.T) {
 		err := c.Run()
 		return exitCodeOf(err), out.String()
 	}
-	if code, out := pull(env); code != 3 || !strings.Contains(out, "wrong password") {
+	if code, out := pull(env); code != 3 || !strings.Contains(out, "wrong zip password") {
 		t.Errorf("pull with the old zip password: exit %d, want 3 (wrong password)\n%s", code, out)
 	}
 	if code, out := pull(newEnv); code != 0 {

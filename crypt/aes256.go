@@ -142,11 +142,11 @@ func sealAESHeader(k aesKEK, fileKey []byte, rnd io.Reader) (hdr, streamNonce []
 		// Readers accept only minScryptLogN..defaultScryptLogN; wider here
 		// so tests can make files that must be refused.
 		if k.logN < 1 || k.logN > 30 {
-			return nil, nil, fmt.Errorf("crypt: scrypt work factor %d out of range", k.logN)
+			return nil, nil, fmt.Errorf("scrypt work factor %d out of range", k.logN)
 		}
 		salt := make([]byte, saltSize)
 		if _, err := io.ReadFull(rnd, salt); err != nil {
-			return nil, nil, fmt.Errorf("crypt: reading randomness: %w", err)
+			return nil, nil, fmt.Errorf("reading randomness: %w", err)
 		}
 		hdr = append(hdr, byte(k.logN))
 		hdr = append(hdr, salt...)
@@ -157,10 +157,10 @@ func sealAESHeader(k aesKEK, fileKey []byte, rnd io.Reader) (hdr, streamNonce []
 	wrapNonce := make([]byte, wrapNonceSize)
 	streamNonce = make([]byte, streamNonceSize)
 	if _, err := io.ReadFull(rnd, wrapNonce); err != nil {
-		return nil, nil, fmt.Errorf("crypt: reading randomness: %w", err)
+		return nil, nil, fmt.Errorf("reading randomness: %w", err)
 	}
 	if _, err := io.ReadFull(rnd, streamNonce); err != nil {
-		return nil, nil, fmt.Errorf("crypt: reading randomness: %w", err)
+		return nil, nil, fmt.Errorf("reading randomness: %w", err)
 	}
 	hdr = append(hdr, wrapNonce...)
 	hdr = newGCM(kek).Seal(hdr, wrapNonce, fileKey, hdr)
@@ -176,7 +176,7 @@ func newAESWriter(dst io.Writer, k aesKEK, cfg writerConfig) (io.WriteCloser, er
 	}
 	fileKey := make([]byte, fileKeySize)
 	if _, err := io.ReadFull(rnd, fileKey); err != nil {
-		return nil, fmt.Errorf("crypt: reading randomness: %w", err)
+		return nil, fmt.Errorf("reading randomness: %w", err)
 	}
 	hdr, streamNonce, err := sealAESHeader(k, fileKey, rnd)
 	if err != nil {
@@ -192,7 +192,7 @@ func newAESWriter(dst io.Writer, k aesKEK, cfg writerConfig) (io.WriteCloser, er
 	}, nil
 }
 
-var errWriterClosed = errors.New("crypt: write after Close")
+var errWriterClosed = errors.New("write after Close")
 
 // aesWriter buffers one chunk of plaintext. A full chunk is sealed only
 // once more data arrives, because only then is it known not to be the last.
@@ -245,7 +245,7 @@ func (w *aesWriter) Close() error {
 
 func (w *aesWriter) flush(last bool) error {
 	if w.counter == math.MaxUint64 {
-		return errors.New("crypt: file too large for the aes256 format")
+		return errors.New("file too large for the aes256 format")
 	}
 	out := w.aead.Seal(w.buf[:0], chunkNonce(w.counter, last), w.buf, nil)
 	w.counter++
@@ -560,7 +560,7 @@ func (r *aesReaderAt) decryptChunk(i int64) (*plainChunk, error) {
 
 func (r *aesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("crypt: negative offset %d", off)
+		return 0, fmt.Errorf("negative offset %d", off)
 	}
 	if off >= r.size {
 		return 0, io.EOF

@@ -14,21 +14,21 @@ func newAgeWriter(dst io.Writer, opts EncryptOptions, cfg writerConfig) (io.Writ
 		if len(recipients) > 0 {
 			// age only allows an scrypt stanza on its own: a passphrase
 			// file must not be openable by anyone else.
-			return nil, errors.New("crypt: age can't seal to a passphrase and to recipients at the same time")
+			return nil, errors.New("age can't seal to a passphrase and to recipients at the same time")
 		}
 		r, err := age.NewScryptRecipient(string(opts.Passphrase))
 		if err != nil {
-			return nil, fmt.Errorf("crypt: %w", err)
+			return nil, err
 		}
 		r.SetWorkFactor(cfg.scryptLogN)
 		recipients = []age.Recipient{r}
 	}
 	if len(recipients) == 0 {
-		return nil, errors.New("crypt: the age cipher needs at least one recipient or a passphrase")
+		return nil, errors.New("the age cipher needs at least one recipient or a passphrase")
 	}
 	w, err := age.Encrypt(dst, recipients...)
 	if err != nil {
-		return nil, fmt.Errorf("crypt: %w", err)
+		return nil, err
 	}
 	return w, nil
 }
@@ -40,7 +40,7 @@ func ageIdentities(ids Identities, cfg readerConfig) ([]age.Identity, error) {
 	if len(ids.Passphrase) > 0 {
 		s, err := age.NewScryptIdentity(string(ids.Passphrase))
 		if err != nil {
-			return nil, fmt.Errorf("crypt: %w", err)
+			return nil, err
 		}
 		s.SetMaxWorkFactor(cfg.maxLogN())
 		list = append(list[:len(list):len(list)], s)
@@ -93,7 +93,7 @@ type ageReaderAt struct {
 
 func (a *ageReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("crypt: negative offset %d", off)
+		return 0, fmt.Errorf("negative offset %d", off)
 	}
 	if off >= a.size {
 		return 0, io.EOF

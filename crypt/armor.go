@@ -113,7 +113,7 @@ func (a *armoredReaderAt) run(l int64) (r armorRun, next int64) {
 // lines with one read of the armored file.
 func (a *armoredReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("crypt: negative offset %d", off)
+		return 0, fmt.Errorf("negative offset %d", off)
 	}
 	n := 0
 	var raw []byte

@@ -51,7 +51,7 @@ func ParseCipher(s string) (Cipher, error) {
 	case CipherAES256:
 		return CipherAES256, nil
 	}
-	return "", fmt.Errorf("crypt: unknown cipher %q (want %q or %q)", s, CipherAge, CipherAES256)
+	return "", fmt.Errorf("unknown cipher %q (want %q or %q)", s, CipherAge, CipherAES256)
 }
 
 // Format is the kind of sealed file, as recognised by [Detect].
@@ -125,13 +125,13 @@ var (
 	// ErrNoIdentity means none of the given identities, keys or passphrases
 	// opens the file: wrong key, wrong passphrase, or none of the right kind
 	// given. The CLI maps it to exit code 3.
-	ErrNoIdentity = errors.New("crypt: no identity matches the file")
+	ErrNoIdentity = errors.New("no identity matches the file")
 
 	// ErrIntegrity means the file is not a well-formed sealed file: it was
 	// tampered with, truncated or extended, its header is malformed, a MAC or
 	// chunk failed authentication, or its format is unknown. The CLI maps it
 	// to exit code 4. The detail is wrapped with it.
-	ErrIntegrity = errors.New("crypt: integrity check failed")
+	ErrIntegrity = errors.New("integrity check failed")
 )
 
 func integrityErr(format string, args ...any) error {
@@ -194,20 +194,20 @@ func newWriter(dst io.Writer, opts EncryptOptions, cfg writerConfig) (io.WriteCl
 	switch c {
 	case CipherAES256:
 		if len(opts.Recipients) > 0 {
-			return nil, errors.New("crypt: age recipients can't be used with the aes256 cipher, use a key file or a passphrase")
+			return nil, errors.New("age recipients can't be used with the aes256 cipher, use a key file or a passphrase")
 		}
 		switch {
 		case opts.AESKey != nil && len(opts.Passphrase) > 0:
-			return nil, errors.New("crypt: give the aes256 cipher a key file or a passphrase, not both")
+			return nil, errors.New("give the aes256 cipher a key file or a passphrase, not both")
 		case opts.AESKey != nil:
 			return newAESWriter(dst, aesKeyKEK(opts.AESKey), cfg)
 		case len(opts.Passphrase) > 0:
 			return newAESWriter(dst, aesPassphraseKEK(opts.Passphrase, cfg.scryptLogN), cfg)
 		}
-		return nil, errors.New("crypt: the aes256 cipher needs a key file or a passphrase")
+		return nil, errors.New("the aes256 cipher needs a key file or a passphrase")
 	default:
 		if opts.AESKey != nil {
-			return nil, errors.New("crypt: an AES key file can only be used with the aes256 cipher")
+			return nil, errors.New("an AES key file can only be used with the aes256 cipher")
 		}
 		return newAgeWriter(dst, opts, cfg)
 	}
@@ -295,7 +295,7 @@ func NewReaderAt(src io.ReaderAt, size int64, ids Identities) (io.ReaderAt, int6
 
 func newReaderAt(src io.ReaderAt, size int64, ids Identities, cfg readerConfig) (io.ReaderAt, int64, Format, error) {
 	if size < 0 {
-		return nil, 0, FormatUnknown, fmt.Errorf("crypt: negative size %d", size)
+		return nil, 0, FormatUnknown, fmt.Errorf("negative size %d", size)
 	}
 	in := &sourceReaderAt{r: src}
 	prefix := make([]byte, min(size, int64(DetectSize)))

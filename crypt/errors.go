@@ -65,7 +65,7 @@ func classify(err error) error {
 	}
 	var se *sourceError
 	if errors.As(err, &se) {
-		return fmt.Errorf("crypt: reading input: %w", se.err)
+		return fmt.Errorf("reading input: %w", se.err)
 	}
 	var nm *age.NoIdentityMatchError
 	if errors.As(err, &nm) {

@@ -24,7 +24,7 @@ import (
 func ParseRecipient(s string) (age.Recipient, error) {
 	r, err := parseRecipient(s)
 	if err != nil {
-		return nil, fmt.Errorf("crypt: %w", err)
+		return nil, err
 	}
 	return r, nil
 }
@@ -73,22 +73,22 @@ func ParseRecipientsFile(r io.Reader) ([]age.Recipient, error) {
 			continue
 		}
 		if !utf8.ValidString(line) {
-			return nil, fmt.Errorf("crypt: recipients file line %d: not valid UTF-8", n)
+			return nil, fmt.Errorf("line %d: not valid UTF-8", n)
 		}
 		rec, err := parseRecipient(line)
 		if err != nil {
-			return nil, fmt.Errorf("crypt: recipients file line %d: %w", n, err)
+			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		recs = append(recs, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("crypt: reading recipients file: %w", err)
+		return nil, fmt.Errorf("reading recipients file: %w", err)
 	}
 	if lr.N == 0 {
-		return nil, errors.New("crypt: recipients file is too large")
+		return nil, errors.New("recipients file is too large")
 	}
 	if len(recs) == 0 {
-		return nil, errors.New("crypt: no recipients in recipients file")
+		return nil, errors.New("no recipients in recipients file")
 	}
 	return recs, nil
 }
@@ -103,7 +103,7 @@ const aesKeyPrefix = "XFER-AES256-KEY-"
 func GenerateAESKey() (*AESKey, error) {
 	k := new(AESKey)
 	if _, err := rand.Read(k[:]); err != nil {
-		return nil, fmt.Errorf("crypt: %w", err)
+		return nil, err
 	}
 	return k, nil
 }
@@ -119,7 +119,7 @@ func (k *AESKey) MarshalText() ([]byte, error) {
 // UnmarshalText parses the text form written by MarshalText.
 func (k *AESKey) UnmarshalText(text []byte) error {
 	if err := k.unmarshalText(text); err != nil {
-		return fmt.Errorf("crypt: %w", err)
+		return err
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (k *AESKey) KeyFile(created time.Time) []byte {
 func ParseIdentityFile(data []byte) (Identities, error) {
 	var ids Identities
 	if len(data) > maxKeyFileSize {
-		return ids, errors.New("crypt: identity file is too large")
+		return ids, errors.New("identity file is too large")
 	}
 	if len(data) == 32 {
 		// A text key line is longer, so 32 bytes can only be a raw key.
@@ -199,10 +199,10 @@ func ParseIdentityFile(data []byte) (Identities, error) {
 		return parseSSHIdentity(trimmed)
 	}
 	if Detect(trimmed) != FormatUnknown {
-		return ids, errors.New("crypt: the identity file is itself encrypted; decrypt it first (age -d)")
+		return ids, errors.New("the identity file is itself encrypted; decrypt it first (age -d)")
 	}
 	if !utf8.Valid(data) {
-		return ids, errors.New("crypt: identity file is neither text nor a 32-byte AES key")
+		return ids, errors.New("identity file is neither text nor a 32-byte AES key")
 	}
 	for n, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
@@ -213,29 +213,29 @@ func ParseIdentityFile(data []byte) (Identities, error) {
 		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-1"):
 			id, err := age.ParseHybridIdentity(line)
 			if err != nil {
-				return Identities{}, fmt.Errorf("crypt: identity file line %d: malformed age post-quantum secret key", n+1)
+				return Identities{}, fmt.Errorf("line %d: malformed age post-quantum secret key", n+1)
 			}
 			ids.Age = append(ids.Age, id)
 		case strings.HasPrefix(line, "AGE-SECRET-KEY-1"):
 			id, err := age.ParseX25519Identity(line)
 			if err != nil {
-				return Identities{}, fmt.Errorf("crypt: identity file line %d: malformed age secret key", n+1)
+				return Identities{}, fmt.Errorf("line %d: malformed age secret key", n+1)
 			}
 			ids.Age = append(ids.Age, id)
 		case strings.HasPrefix(line, aesKeyPrefix):
 			var k AESKey
 			if err := k.unmarshalText([]byte(line)); err != nil {
-				return Identities{}, fmt.Errorf("crypt: identity file line %d: %w", n+1, err)
+				return Identities{}, fmt.Errorf("line %d: %w", n+1, err)
 			}
 			ids.AES = append(ids.AES, k)
 		case strings.HasPrefix(line, "age1"), strings.HasPrefix(line, "ssh-"):
-			return Identities{}, fmt.Errorf("crypt: identity file line %d: this is a public key (a recipient), not an identity", n+1)
+			return Identities{}, fmt.Errorf("line %d: this is a public key (a recipient), not an identity", n+1)
 		default:
-			return Identities{}, fmt.Errorf("crypt: identity file line %d: unknown identity type", n+1)
+			return Identities{}, fmt.Errorf("line %d: unknown identity type", n+1)
 		}
 	}
 	if len(ids.Age) == 0 && len(ids.AES) == 0 {
-		return ids, errors.New("crypt: no identities in identity file")
+		return ids, errors.New("no identities in identity file")
 	}
 	return ids, nil
 }
@@ -245,10 +245,10 @@ func parseSSHIdentity(pemBytes []byte) (Identities, error) {
 	if err != nil {
 		var pm *ssh.PassphraseMissingError
 		if errors.As(err, &pm) {
-			return Identities{}, errors.New("crypt: the SSH private key is passphrase-protected; xfer needs an unencrypted key")
+			return Identities{}, errors.New("the SSH private key is passphrase-protected; xfer needs an unencrypted key")
 		}
 		// ssh's parse errors describe the structure, not the key bytes.
-		return Identities{}, fmt.Errorf("crypt: unsupported or malformed SSH private key: %w", err)
+		return Identities{}, fmt.Errorf("unsupported or malformed SSH private key: %w", err)
 	}
 	return Identities{Age: []age.Identity{id}}, nil
 }

@@ -176,7 +176,7 @@ func TestParseIdentityFile(t *testing.T) {
 		"unknown":         {"hello world\n", "line 1: unknown identity type"},
 		"corrupt age key": {"# c\n" + corrupt + "\n", "line 2: malformed age secret key"},
 		"corrupt pq key":  {pq.String()[:40] + "\n", "line 1: malformed age post-quantum"},
-		"bad aes key":     {string(kt[:70]) + "\n", "crypt: identity file line 1: malformed AES key"},
+		"bad aes key":     {string(kt[:70]) + "\n", "line 1: malformed AES key"},
 		"public key":      {x.Recipient().String() + "\n", "public key"},
 		"ssh public key":  {keys.ed25519Pub + "\n", "public key"},
 		"encrypted":       {"age-encryption.org/v1\n-> scrypt abc 18\n", "encrypted"},

@@ -256,7 +256,7 @@ func (x *Exchange) PlanPull(ctx context.Context, name string, o PullOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	csv := path.Base(strings.TrimSuffix(strings.TrimSuffix(name, ".zip.age"), ".zip.aes"))
+	csv := safefile.PortableName(path.Base(strings.TrimSuffix(strings.TrimSuffix(name, ".zip.age"), ".zip.aes")), "unnamed.csv")
 	p := &PullPlan{Name: name, Key: key, ETag: info.ETag, Size: info.Size, Output: filepath.Join(o.Dir, csv)}
 	if _, err := os.Lstat(p.Output); err == nil {
 		p.OutputExists = true

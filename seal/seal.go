@@ -20,6 +20,7 @@ import (
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
+	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/zipenc"
@@ -90,7 +91,7 @@ const readSize = 1 << 20
 // cancelled ctx stops Seal between two reads.
 func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
 	if opts.Name == "" || strings.ContainsAny(opts.Name, "/\\") || opts.Name == ManifestName {
-		return nil, fmt.Errorf("seal: bad entry name %q", opts.Name)
+		return nil, fmt.Errorf("bad entry name %q", opts.Name)
 	}
 	out := &countingHash{w: dst, h: sha256.New()}
 	outer, err := crypt.NewWriter(out, opts.Outer)
@@ -224,13 +225,10 @@ func Open(src io.ReaderAt, size int64, ids crypt.Identities, zipPassword []byte)
 }
 
 // Name is the CSV's file name as the sender gave it, reduced to a plain
-// base name that is safe to create in any directory.
+// base name that is safe to create in any directory on any system
+// (safefile.PortableName; "unnamed.csv" when nothing of it is left).
 func (o *Opened) Name() string {
-	name := path.Base(strings.ReplaceAll(o.entry.Name, "\\", "/"))
-	if name == "." || name == "/" || name == ".." || strings.HasPrefix(name, ".") {
-		return "unnamed.csv"
-	}
-	return name
+	return safefile.PortableName(path.Base(strings.ReplaceAll(o.entry.Name, "\\", "/")), "unnamed.csv")
 }
 
 // Size is the CSV's size as its zip entry declares it. It is not

@@ -41,7 +41,7 @@ func GenerateZipPassword(minLen int) (string, error) {
 			return pw, nil
 		}
 	}
-	return "", errors.New("secret: no generated password passed the policy")
+	return "", errors.New("no generated password passed the policy")
 }
 
 // GeneratedBits is the entropy of a password GenerateZipPassword(minLen)

@@ -184,7 +184,7 @@ func (s *Spool) Write(p []byte) (int, error) {
 	}
 	if s.final || s.released {
 		s.mu.Unlock()
-		return 0, errors.New("transfer: write to a closed spool")
+		return 0, errors.New("write to a closed spool")
 	}
 	s.mu.Unlock()
 	// Only one writer appends, so the file offset is the size; readers use
@@ -208,7 +208,7 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	if s.released {
-		return errors.New("transfer: spool already released")
+		return errors.New("spool already released")
 	}
 	if err := s.f.Sync(); err != nil {
 		s.err = err
@@ -227,7 +227,7 @@ func (s *Spool) Close() error {
 // with err and aborts the upload; the spool is never resumed from.
 func (s *Spool) CloseWithError(err error) {
 	if err == nil {
-		err = errors.New("transfer: spool closed with a nil error")
+		err = errors.New("spool closed with a nil error")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -271,7 +271,7 @@ func (s *Spool) wait(ctx context.Context, need int64) (size int64, final bool, e
 			return size, final, fmt.Errorf("sealing: %w", err)
 		}
 		if released {
-			return size, final, errors.New("transfer: spool released during upload")
+			return size, final, errors.New("spool released during upload")
 		}
 		if final || size >= need {
 			return size, final, nil

@@ -46,8 +46,8 @@ type Options struct {
 }
 
 var (
-	errWriterClosed = errors.New("zipenc: write to closed archive")
-	errEntryClosed  = errors.New("zipenc: write to finished entry")
+	errWriterClosed = errors.New("write to closed archive")
+	errEntryClosed  = errors.New("write to finished entry")
 )
 
 // A Writer writes a WinZip AES-256 (AE-2) zip archive to an io.Writer.
@@ -103,9 +103,9 @@ func NewWriter(dst io.Writer, password []byte, opts Options) *Writer {
 	w.free = make(chan *block, maxBlocks(w.workers))
 	switch {
 	case w.level != Stored && (w.level < 1 || w.level > 9):
-		w.err = fmt.Errorf("zipenc: invalid compression level %d", opts.Level)
+		w.err = fmt.Errorf("invalid compression level %d", opts.Level)
 	case len(password) == 0:
-		w.err = errors.New("zipenc: empty password")
+		w.err = errors.New("empty zip password")
 	}
 	return w
 }
@@ -138,13 +138,13 @@ func (w *Writer) Create(name string, modified time.Time) (io.Writer, error) {
 		return nil, errWriterClosed
 	}
 	if err := checkName(name); err != nil {
-		return nil, fmt.Errorf("zipenc: %w", err)
+		return nil, err
 	}
 	if !utf8.ValidString(name) {
-		return nil, fmt.Errorf("zipenc: name %q is not valid UTF-8", name)
+		return nil, fmt.Errorf("name %q is not valid UTF-8", name)
 	}
 	if w.names[name] {
-		return nil, fmt.Errorf("zipenc: duplicate entry %q", name)
+		return nil, fmt.Errorf("duplicate entry %q", name)
 	}
 	de := dirEntry{
 		name:     name,
@@ -165,7 +165,7 @@ func (w *Writer) Create(name string, modified time.Time) (io.Writer, error) {
 	}
 	keys, err := deriveKeys(w.password, salt[:], writeKeyLen)
 	if err != nil {
-		return nil, fmt.Errorf("zipenc: deriving keys: %w", err)
+		return nil, fmt.Errorf("deriving keys: %w", err)
 	}
 	c, err := newEntryCipher(keys)
 	if err != nil {

@@ -82,11 +82,11 @@ const Stored = -1
 var (
 	// ErrPassword means the password verifier did not match: almost
 	// certainly the wrong password.
-	ErrPassword = errors.New("zipenc: wrong password")
+	ErrPassword = errors.New("wrong zip password")
 
 	// ErrIntegrity means the archive is damaged, truncated, tampered with
 	// or malformed: an HMAC, CRC or size mismatch, a bad header.
-	ErrIntegrity = errors.New("zipenc: integrity check failed")
+	ErrIntegrity = errors.New("zip integrity check failed")
 
 	// ErrUnsupported means a well-formed entry uses something this package
 	// does not implement: no encryption, ZipCrypto, a compression method
@@ -94,16 +94,16 @@ var (
 	// variant. It does not match ErrIntegrity: the archive is not damaged,
 	// it was made by a tool or with settings xfer does not read, and the
 	// message names what.
-	ErrUnsupported = errors.New("zipenc: unsupported entry")
+	ErrUnsupported = errors.New("unsupported zip entry")
 )
 
 func integrityf(format string, args ...any) error {
-	return fmt.Errorf("zipenc: %s: %w", fmt.Sprintf(format, args...), ErrIntegrity)
+	return fmt.Errorf("%w: %s", ErrIntegrity, fmt.Sprintf(format, args...))
 }
 
 // unsupportedf is an ErrUnsupported error; it does not match ErrIntegrity.
 func unsupportedf(format string, args ...any) error {
-	return fmt.Errorf("zipenc: %s: %w", fmt.Sprintf(format, args...), ErrUnsupported)
+	return fmt.Errorf("%w: %s", ErrUnsupported, fmt.Sprintf(format, args...))
 }
 
 // checkName reports whether name is safe to extract and to print:

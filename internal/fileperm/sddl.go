@@ -66,7 +66,7 @@ func parseSDDL(s string) (descriptor, error) {
 	d := descriptor{nullDACL: true}
 	for s != "" {
 		if len(s) < 2 || s[1] != ':' || !strings.ContainsRune("OGDS", rune(s[0])) {
-			return d, fmt.Errorf("fileperm: malformed SDDL at %q", s)
+			return d, fmt.Errorf("malformed SDDL at %q", s)
 		}
 		tag := s[0]
 		s = s[2:]
@@ -116,7 +116,7 @@ func parseACL(s string) (aces []ace, null bool, err error) {
 	rest = "(" + rest
 	for rest != "" {
 		if rest[0] != '(' {
-			return nil, false, fmt.Errorf("fileperm: malformed ACE list at %q", rest)
+			return nil, false, fmt.Errorf("malformed ACE list at %q", rest)
 		}
 		depth, end := 0, -1
 		for i := 0; i < len(rest) && end < 0; i++ {
@@ -130,12 +130,12 @@ func parseACL(s string) (aces []ace, null bool, err error) {
 			}
 		}
 		if end < 0 {
-			return nil, false, fmt.Errorf("fileperm: unterminated ACE in %q", rest)
+			return nil, false, fmt.Errorf("unterminated ACE in %q", rest)
 		}
 		fields := strings.SplitN(rest[1:end], ";", 7)
 		rest = rest[end+1:]
 		if len(fields) < 6 {
-			return nil, false, fmt.Errorf("fileperm: ACE with %d fields", len(fields))
+			return nil, false, fmt.Errorf("ACE with %d fields", len(fields))
 		}
 		rights, err := parseRights(fields[2])
 		if err != nil {
@@ -160,18 +160,18 @@ func parseRights(s string) (uint32, error) {
 	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") || (s != "" && s[0] >= '0' && s[0] <= '9') {
 		v, err := strconv.ParseUint(s, 0, 32)
 		if err != nil {
-			return 0, fmt.Errorf("fileperm: access rights %q: %w", s, err)
+			return 0, fmt.Errorf("access rights %q: %w", s, err)
 		}
 		return uint32(v), nil
 	}
 	if len(s)%2 != 0 {
-		return 0, fmt.Errorf("fileperm: access rights %q", s)
+		return 0, fmt.Errorf("access rights %q", s)
 	}
 	var v uint32
 	for i := 0; i < len(s); i += 2 {
 		r, ok := rightCodes[s[i:i+2]]
 		if !ok {
-			return 0, fmt.Errorf("fileperm: unknown access right %q in %q", s[i:i+2], s)
+			return 0, fmt.Errorf("unknown access right %q in %q", s[i:i+2], s)
 		}
 		v |= r
 	}

@@ -108,7 +108,7 @@ func create(sf *File) (*File, error) {
 // was started by Replace.
 func (f *File) Commit() error {
 	if f.done {
-		return errors.New("safefile: already committed or aborted")
+		return errors.New("already committed or aborted")
 	}
 	f.done = true
 	tmp := f.Name()

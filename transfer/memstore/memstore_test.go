@@ -25,7 +25,7 @@ func TestStoreSuite(t *testing.T) {
 			s := memstore.New(memstore.Options{Denied: true})
 			return s, s.TotalCalls
 		},
-		Caps: storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true},
+		Caps: storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true, ControlKeys: true},
 	})
 }
 

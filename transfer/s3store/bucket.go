@@ -119,15 +119,15 @@ func (s *Store) InitBucket(ctx context.Context, setup BucketSetup) ([]SettingRes
 		setup.Encryption = SSES3
 	}
 	if setup.Encryption != SSES3 && setup.Encryption != SSEKMS {
-		return nil, fmt.Errorf("s3store: default bucket encryption must be %s or %s, not %s", SSES3, SSEKMS, setup.Encryption)
+		return nil, fmt.Errorf("default bucket encryption must be %s or %s, not %s", SSES3, SSEKMS, setup.Encryption)
 	}
 	for _, name := range setup.Skip {
 		if !slices.Contains(Settings[1:], name) {
-			return nil, fmt.Errorf("s3store: no setting %q to skip", name)
+			return nil, fmt.Errorf("no setting %q to skip", name)
 		}
 	}
 	if setup.AbortUploadsAfterDays < 0 || setup.NoncurrentExpiryDays < 0 {
-		return nil, errors.New("s3store: lifecycle days must not be negative")
+		return nil, errors.New("lifecycle days must not be negative")
 	}
 	var results []SettingResult
 	exists, res, err := s.ensureBucket(ctx, setup)

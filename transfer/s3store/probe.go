@@ -120,7 +120,7 @@ func (s *Store) ProbeEndpoint(ctx context.Context) (*EndpointProbe, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: endpoint %q: %w", raw, err)
+		return nil, fmt.Errorf("endpoint %q: %w", raw, err)
 	}
 	addr := u.Host
 	if u.Port() == "" {
@@ -149,7 +149,7 @@ func (s *Store) ProbeEndpoint(ctx context.Context) (*EndpointProbe, error) {
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, p.URL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: endpoint %q: %w", raw, err)
+		return nil, fmt.Errorf("endpoint %q: %w", raw, err)
 	}
 	start := time.Now()
 	resp, err := s.client.Options().HTTPClient.Do(req)
@@ -229,14 +229,14 @@ type CredentialInfo struct {
 func (s *Store) Credentials(ctx context.Context) (CredentialInfo, error) {
 	prov := s.client.Options().Credentials
 	if prov == nil {
-		return CredentialInfo{}, errors.New("s3store: no credential provider")
+		return CredentialInfo{}, errors.New("no credential provider")
 	}
 	c, err := prov.Retrieve(ctx)
 	if err != nil {
-		return CredentialInfo{}, fmt.Errorf("s3store: no credentials: %w", err)
+		return CredentialInfo{}, fmt.Errorf("no credentials: %w", err)
 	}
 	if c.AccessKeyID == "" {
-		return CredentialInfo{}, errors.New("s3store: no credentials: the access key ID is empty")
+		return CredentialInfo{}, errors.New("no credentials: the access key ID is empty")
 	}
 	info := CredentialInfo{Source: c.Source, Session: c.SessionToken != ""}
 	if id := c.AccessKeyID; len(id) > 4 {

@@ -163,7 +163,7 @@ type ssecKey struct{ alg, key, keyMD5 *string }
 // lazily, at the first request) and returns a Store.
 func New(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Bucket == "" {
-		return nil, errors.New("s3store: no bucket given")
+		return nil, errors.New("no bucket given")
 	}
 	if opts.Endpoint != "" {
 		if err := checkEndpoint(opts.Endpoint, opts.AllowHTTP); err != nil {
@@ -175,7 +175,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	case SSENone, SSES3, SSEKMS:
 	case SSEC:
 		if len(opts.CustomerKey) != 32 {
-			return nil, fmt.Errorf("s3store: an SSE-C key must be 32 bytes, not %d", len(opts.CustomerKey))
+			return nil, fmt.Errorf("an SSE-C key must be 32 bytes, not %d", len(opts.CustomerKey))
 		}
 		sum := md5.Sum(opts.CustomerKey)
 		s.ssec = &ssecKey{
@@ -184,7 +184,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			keyMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
 		}
 	default:
-		return nil, fmt.Errorf("s3store: unknown server-side encryption %q", opts.SSE)
+		return nil, fmt.Errorf("unknown server-side encryption %q", opts.SSE)
 	}
 
 	// The SDK must get a BuildableClient: with AWS_CA_BUNDLE set, config
@@ -196,7 +196,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(opts.CAPEM) {
-			return nil, errors.New("s3store: no certificate found in the CA PEM")
+			return nil, errors.New("no certificate found in the CA PEM")
 		}
 		// Runs before the AWS_CA_BUNDLE option, which then adds to this pool.
 		httpClient = httpClient.WithTransportOptions(func(tr *http.Transport) {
@@ -241,7 +241,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: loading AWS configuration: %w", err)
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" && opts.Endpoint != "" {
 		cfg.Region = "us-east-1"
@@ -373,7 +373,7 @@ func (s *Store) CreateUpload(ctx context.Context, key string, opts transfer.Crea
 // UploadPart implements transfer.Store.
 func (s *Store) UploadPart(ctx context.Context, key, uploadID string, n int, body io.ReadSeeker, size int64, checksum string) (transfer.Part, error) {
 	if n < 1 || n > transfer.MaxParts {
-		return transfer.Part{}, fmt.Errorf("s3store: part number %d out of range", n)
+		return transfer.Part{}, fmt.Errorf("part number %d out of range", n)
 	}
 	window, err := newWindow(body, size)
 	if err != nil {
@@ -522,7 +522,7 @@ func (s *Store) ListUploads(ctx context.Context, prefix string, fn func(transfer
 // matches it. wholeKeysOnly reports a server that matches the prefix only
 // as a whole key (MinIO).
 func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer.UploadInfo) error) (wholeKeysOnly bool, err error) {
-	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket}
+	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
 	}
@@ -531,11 +531,15 @@ func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer
 		if err != nil {
 			return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", err)
 		}
+		dec := keyDecoder(out.EncodingType)
 		if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
 			wholeKeysOnly = wholeKeysOnly || strings.HasPrefix(strings.ToLower(raw.Header.Get("Server")), "minio")
 		}
 		for _, u := range out.Uploads {
-			k := aws.ToString(u.Key)
+			k, err := dec(u.Key)
+			if err != nil {
+				return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", err)
+			}
 			if !strings.HasPrefix(k, prefix) {
 				continue
 			}
@@ -549,14 +553,23 @@ func (s *Store) listUploads(ctx context.Context, prefix string, fn func(transfer
 		if aws.ToString(out.NextKeyMarker) == "" && aws.ToString(out.NextUploadIdMarker) == "" {
 			return wholeKeysOnly, nil
 		}
-		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+		var decErr error
+		marker := decoded(out.NextKeyMarker, func(k *string) string {
+			d, err := dec(k)
+			decErr = err
+			return d
+		})
+		if decErr != nil {
+			return wholeKeysOnly, s.wrap(ctx, "ListMultipartUploads", "", decErr)
+		}
+		in.KeyMarker, in.UploadIdMarker = marker, out.NextUploadIdMarker
 	}
 }
 
 // Get implements transfer.Store.
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	if offset < 0 {
-		return nil, fmt.Errorf("s3store: negative offset %d", offset)
+		return nil, fmt.Errorf("negative offset %d", offset)
 	}
 	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
 	switch {
@@ -645,7 +658,7 @@ func (s *Store) Head(ctx context.Context, key string) (transfer.ObjectInfo, erro
 // (none for an object stored in one piece).
 func (s *Store) HeadPart(ctx context.Context, key string, n int) (transfer.PartInfo, error) {
 	if n < 1 || n > transfer.MaxParts {
-		return transfer.PartInfo{}, fmt.Errorf("s3store: part number %d out of range", n)
+		return transfer.PartInfo{}, fmt.Errorf("part number %d out of range", n)
 	}
 	out, err := s.headObject(ctx, key, n)
 	if err != nil {
@@ -690,7 +703,7 @@ func (s *Store) headBucket(ctx context.Context) error {
 
 // List implements transfer.Store.
 func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.ObjectInfo) error) error {
-	in := &s3.ListObjectsV2Input{Bucket: &s.bucket}
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
 	}
@@ -700,9 +713,14 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.Object
 		if err != nil {
 			return s.wrap(ctx, "ListObjectsV2", "", err)
 		}
+		dec := keyDecoder(out.EncodingType)
 		for _, o := range out.Contents {
-			err := fn(transfer.ObjectInfo{
-				Key:          aws.ToString(o.Key),
+			key, err := dec(o.Key)
+			if err != nil {
+				return s.wrap(ctx, "ListObjectsV2", "", err)
+			}
+			err = fn(transfer.ObjectInfo{
+				Key:          key,
 				Size:         aws.ToInt64(o.Size),
 				ETag:         aws.ToString(o.ETag),
 				LastModified: aws.ToTime(o.LastModified),
@@ -717,7 +735,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.Object
 
 // ListVersions implements transfer.Store.
 func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfer.Version) error) error {
-	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket}
+	in := &s3.ListObjectVersionsInput{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
 	}
@@ -726,11 +744,20 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 		if err != nil {
 			return s.wrap(ctx, "ListObjectVersions", "", err)
 		}
+		dec := keyDecoder(out.EncodingType)
+		var decErr error
+		key := func(k *string) string {
+			d, err := dec(k)
+			if err != nil && decErr == nil {
+				decErr = err
+			}
+			return d
+		}
 		// S3 lists versions and delete markers apart; merge them back.
 		page := make([]transfer.Version, 0, len(out.Versions)+len(out.DeleteMarkers))
 		for _, v := range out.Versions {
 			page = append(page, transfer.Version{
-				Key:          aws.ToString(v.Key),
+				Key:          key(v.Key),
 				VersionID:    aws.ToString(v.VersionId),
 				IsLatest:     aws.ToBool(v.IsLatest),
 				Size:         aws.ToInt64(v.Size),
@@ -740,12 +767,16 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 		}
 		for _, d := range out.DeleteMarkers {
 			page = append(page, transfer.Version{
-				Key:          aws.ToString(d.Key),
+				Key:          key(d.Key),
 				VersionID:    aws.ToString(d.VersionId),
 				IsLatest:     aws.ToBool(d.IsLatest),
 				DeleteMarker: true,
 				LastModified: aws.ToTime(d.LastModified),
 			})
+		}
+		marker := decoded(out.NextKeyMarker, key)
+		if decErr != nil {
+			return s.wrap(ctx, "ListObjectVersions", "", decErr)
 		}
 		slices.SortStableFunc(page, compareVersions)
 		for _, v := range page {
@@ -756,7 +787,36 @@ func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(transfe
 		if !aws.ToBool(out.IsTruncated) {
 			return nil
 		}
-		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+		in.KeyMarker, in.VersionIdMarker = marker, out.NextVersionIdMarker
+	}
+}
+
+// decoded is the decoded marker for the next request: nil when the server
+// sent none.
+func decoded(marker *string, dec func(*string) string) *string {
+	if marker == nil {
+		return nil
+	}
+	d := dec(marker)
+	return &d
+}
+
+// keyDecoder returns how to read the keys of a listing. The listings ask
+// for URL-encoded keys: XML 1.0 cannot carry most C0 control characters,
+// so a key holding one (anyone who may write the bucket can make it) would
+// otherwise make the whole listing unreadable. A server that ignores the
+// request says so by not echoing the encoding type; its keys are as they
+// are.
+func keyDecoder(enc types.EncodingType) func(*string) (string, error) {
+	if enc != types.EncodingTypeUrl {
+		return func(k *string) (string, error) { return aws.ToString(k), nil }
+	}
+	return func(k *string) (string, error) {
+		d, err := url.QueryUnescape(aws.ToString(k))
+		if err != nil {
+			return "", fmt.Errorf("undecodable key %q in a listing: %w", aws.ToString(k), err)
+		}
+		return d, nil
 	}
 }
 
@@ -894,7 +954,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	if checksum == "" {
 		h := sha256.New()
 		if _, err := io.Copy(h, window); err != nil {
-			return transfer.ObjectInfo{}, fmt.Errorf("s3store: reading %s: %w", key, err)
+			return transfer.ObjectInfo{}, fmt.Errorf("reading %s: %w", key, err)
 		}
 		if _, err := window.Seek(0, io.SeekStart); err != nil {
 			return transfer.ObjectInfo{}, err

@@ -23,7 +23,7 @@ import (
 
 // What each server does where servers differ (see storetest.Caps).
 var (
-	minioCaps   = storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true}
+	minioCaps   = storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true, ControlKeys: true}
 	versityCaps = storetest.Caps{ConditionalWrites: true, ConditionalReplace: true, PartChecksums: true}
 )
 

@@ -17,7 +17,7 @@ type window struct {
 
 func newWindow(rs io.ReadSeeker, size int64) (*window, error) {
 	if size < 0 {
-		return nil, errors.New("s3store: negative body size")
+		return nil, errors.New("negative body size")
 	}
 	start, err := rs.Seek(0, io.SeekCurrent)
 	if err != nil {
@@ -52,10 +52,10 @@ func (w *window) Seek(offset int64, whence int) (int64, error) {
 	case io.SeekEnd:
 		abs = w.end + offset
 	default:
-		return 0, errors.New("s3store: bad whence")
+		return 0, errors.New("bad whence")
 	}
 	if abs < w.start {
-		return 0, errors.New("s3store: seek before the start of the body")
+		return 0, errors.New("seek before the start of the body")
 	}
 	if _, err := w.rs.Seek(abs, io.SeekStart); err != nil {
 		return 0, err

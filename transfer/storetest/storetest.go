@@ -61,6 +61,10 @@ type Caps struct {
 	// ConditionalReplace: If-Match is honoured on Put (PutOptions.IfMatch).
 	// Without it the object is replaced whatever its ETag.
 	ConditionalReplace bool
+	// ControlKeys: listings return keys holding C0 control characters
+	// exactly (the server honours encoding-type=url). Without it such
+	// keys come back with U+FFFD in their place, but the listing works.
+	ControlKeys bool
 }
 
 // Run runs the suite.
@@ -81,6 +85,7 @@ func Run(t *testing.T, h Harness) {
 		{"NotFound", testNotFound},
 		{"ListPaginates", testListPaginates},
 		{"ListStopsOnError", testListStops},
+		{"ListHostileKeys", testListHostileKeys},
 		{"UnversionedListVersions", testUnversionedVersions},
 		{"Versions", testVersions},
 		{"DeleteVersions", testDeleteVersions},
@@ -695,6 +700,65 @@ func testListPaginates(t *testing.T, h Harness) {
 		}
 	}
 	t.Logf("listed %d objects in %s", listCount, time.Since(start).Round(time.Millisecond))
+}
+
+// hostileKeys are names anyone who may write the bucket can give objects:
+// control characters XML 1.0 cannot carry, characters URL encoding
+// changes, separators and bidi overrides.
+var hostileKeys = []string{"ctl\x1b]0;t\a\x1b[31m\x01\x7f", "nl\nx\r", "plus+space %2F&amp;<x>", "u\u0085\u009b\u2028\u202e\ufeffü"}
+
+// testListHostileKeys: every listing returns such keys exactly, and one
+// of them does not make the listing fail.
+func testListHostileKeys(t *testing.T, h Harness) {
+	s := h.New(t)
+	if h.NewVersioned != nil {
+		s = h.NewVersioned(t)
+	}
+	ctx := ctxFor(t)
+	pre := prefix(t)
+	var want []string
+	for _, k := range hostileKeys {
+		want = append(want, pre+k)
+		if _, err := s.Put(ctx, pre+k, strings.NewReader("x"), 1, transfer.PutOptions{Overwrite: true}); err != nil {
+			t.Fatalf("Put %q: %v", k, err)
+		}
+		id, err := s.CreateUpload(ctx, pre+k, transfer.CreateOptions{})
+		if err != nil {
+			t.Fatalf("CreateUpload %q: %v", k, err)
+		}
+		defer s.AbortUpload(ctx, pre+k, id)
+	}
+	slices.Sort(want)
+	var listed, versions, uploads []string
+	if err := s.List(ctx, pre, func(o transfer.ObjectInfo) error { listed = append(listed, o.Key); return nil }); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if err := s.ListVersions(ctx, pre, func(v transfer.Version) error { versions = append(versions, v.Key); return nil }); err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	if err := s.ListUploads(ctx, pre, func(u transfer.UploadInfo) error { uploads = append(uploads, u.Key); return nil }); err != nil {
+		t.Fatalf("ListUploads: %v", err)
+	}
+	for what, got := range map[string][]string{"List": listed, "ListVersions": versions, "ListUploads": uploads} {
+		slices.Sort(got)
+		switch {
+		case h.Caps.ControlKeys && !slices.Equal(got, want):
+			t.Errorf("%s = %q, want %q", what, got, want)
+		case !h.Caps.ControlKeys && len(got) != len(want):
+			t.Errorf("%s = %q, want %d keys", what, got, len(want))
+		case !h.Caps.ControlKeys:
+			// The keys without a C0 control are exact; the one with them
+			// is not (else the server has ControlKeys).
+			if slices.Contains(got, pre+hostileKeys[0]) {
+				t.Errorf("%s returns %q exactly: the server has ControlKeys", what, hostileKeys[0])
+			}
+			ctl := func(k string) bool { return strings.HasPrefix(k, pre+"ctl") }
+			got, want := slices.DeleteFunc(got, ctl), slices.DeleteFunc(slices.Clone(want), ctl)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s = %q, want %q", what, got, want)
+			}
+		}
+	}
 }
 
 func testListStops(t *testing.T, h Harness) {
