@@ -9,6 +9,8 @@ import (
 // FetchOptions are the settings of a download.
 type FetchOptions struct {
 	Concurrency int
+	// Limit caps the download's bytes per second; nil: no cap.
+	Limit *transfer.RateLimiter
 }
 
 // Fetch downloads the object name into its spool, resumably, and returns
@@ -24,6 +26,7 @@ func (x *Exchange) Fetch(ctx context.Context, name string, o FetchOptions, rep R
 	d, err := transfer.Download(ctx, x.Store, x.DownloadPath(key), transfer.DownloadOptions{
 		Key:         key,
 		Concurrency: o.Concurrency,
+		Limit:       o.Limit,
 		Progress:    m,
 	})
 	m.Finish()

@@ -27,6 +27,9 @@ type PullOptions struct {
 	// Dir is the directory the CSV is written into.
 	Dir         string
 	Concurrency int
+	// Limit caps the download's bytes per second (shared by every pull
+	// given the same limiter); nil: no cap.
+	Limit *transfer.RateLimiter
 	// All: the name came from Pending; one another run pulled meanwhile,
 	// or is pulling right now, is skipped.
 	All bool
@@ -77,7 +80,7 @@ type PullResult struct {
 func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Reporter) (*PullResult, error) {
 	rep = orQuiet(rep)
 	res := &PullResult{Name: name, Key: x.Key(name)}
-	d, err := x.Fetch(ctx, name, FetchOptions{Concurrency: o.Concurrency}, rep)
+	d, err := x.Fetch(ctx, name, FetchOptions{Concurrency: o.Concurrency, Limit: o.Limit}, rep)
 	if errors.Is(err, transfer.ErrSpoolBusy) && o.All {
 		res.Skipped = ErrBusy
 		return res, nil

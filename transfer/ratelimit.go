@@ -38,7 +38,7 @@ const MinRate = 64 << 10
 // a second's worth, between 16 KiB and 1 MiB.
 func NewRateLimiter(bytesPerSecond int64) (*RateLimiter, error) {
 	if bytesPerSecond < MinRate {
-		return nil, fmt.Errorf("rate %d bytes/s is below the minimum of %d", bytesPerSecond, MinRate)
+		return nil, fmt.Errorf("%d bytes/s is below the minimum, %d KiB/s", bytesPerSecond, MinRate>>10)
 	}
 	return newRateLimiter(bytesPerSecond, time.Now, sleepCtx), nil
 }
