@@ -73,10 +73,16 @@ fuzz_one() {
 	go test -run='^$' -fuzz="^${2}\$" -fuzztime="$3" -fuzzminimizetime=5s "$1" >/tmp/xfer-fuzz.log 2>&1
 }
 
-# fuzz_all runs every Fuzz target of every package for a fixed time.
+# fuzz_all runs every Fuzz target of every package for a fixed time. Only
+# packages with a test file declaring a Fuzz function are asked for their
+# targets: go test -list compiles the package's test binary, and a
+# fresh machine would otherwise build the 8 test binaries without a target
+# (cmd's the largest) for nothing.
 fuzz_all() {
 	local fuzztime=$1 pkg name
-	for pkg in $(go list ./...); do
+	for pkg in $(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}:{{.Dir}}{{end}}' ./...); do
+		grep -qs '^func Fuzz' "${pkg#*:}"/*_test.go || continue
+		pkg=${pkg%%:*}
 		for name in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
 			echo "fuzz $pkg $name"
 			if ! fuzz_one "$pkg" "$name" "$fuzztime"; then
