@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xfer-dev/xfer/audit"
+	"github.com/xfer-dev/xfer/config"
 	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/transfer"
@@ -51,7 +52,40 @@ Environment: XFER_ENDPOINT, XFER_BUCKET, XFER_PREFIX, AWS_REGION, AWS_* credenti
 	o.exchangeFlags.add(c)
 	c.Flags().StringVarP(&o.output, "output", "o", "", "write the sealed file to FILE (- for stdout)")
 	c.Flags().IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
+	addBWLimitFlag(c, "download")
 	return c
+}
+
+// addBWLimitFlag adds --bwlimit, the cap on the bytes per second that c
+// uploads or downloads (what).
+func addBWLimitFlag(c *cobra.Command, what string) {
+	c.Flags().String("bwlimit", "", "cap the "+what+" at `RATE` bytes per second over all parts at once, e.g. 20MiB/s or 500KB/s (default from config, else no limit)")
+}
+
+// bwlimitSetting resolves --bwlimit: flag, else the configuration's
+// bwlimit; nil means no limit. One limiter serves every transfer of the
+// command, so the cap holds for the command as a whole.
+func (a *app) bwlimitSetting(c *cobra.Command) (*transfer.RateLimiter, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	s := a.setting(c, "bwlimit", "", cfg.BWLimit, "")
+	if s == "" {
+		return nil, nil
+	}
+	n, err := config.ParseRate(s)
+	if err != nil {
+		return nil, usagef("--bwlimit: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	l, err := transfer.NewRateLimiter(n)
+	if err != nil {
+		return nil, usagef("--bwlimit %s: %w", s, err)
+	}
+	return l, nil
 }
 
 // concurrencySetting resolves --concurrency: flag, else config, else the
@@ -73,8 +107,8 @@ func (a *app) concurrencySetting(c *cobra.Command, flag int) (int, error) {
 
 // fetch downloads name (see exchange.Fetch), with progress and a hint
 // for an interruption.
-func (a *app) fetch(ctx context.Context, x *exchange.Exchange, name string, concurrency int) (*transfer.Fetched, error) {
-	d, err := x.Fetch(ctx, name, exchange.FetchOptions{Concurrency: concurrency}, a.reporter())
+func (a *app) fetch(ctx context.Context, x *exchange.Exchange, name string, o exchange.FetchOptions) (*transfer.Fetched, error) {
+	d, err := x.Fetch(ctx, name, o, a.reporter())
 	if errors.Is(err, transfer.ErrInterrupted) {
 		return nil, withHint(err, "what was downloaded is kept; run the same command again to resume")
 	}
@@ -92,8 +126,12 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 	if out == "-" && a.json {
 		return usagef("-o - and --json both need stdout: give -o FILE")
 	}
-	concurrency, err := a.concurrencySetting(c, o.concurrency)
-	if err != nil {
+	var fo exchange.FetchOptions
+	var err error
+	if fo.Concurrency, err = a.concurrencySetting(c, o.concurrency); err != nil {
+		return err
+	}
+	if fo.Limit, err = a.bwlimitSetting(c); err != nil {
 		return err
 	}
 	x, err := a.openExchangeSpool(c, &o.exchangeFlags)
@@ -116,13 +154,13 @@ func (a *app) runFetch(c *cobra.Command, o fetchOptions, name string) error {
 		}
 	}
 	return a.audited(c.Context(), audit.ActionFetch, x, name, func(ev *audit.Event) error {
-		return a.fetchTo(c.Context(), x, name, out, concurrency, ev)
+		return a.fetchTo(c.Context(), x, name, out, fo, ev)
 	})
 }
 
 // fetchTo downloads name and writes it, verified, to out (- for stdout).
-func (a *app) fetchTo(ctx context.Context, x *exchange.Exchange, name, out string, concurrency int, ev *audit.Event) error {
-	d, err := a.fetch(ctx, x, name, concurrency)
+func (a *app) fetchTo(ctx context.Context, x *exchange.Exchange, name, out string, o exchange.FetchOptions, ev *audit.Event) error {
+	d, err := a.fetch(ctx, x, name, o)
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_PULL_GROUP, XFER_PULL_LEASE, XFER_CONFI
 	f.BoolVar(&o.all, "all", false, "pull every file under the prefix not pulled before")
 	f.BoolVar(&o.shredAfter, "shred-after", false, "shred each file from the exchange once its CSV is written")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
+	addBWLimitFlag(c, "downloads")
 	f.StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
 	f.BoolVar(&o.dryRun, "dry-run", false, "say what would be pulled where (and shredded, with --shred-after), and download, write, record and remove nothing")
 	f.StringVar(&o.group, "group", "", "with --all: share the files with the other pullers of this pulling group (env XFER_PULL_GROUP)")
@@ -135,6 +136,9 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	}
 	p := exchange.PullOptions{Dir: o.dir, All: o.all, ShredAfter: o.shredAfter}
 	if p.Concurrency, err = a.concurrencySetting(c, o.concurrency); err != nil {
+		return err
+	}
+	if p.Limit, err = a.bwlimitSetting(c); err != nil {
 		return err
 	}
 	if p.Limits, err = a.outputLimits(c, cfg); err != nil {

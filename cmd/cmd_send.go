@@ -82,6 +82,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 	f.StringVar(&o.as, "as", "", "name in the exchange instead of the file's name (one file only; needed for -, standard input)")
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", transfer.DefaultConcurrency))
+	addBWLimitFlag(c, "uploads")
 	f.StringVar(&o.expires, "expires", "", "expiry recorded with the file, shown by list; xfer sweep shreds the file after it, e.g. 30d (default from config, else 30d)")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing object of the same name")
 	f.BoolVar(&o.restart, "restart", false, "seal again and start a new upload instead of resuming an interrupted one")
@@ -110,6 +111,9 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	}
 	if p.Concurrency < 0 || p.Concurrency > 64 {
 		return usagef("--concurrency %d: use 1 to 64", p.Concurrency)
+	}
+	if p.Limit, err = a.bwlimitSetting(c); err != nil {
+		return err
 	}
 	if s := a.setting(c, "part-size", "", cfg.PartSize, ""); s != "" {
 		if p.PartSize, err = config.ParseSize(s); err != nil {

@@ -84,6 +84,9 @@ type File struct {
 	// PullLease is how long a claim holds unless renewed ("10m").
 	PullGroup string `toml:"pull_group"`
 	PullLease string `toml:"pull_lease"`
+	// BWLimit caps the bytes per second of send, fetch and pull
+	// ("20MiB/s"; see ParseRate).
+	BWLimit string `toml:"bwlimit"`
 
 	// MaxSize and MaxRatio bound the CSV that pull and decrypt write
 	// (size, and size over stored size); see exchange.CheckOutput.
@@ -242,6 +245,17 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q (use bytes or a unit: 5MiB, 64MB, 1GiB)", s)
 	}
 	return n * mult, nil
+}
+
+// ParseRate parses a transfer rate in bytes per second: a size per second
+// ("20MiB/s", "500KB/s"), or a bare size read as per second. 0 means no
+// limit.
+func ParseRate(s string) (int64, error) {
+	n, err := ParseSize(strings.TrimSuffix(strings.TrimSpace(s), "/s"))
+	if err != nil {
+		return 0, fmt.Errorf("bad rate %q (use 20MiB/s, 500KB/s or bytes per second; 0 for no limit)", s)
+	}
+	return n, nil
 }
 
 // ParseDuration parses Go durations ("90m", "12h") and whole days ("30d").

@@ -22,6 +22,20 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
+func TestParseRate(t *testing.T) {
+	good := map[string]int64{"0": 0, "20MiB/s": 20 << 20, "20MiB": 20 << 20, "500KB/s": 500e3, " 1 MiB/s ": 1 << 20, "65536": 65536}
+	for in, want := range good {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "/s", "-1MiB/s", "20MiB/h", "20Mbit/s", "fast"} {
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q) accepted", in)
+		}
+	}
+}
+
 func TestParseDuration(t *testing.T) {
 	good := map[string]time.Duration{"90m": 90 * time.Minute, "12h": 12 * time.Hour, "30d": 30 * 24 * time.Hour, "1h30m": 90 * time.Minute}
 	for in, want := range good {

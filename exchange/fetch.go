@@ -10,6 +10,8 @@ import (
 // FetchOptions are the settings of a download.
 type FetchOptions struct {
 	Concurrency int
+	// Limit caps the download's bytes per second; nil: no cap.
+	Limit *transfer.RateLimiter
 }
 
 // Fetch downloads the object name into its spool, resumably, and returns
@@ -44,6 +46,7 @@ func (x *Exchange) startFetch(ctx context.Context, name string, o FetchOptions, 
 		Key:         key,
 		ChunkSize:   x.chunkSize,
 		Concurrency: o.Concurrency,
+		Limit:       o.Limit,
 		Progress:    m,
 	})
 	if err != nil {

@@ -30,6 +30,9 @@ type PullOptions struct {
 	// Dir is the directory the CSV is written into.
 	Dir         string
 	Concurrency int
+	// Limit caps the download's bytes per second (shared by every pull
+	// given the same limiter); nil: no cap.
+	Limit *transfer.RateLimiter
 	// All: the name came from Pending; one another run pulled meanwhile,
 	// or is pulling right now, is skipped.
 	All bool
@@ -145,7 +148,7 @@ const releaseTimeout = 30 * time.Second
 // pull is Pull of a file claimed as hold (nil: no group).
 func (x *Exchange) pull(ctx context.Context, name string, o PullOptions, hold *Hold, rep Reporter) (*PullResult, error) {
 	res := &PullResult{Name: name, Key: x.Key(name)}
-	fx, err := x.startFetch(ctx, name, FetchOptions{Concurrency: o.Concurrency}, rep)
+	fx, err := x.startFetch(ctx, name, FetchOptions{Concurrency: o.Concurrency, Limit: o.Limit}, rep)
 	if errors.Is(err, transfer.ErrSpoolBusy) && o.All {
 		res.Skipped = ErrBusy
 		return res, nil

@@ -73,6 +73,9 @@ type SendOptions struct {
 	DialectTag          string
 	// Now is the time recorded as the creation; zero means time.Now().
 	Now time.Time
+	// Limit caps the upload's bytes per second (shared by every send
+	// given the same limiter); nil: no cap.
+	Limit *transfer.RateLimiter
 }
 
 // SendResult is what a send did.
@@ -286,6 +289,7 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 		PartSize:    o.PartSize,
 		SizeHint:    max(src.Size, 0),
 		Concurrency: o.Concurrency,
+		Limit:       o.Limit,
 		Progress:    m,
 	})
 	sealing.Wait()

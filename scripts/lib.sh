@@ -73,10 +73,16 @@ fuzz_one() {
 	go test -run='^$' -fuzz="^${2}\$" -fuzztime="$3" -fuzzminimizetime=5s "$1" >/tmp/xfer-fuzz.log 2>&1
 }
 
-# fuzz_all runs every Fuzz target of every package for a fixed time.
+# fuzz_all runs every Fuzz target of every package for a fixed time. Only
+# packages with a test file declaring a Fuzz function are asked for their
+# targets: go test -list compiles the package's test binary, and a
+# fresh machine would otherwise build the 8 test binaries without a target
+# (cmd's the largest) for nothing.
 fuzz_all() {
 	local fuzztime=$1 pkg name
-	for pkg in $(go list ./...); do
+	for pkg in $(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}:{{.Dir}}{{end}}' ./...); do
+		grep -qs '^func Fuzz' "${pkg#*:}"/*_test.go || continue
+		pkg=${pkg%%:*}
 		for name in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
 			echo "fuzz $pkg $name"
 			if ! fuzz_one "$pkg" "$name" "$fuzztime"; then
@@ -314,17 +320,17 @@ install_goreleaser() {
 	"$GORELEASER" --version 2>&1 | grep -m1 GitVersion
 }
 
-# install_syft builds the pinned syft (once; cached in TOOLBIN), the SBOM
-# generator goreleaser's sboms section runs, and puts its directory on
-# PATH. The first build takes several minutes.
-SYFT_VERSION=v1.57.2
-install_syft() {
-	local syft=$TOOLBIN/syft-$SYFT_VERSION/syft
-	[ -x "$syft" ] ||
-		go_build_pinned "$syft" "github.com/anchore/syft/cmd/syft@$SYFT_VERSION" \
-			-trimpath -ldflags "-s -w -X main.version=${SYFT_VERSION#v}" || return 1
-	PATH=$(dirname "$syft"):$PATH
-	syft version | grep -m1 '^Version'
+# install_cyclonedx_gomod builds the pinned cyclonedx-gomod (once; cached
+# in TOOLBIN), the SBOM generator goreleaser's sboms section runs, and puts
+# its directory on PATH. A small module: about a minute on a fresh machine.
+CYCLONEDX_GOMOD_VERSION=v1.10.0
+install_cyclonedx_gomod() {
+	local bin=$TOOLBIN/cyclonedx-gomod-$CYCLONEDX_GOMOD_VERSION/cyclonedx-gomod
+	[ -x "$bin" ] ||
+		go_build_pinned "$bin" "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$CYCLONEDX_GOMOD_VERSION" \
+			-trimpath -ldflags "-s -w" || return 1
+	PATH=$(dirname "$bin"):$PATH
+	cyclonedx-gomod version | grep -m1 '^Version'
 }
 
 # pe_machine FILE checks that FILE is a PE executable (MZ, then PE\0\0 at
@@ -432,12 +438,39 @@ check_archive() {
 	echo "$(basename "$archive"): $(wc -l <<<"$list") entries, all in $top/"
 }
 
+# check_sbom SBOM ARCHIVE BINARY OS ARCH VERSION: SBOM is a CycloneDX
+# document of the BINARY in ARCHIVE (its SHA-256), built for OS/ARCH, whose
+# main component is github.com/xfer-dev/xfer at VERSION and whose
+# components are exactly the modules `go list -deps` finds compiled into
+# ./cmd/xfer for OS/ARCH, at the versions go.mod selects, each with a
+# package URL for OS/ARCH, plus the Go standard library of the Go that
+# built it.
+check_sbom() {
+	local sbom=$1 archive=$2 binary=$3 os=$4 arch=$5 version=$6 sum want got
+	[ -f "$sbom" ] || { echo "missing $sbom"; return 1; }
+	sum=$(bsdtar -xOf "$archive" "$binary" | sha256sum | cut -d' ' -f1)
+	jq -e --arg sum "$sum" --arg os "$os" --arg arch "$arch" --arg v "$version" --arg go "$(go env GOVERSION)" '
+		(.metadata.properties | map({(.name): .value}) | add) as $p
+		| .bomFormat == "CycloneDX"
+		and .metadata.component.name == "github.com/xfer-dev/xfer" and .metadata.component.version == $v
+		and $p["cdx:gomod:binary:hash:SHA-256"] == $sum
+		and $p["cdx:gomod:build:env:GOOS"] == $os and $p["cdx:gomod:build:env:GOARCH"] == $arch
+		and ([.components[] | select(.name != "std") | .purl | endswith("?goarch=\($arch)&goos=\($os)&type=module")] | all)
+		and ([.components[] | select(.name == "std") | .version] == [$go])' "$sbom" >/dev/null ||
+		{ echo "$(basename "$sbom") is not a CycloneDX SBOM of $os/$arch's $(basename "$binary") (SHA-256 $sum) of xfer $version built by $(go env GOVERSION)"; return 1; }
+	want=$(GOOS=$os GOARCH=$arch go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}}{{end}}{{end}}' ./cmd/xfer | sort -u)
+	got=$(jq -r '.components[] | select(.name != "std") | "\(.name)@\(.version)"' "$sbom" | sort)
+	[ "$got" = "$want" ] || { echo "$(basename "$sbom") does not list the modules compiled in:"; diff <(echo "$want") <(echo "$got"); return 1; }
+	grep -qx 'github.com/aws/aws-sdk-go-v2/service/s3@.*' <<<"$got" || { echo "$(basename "$sbom") does not list the S3 SDK"; return 1; }
+	echo "$(basename "$sbom"): CycloneDX, $(basename "$archive")'s $(basename "$binary") (SHA-256 ${sum:0:12}…), $(wc -l <<<"$got") modules + std, as go list -deps for $os/$arch"
+}
+
 # check_snapshot DIST COMMIT checks what `goreleaser release --snapshot`
 # left in DIST (run with signing_key's key), built from COMMIT:
 # - six archives, each in one top-level folder, holding the binary,
 #   LICENSE, README and docs; man pages and bash/zsh/fish completions on
 #   Linux and macOS only, the PowerShell completion on Windows only;
-# - an SPDX SBOM per archive that lists the Go modules compiled in;
+# - a CycloneDX SBOM per archive, of its binary (check_sbom);
 # - checksums.txt matching every archive, package and SBOM, and its
 #   signature verifying against the public key alone;
 # - deb and rpm packages with the binary, man pages, completions and the
@@ -463,11 +496,11 @@ check_snapshot() {
 					manpages/xfer.1 manpages/xfer-send.1 completions/xfer.bash completions/_xfer completions/xfer.fish \
 					'!*.ps1' '!*.exe' || return 1
 			fi
-			jq -e '.spdxVersion and ([.packages[].name] | index("github.com/aws/aws-sdk-go-v2/service/s3"))' \
-				"$archive.sbom.json" >/dev/null || { echo "$archive.sbom.json is not an SPDX SBOM listing the S3 SDK"; return 1; }
+			check_sbom "$dist/xfer_${version}_${os}_${arch}.sbom.json" "$archive" "$top/xfer$([ "$os" != windows ] || echo .exe)" \
+				"$os" "$arch" "v$version" || return 1
 		done
 	done
-	echo "SBOMs: $(find "$dist" -maxdepth 1 -name '*.sbom.json' | wc -l), SPDX, each listing the Go modules of its binary ($(jq '.packages | length' "$dist/xfer_${version}_linux_amd64.tar.gz.sbom.json") packages in linux/amd64's)"
+	[ "$(find "$dist" -maxdepth 1 -name '*.sbom.json' | wc -l)" = 6 ] || { echo "want 6 SBOMs, have: $(cd "$dist" && ls ./*.sbom.json)"; return 1; }
 
 	[ -f "$dist/checksums.txt" ] || { echo "missing $dist/checksums.txt"; return 1; }
 	(cd "$dist" && sha256sum --quiet -c checksums.txt) || { echo "checksums.txt does not match"; return 1; }
@@ -524,20 +557,19 @@ check_snapshot() {
 }
 
 # check_reproducible DIST1 DIST2: two goreleaser runs of one commit made
-# byte-identical binaries, archives, packages, and Homebrew and Scoop
-# manifests. (SBOMs and the signature carry the time they were made, and
-# checksums.txt lists the SBOMs: those differ, by design. goreleaser
-# writes the winget installer manifest with the build's day and its
-# installers in the order the archives were finished: check_snapshot
-# checks its checksums instead.)
+# byte-identical binaries, archives, packages, SBOMs, checksums.txt, and
+# Homebrew and Scoop manifests. (The signature carries the time it was
+# made: it differs, by design. goreleaser writes the winget installer
+# manifest with the build's day and its installers in the order the
+# archives were finished: check_snapshot checks its checksums instead.)
 check_reproducible() {
 	local a=$1 b=$2 n
 	(cd "$a" && find . -type f \( -name xfer -o -name xfer.exe -o -name '*.tar.gz' -o -name '*.zip' -o -name '*.deb' -o -name '*.rpm' \
-		-o -path './homebrew/*' -o -path './scoop/*' \) -print0 | sort -z | xargs -0 sha256sum) >"$a.sha256"
+		-o -name '*.sbom.json' -o -name checksums.txt -o -path './homebrew/*' -o -path './scoop/*' \) -print0 | sort -z | xargs -0 sha256sum) >"$a.sha256"
 	n=$(wc -l <"$a.sha256")
-	[ "$n" -ge 18 ] || { echo "only $n files to compare in $a (want 6 binaries, 6 archives, 4 packages, 2 manifests)"; return 1; }
+	[ "$n" -ge 25 ] || { echo "only $n files to compare in $a (want 6 binaries, 6 archives, 4 packages, 6 SBOMs, checksums.txt, 2 manifests)"; return 1; }
 	(cd "$b" && sha256sum --quiet -c "$a.sha256") || { echo "the second build differs from the first"; return 1; }
-	echo "second build: all $n binaries, archives, packages and Homebrew/Scoop manifests byte-identical to the first"
+	echo "second build: all $n binaries, archives, packages, SBOMs, checksums.txt and Homebrew/Scoop manifests byte-identical to the first"
 }
 
 # start_toxi STREAM RATE: runs toxi (on PATH) in front of the server at

@@ -40,6 +40,9 @@ type DownloadOptions struct {
 	// DefaultConcurrency). Each streams into the spool through a small
 	// buffer, so memory does not grow with the chunk or object size.
 	Concurrency int
+	// Limit caps the bytes per second received, over all ranges in flight
+	// (and every other transfer sharing the limiter); nil means no cap.
+	Limit *RateLimiter
 	// Progress receives progress (total is always known); nil means none.
 	Progress Progress
 }
@@ -628,7 +631,7 @@ func (d *downloader) fetchChunk(ctx context.Context, i int, from int64) error {
 		if err != nil {
 			return err
 		}
-		n, rerr, werr := d.copyRange(rc, i, start, pos, end, buf)
+		n, rerr, werr := d.copyRange(ctx, rc, i, start, pos, end, buf)
 		rc.Close()
 		pos += n
 		if werr != nil {
@@ -668,10 +671,17 @@ func (d *downloader) fetchChunk(ctx context.Context, i int, from int64) error {
 
 // copyRange copies a range body into the spool at pos, recording the
 // progress of chunk i (which starts at start). It returns the bytes stored
-// and the read or the write error that stopped it.
-func (d *downloader) copyRange(r io.Reader, i int, start, pos, end int64, buf []byte) (n int64, rerr, werr error) {
+// and the read or the write error that stopped it. With a rate limit, each
+// read waits for the limiter before the next: the body is read no faster
+// than the limit, and TCP's flow control slows the server down to it.
+func (d *downloader) copyRange(ctx context.Context, r io.Reader, i int, start, pos, end int64, buf []byte) (n int64, rerr, werr error) {
+	lim := d.opts.Limit
+	buf = buf[:lim.chunk(len(buf))]
 	for pos+n < end {
 		m, err := r.Read(buf[:min(int64(len(buf)), end-pos-n)])
+		if lerr := lim.Wait(ctx, m); lerr != nil && err == nil {
+			err = lerr
+		}
 		if m > 0 {
 			if _, werr = d.f.WriteAt(buf[:m], pos+n); werr != nil {
 				return n, nil, werr

@@ -42,6 +42,10 @@ type UploadOptions struct {
 	// part streams from the spool file, so memory does not grow with the
 	// part size.
 	Concurrency int
+	// Limit caps the bytes per second sent, over all parts in flight (and
+	// every other transfer sharing the limiter); nil means no cap. Bytes
+	// sent again on a retry count again.
+	Limit *RateLimiter
 
 	// Progress receives progress; nil means none.
 	Progress Progress
@@ -468,7 +472,7 @@ func (u *uploader) sendPart(ctx context.Context, n int, off, length int64) error
 		u.report()
 		return nil
 	}
-	body := &countingReader{sec: io.NewSectionReader(u.sp.f, off, length), u: u}
+	body := &countingReader{sec: io.NewSectionReader(u.sp.f, off, length), u: u, ctx: ctx}
 	p, err := u.store.UploadPart(ctx, u.opts.Key, u.uploadID, n, body, length, sum)
 	if err != nil {
 		u.mu.Lock()
@@ -523,17 +527,23 @@ func (u *uploader) report() {
 // countingReader counts the bytes of a part as the store reads them, and
 // takes them back when the store rewinds for a retry. Seeking forward (to
 // learn the length) counts nothing. Its fields are guarded by u.mu: the
-// HTTP transport may still read the body after the request returned.
+// HTTP transport may still read the body after the request returned. With
+// a rate limit, Read hands out no byte before the limiter lets it pass.
 type countingReader struct {
 	sec  *io.SectionReader
 	u    *uploader
+	ctx  context.Context // the part's: a cancelled upload stops waiting
 	pos  int64
 	n    int64 // bytes of this part counted in u.done: the furthest read
 	dead bool  // the attempt is over: count nothing more
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.sec.Read(p)
+	lim := c.u.opts.Limit
+	n, err := c.sec.Read(p[:lim.chunk(len(p))])
+	if werr := lim.Wait(c.ctx, n); werr != nil {
+		return 0, werr
+	}
 	c.u.mu.Lock()
 	c.pos += int64(n)
 	changed := c.pos > c.n && !c.dead

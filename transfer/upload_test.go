@@ -17,6 +17,7 @@ import (
 
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/memstore"
+	"github.com/xfer-dev/xfer/transfer/storetest"
 )
 
 const (
@@ -33,17 +34,7 @@ func randData(n int) []byte {
 // sealedSpool writes data to a new spool at dir/name and seals it.
 func sealedSpool(t *testing.T, path string, data []byte) *transfer.Spool {
 	t.Helper()
-	sp, err := transfer.CreateSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sp.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := sp.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return sp
+	return storetest.SealedSpool(t, path, fp, data)
 }
 
 // progress records the last report and checks reports stay sane.

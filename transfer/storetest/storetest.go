@@ -130,6 +130,23 @@ func Checksum(b []byte) string {
 	return base64.StdEncoding.EncodeToString(s[:])
 }
 
+// SealedSpool writes data to a new spool at path, for the file with the
+// given fingerprint, and seals it, ready for transfer.Upload.
+func SealedSpool(t testing.TB, path, fingerprint string, data []byte) *transfer.Spool {
+	t.Helper()
+	sp, err := transfer.CreateSpool(path, fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
 func uploadPart(t *testing.T, ctx context.Context, s transfer.Store, key, id string, n int, data []byte) transfer.Part {
 	t.Helper()
 	p, err := s.UploadPart(ctx, key, id, n, bytes.NewReader(data), int64(len(data)), Checksum(data))
