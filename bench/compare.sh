@@ -66,7 +66,7 @@ BIG=${BIG:-} # e.g. 8GiB: one more send and pull of that size, for peak RSS
 # The machine is shared: say what the load is, wait at most LOAD_WAIT
 # seconds (default 0) for it to fall below LOAD_MAX before each round.
 export LOAD_MAX=${LOAD_MAX:-1.5} LOAD_WAIT=${LOAD_WAIT:-0}
-# s3test's versioned bucket (versionedBucketName in internal/s3test/server.go).
+# s3test's versioned bucket (versionedBucketName in internal/testkit/s3test/server.go).
 VBUCKET=${VBUCKET:-xfer-test-versioned}
 PW=Bench-Passw0rd-7 # the zip password of every tool
 repo=$PWD

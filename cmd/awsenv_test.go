@@ -7,7 +7,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestAWSEndpointVariables: AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL name

@@ -11,10 +11,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/internal/safefile"
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 
 func TestMain(m *testing.M) {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestSendSameFileTwiceAtOnce: two `xfer send` of the same file started

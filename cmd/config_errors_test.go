@@ -10,7 +10,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestExchangeConfigErrors: mistakes in the exchange settings, and a server

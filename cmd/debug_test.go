@@ -15,7 +15,7 @@ import (
 	"filippo.io/age"
 	"github.com/elazarl/goproxy"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestDebugLogThroughProxy sends a file with --debug and --log-file over

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/xfer-dev/xfer/csvcheck"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // crlf FILE...: end every line of each file in CRLF, as the canonical CSV

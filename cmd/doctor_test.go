@@ -15,7 +15,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 const doctorZipPassword = "Corr3ct-Horse-Battery"

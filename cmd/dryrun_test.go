@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/transfer"
 )

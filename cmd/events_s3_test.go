@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/xfer-dev/xfer/exchange"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
 )
 

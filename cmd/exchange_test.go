@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestProfile: the credentials of a named AWS profile, chosen by --profile,

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/xfer-dev/xfer/exchange"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // mountSpool mounts a tmpfs with opts over the send's spool directory for

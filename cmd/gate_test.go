@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // A gate is a reverse proxy in front of a test server that changes state

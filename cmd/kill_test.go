@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // killPoints is how many times each kill test kills xfer.

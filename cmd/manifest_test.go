@@ -14,8 +14,8 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
-	"github.com/xfer-dev/xfer/internal/addrgen"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/zipenc"

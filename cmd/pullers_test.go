@@ -16,7 +16,7 @@ import (
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/exchange"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/memstore"

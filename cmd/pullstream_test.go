@@ -10,7 +10,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 	"github.com/xfer-dev/xfer/transfer"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )

@@ -11,7 +11,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestSecretsNeverLeak runs every command, on its success and its failure

@@ -10,7 +10,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 )
 
 // TestDecryptStopsAtFirstSignal: a SIGINT while decrypt is writing the CSV

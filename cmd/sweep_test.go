@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // TestSendTLSAndSSE sends to MinIO over TLS with a private CA, with each

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xfer-dev/xfer/exchange"
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/memstore"
 	"github.com/xfer-dev/xfer/transfer/s3store"

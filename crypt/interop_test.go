@@ -10,7 +10,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 
 // TestAgeCLIInterop seals with xfer and opens with the stock age CLI, and

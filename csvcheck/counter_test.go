@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 )
 
 // TestCounterAgreesWithChecker: on valid CSV the counter finds the rows the

@@ -19,7 +19,7 @@ const DefaultMaxSize = 64 << 30
 
 // DefaultMaxRatio is the largest compression ratio (CSV size over stored
 // size) accepted for a CSV larger than ratioFloor. Address data compresses
-// about 4:1 (internal/addrgen at level 9: 4.17:1); a degenerate export of
+// about 4:1 (internal/testkit/addrgen at level 9: 4.17:1); a degenerate export of
 // 60 columns, 58 of them empty and one name on every row, 206:1. Deflate
 // cannot exceed about 1032:1, and a crafted file gets close (840:1 was
 // reported), so 250:1 lets every real file through and stops the bombs.

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xfer-dev/xfer/crypt"
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/memstore"

@@ -13,7 +13,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 	"github.com/xfer-dev/xfer/screen"
 	"github.com/xfer-dev/xfer/seal"
 )

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 )
 
 // TestMemoryBounded streams 128 MiB of CSV, generated as it is read, through

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xfer-dev/xfer/csvcheck"
-	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 )
 
 // run screens in through r, written in chunks of the given size (0: all at

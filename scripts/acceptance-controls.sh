@@ -2,7 +2,7 @@
 # Acceptance run for the address-data controls (issue 5): suppression
 # screening, schema and minimisation, retention (sweep), the audit trail and
 # bucket set-up, against MinIO on 127.0.0.1 at the version pinned in
-# internal/s3test, started with a static KMS key (MINIO_KMS_SECRET_KEY in
+# internal/testkit/s3test, started with a static KMS key (MINIO_KMS_SECRET_KEY in
 # s3serve's environment, which MinIO inherits) so that encryption at rest can
 # be set.
 #
@@ -66,7 +66,7 @@
 #      (5c, information) `xfer bucket init --dry-run` afterwards.
 #
 # It installs what it needs: time and jq (apt-get), python3 if missing, and
-# the pinned servers (go run ./internal/s3test/cmd/buildservers, cached;
+# the pinned servers (go run ./internal/testkit/s3test/cmd/buildservers, cached;
 # MinIO takes minutes the first time). MinIO runs from internal/cmd/s3serve
 # on loopback only and is stopped when the script exits, however it exits.
 # Everything else lives in a temporary directory (WORK=DIR to choose it,
@@ -86,7 +86,7 @@ ENTRIES=${ENTRIES:-100000}
 GENSIZE=${GENSIZE:-150MiB} # generated, then cut to ROWS records
 ROUNDS=${ROUNDS:-3}
 # VBUCKET is s3test's versioned bucket (versionedBucketName in
-# internal/s3test/server.go); s3serve's env file names only the plain one.
+# internal/testkit/s3test/server.go); s3serve's env file names only the plain one.
 VBUCKET=${VBUCKET:-xfer-test-versioned}
 KMS_KEY=xfer-acceptance-key
 repo=$PWD

@@ -2,7 +2,7 @@
 # Acceptance run for the receiving side (`xfer pull`, `fetch`, `shred`): the
 # evidence the receive issue asks for, on generated address CSVs (one of
 # SIZE, default 1GiB, and small ones of SMALL, default 1MiB), against MinIO
-# on 127.0.0.1 at the version pinned in internal/s3test.
+# on 127.0.0.1 at the version pinned in internal/testkit/s3test.
 #
 #   1. pull --all: three files are sent (one of SIZE, two of SMALL) and
 #      `xfer pull --all -d DIR` writes three CSVs, each byte-identical to
@@ -40,7 +40,7 @@
 #      with default settings. Target: < 200 MiB.
 #
 # It installs what it needs: time and jq (apt-get), and the pinned servers
-# (go run ./internal/s3test/cmd/buildservers, cached; MinIO takes minutes
+# (go run ./internal/testkit/s3test/cmd/buildservers, cached; MinIO takes minutes
 # the first time). MinIO and the proxy run from internal/cmd/s3serve and
 # internal/cmd/toxi, on loopback only, and are stopped when the script
 # exits, however it exits. Everything else lives in a temporary directory
@@ -60,7 +60,7 @@ SMALL=${SMALL:-1MiB}
 LINK_KBPS=${LINK_KBPS:-} # default: set from the object's size in check 3
 CONC=${CONC:-4}          # ranges fetched at once in check 3 (xfer's default)
 # VBUCKET is s3test's versioned bucket (versionedBucketName in
-# internal/s3test/server.go); s3serve's env file names only the plain one.
+# internal/testkit/s3test/server.go); s3serve's env file names only the plain one.
 VBUCKET=${VBUCKET:-xfer-test-versioned}
 repo=$PWD
 acceptance_begin

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Acceptance run for `xfer send`: the evidence the send issue asks for, on a
 # generated address CSV of SIZE (default 1GiB), against real S3 servers on
-# 127.0.0.1 (MinIO and versitygw at the versions pinned in internal/s3test).
+# 127.0.0.1 (MinIO and versitygw at the versions pinned in internal/testkit/s3test).
 #
 #   1. interop: `xfer send` to MinIO and to versitygw; the object is fetched
 #      with s5cmd and opened with stock `age -d` + `7zz x`: byte-identical.
@@ -29,7 +29,7 @@
 #
 # It installs what it needs: Debian's 7zip, age, libarchive-tools, time and
 # jq (apt-get), s5cmd at S5CMD_VERSION built from the Go module proxy into
-# .cache/bin, and the pinned servers (go run ./internal/s3test/cmd/buildservers,
+# .cache/bin, and the pinned servers (go run ./internal/testkit/s3test/cmd/buildservers,
 # cached; MinIO takes minutes the first time). Servers and the proxy run
 # from internal/cmd/s3serve and internal/cmd/toxi, on loopback only, and
 # are stopped when the script exits, however it exits. Everything else

@@ -56,7 +56,7 @@ check_imports() {
 	local bad
 	bad=$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... |
 		grep -v '^github.com/xfer-dev/xfer/transfer/s3store' |
-		grep -v '^github.com/xfer-dev/xfer/internal/s3test' |
+		grep -v '^github.com/xfer-dev/xfer/internal/testkit/s3test' |
 		grep 'github.com/aws/' || true)
 	if [ -n "$bad" ]; then echo "only transfer/s3store may import the AWS SDK:"; echo "$bad"; return 1; fi
 	bad=$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./cmd/... | grep -E 'crypto/(aes|cipher|hmac|sha1)' || true)
@@ -65,6 +65,10 @@ check_imports() {
 	if [ -n "$bad" ]; then echo "exchange must depend on neither cmd nor the AWS SDK:"; echo "$bad"; return 1; fi
 	bad=$(go list -deps ./seal/... ./screen/... | grep -E '^github.com/xfer-dev/xfer/config$|toml' || true)
 	if [ -n "$bad" ]; then echo "sealing must not depend on the configuration file:"; echo "$bad"; return 1; fi
+	bad=$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... |
+		grep -v -E '^github.com/xfer-dev/xfer/internal/(testkit|cmd)/' |
+		grep 'github.com/xfer-dev/xfer/internal/testkit/' || true)
+	if [ -n "$bad" ]; then echo "test support (internal/testkit) is for tests and developer tools only:"; echo "$bad"; return 1; fi
 	echo "import rules hold"
 }
 
@@ -214,7 +218,7 @@ build_servers() {
 	local log=$1 servers args=() name
 	shift
 	for name in "$@"; do args+=(-server "$name"); done
-	servers=$(go run ./internal/s3test/cmd/buildservers -log "$log" "${args[@]}") || { cat "$log"; return 1; }
+	servers=$(go run ./internal/testkit/s3test/cmd/buildservers -log "$log" "${args[@]}") || { cat "$log"; return 1; }
 	XFER_TEST_BIN=$(dirname "$(dirname "$(echo "$servers" | head -n 1 | sed 's/^[^=]*=//')")")
 	export XFER_TEST_BIN
 	echo "servers: $(echo "$servers" | sed 's|=.*/\([^/]*\)/[^/]*$|=\1|' | tr '\n' ' ')"

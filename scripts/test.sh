@@ -26,7 +26,7 @@ install_goreleaser
 install_cyclonedx_gomod
 
 step "building the S3 servers the tests run against (pinned, cached)"
-go run ./internal/s3test/cmd/buildservers
+go run ./internal/testkit/s3test/cmd/buildservers
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/xfer-dev/xfer/crypt"
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 
 // benchSize is large enough that per-file costs (key derivation, headers)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/xfer-dev/xfer/crypt"
 	"github.com/xfer-dev/xfer/csvcheck"
-	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 	"github.com/xfer-dev/xfer/zipenc"
 )
 

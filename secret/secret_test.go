@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 
 // utf16Bytes encodes s as UTF-16 with a byte order mark, line ends as

@@ -11,7 +11,7 @@ import (
 	"github.com/klauspost/compress/flate"
 	yeka "github.com/yeka/zip"
 
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 
 // benchSize is large enough for many blocks per worker.

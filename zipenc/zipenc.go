@@ -60,7 +60,7 @@ import (
 )
 
 // DefaultLevel is the deflate level used when Options.Level is 0, chosen
-// by measurement on address CSV from internal/addrgen (BenchmarkWriter):
+// by measurement on address CSV from internal/testkit/addrgen (BenchmarkWriter):
 //
 //	level        output/input  vs stdlib flate 5  MB per CPU-second
 //	stdlib 5     0.2424        1.000              ~52

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xfer-dev/xfer/internal/addrgen"
+	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 )
 
 var testPassword = []byte("Correct-Horse-42")

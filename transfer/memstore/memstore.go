@@ -4,7 +4,7 @@
 // delete markers) and can fail any call: transiently or permanently, after
 // taking effect (a lost reply), or with a body cut part way.
 //
-// It is in addition to the real servers of internal/s3test, never instead:
+// It is in addition to the real servers of internal/testkit/s3test, never instead:
 // the store suite runs against both.
 package memstore
 

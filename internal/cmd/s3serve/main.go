@@ -1,5 +1,5 @@
 // Command s3serve runs one of the S3 servers xfer's tests run against
-// (MinIO or versitygw, at the versions pinned in internal/s3test, built
+// (MinIO or versitygw, at the versions pinned in internal/testkit/s3test, built
 // and cached there) on 127.0.0.1, for scripts such as
 // scripts/acceptance-send.sh:
 //
@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 func main() {

@@ -1,10 +1,10 @@
 // Command buildservers builds the S3 servers xfer's tests run against
-// (MinIO and versitygw, at the versions pinned in internal/s3test) into the
+// (MinIO and versitygw, at the versions pinned in internal/testkit/s3test) into the
 // test binary cache, and prints one NAME=PATH line for each. CI runs it
 // before `go test` so the slow build happens once and is cached:
 //
-//	go run ./internal/s3test/cmd/buildservers
-//	go run ./internal/s3test/cmd/buildservers -server minio -log build.log
+//	go run ./internal/testkit/s3test/cmd/buildservers
+//	go run ./internal/testkit/s3test/cmd/buildservers -server minio -log build.log
 //
 // -server builds only the named server (repeat it for several); the demo
 // needs MinIO alone. Each server that is not cached yet gets a line on
@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xfer-dev/xfer/internal/s3test"
+	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
 // took is about how long a first build takes on two cores, downloads

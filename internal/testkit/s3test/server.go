@@ -33,7 +33,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xfer-dev/xfer/internal/testutil"
+	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 
 // Server is a running S3 server and what a client needs to reach it.
@@ -190,7 +190,7 @@ func requireBinary(t testing.TB, b Binary) string {
 	if p, ok := b.Cached(); ok {
 		return p
 	}
-	t.Logf("s3test: building %s %s (run `go run ./internal/s3test/cmd/buildservers` once to cache it)", b.Name, b.Version)
+	t.Logf("s3test: building %s %s (run `go run ./internal/testkit/s3test/cmd/buildservers` once to cache it)", b.Name, b.Version)
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
