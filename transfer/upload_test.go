@@ -30,13 +30,21 @@ func randData(n int) []byte {
 	return b
 }
 
-// sealedSpool writes data to a new spool at dir/name and seals it.
-func sealedSpool(t *testing.T, path string, data []byte) *transfer.Spool {
+// newSpool creates a spool at path, released when the test ends.
+func newSpool(t *testing.T, path string) *transfer.Spool {
 	t.Helper()
 	sp, err := transfer.CreateSpool(path, fp)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sp.Release() })
+	return sp
+}
+
+// sealedSpool writes data to a new spool at dir/name and seals it.
+func sealedSpool(t *testing.T, path string, data []byte) *transfer.Spool {
+	t.Helper()
+	sp := newSpool(t, path)
 	if _, err := sp.Write(data); err != nil {
 		t.Fatal(err)
 	}
@@ -705,4 +713,64 @@ func TestUploadUnreachable(t *testing.T) {
 			t.Fatalf("the state of an upload the server holds is gone: %v", err)
 		}
 	})
+}
+
+// TestDiscardAfterUploadFailed: the upload fails first (a part refused)
+// and sealing after it. Discard aborts the upload Upload left and removes
+// spool and journal; when the abort fails too, the journal stays and names
+// the upload, which the next run aborts.
+func TestDiscardAfterUploadFailed(t *testing.T) {
+	for _, abortFails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("abort-fails=%v", abortFails), func(t *testing.T) {
+			s := memstore.New(memstore.Options{})
+			path := filepath.Join(t.TempDir(), "spool")
+			sp := newSpool(t, path)
+			if _, err := sp.Write(randData(transfer.MinPartSize + 10)); err != nil {
+				t.Fatal(err)
+			}
+			s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1, Err: transfer.ErrAccessDenied})
+			if _, _, err := upload(t, s, sp, "k"); !errors.Is(err, transfer.ErrAccessDenied) {
+				t.Fatalf("Upload with its part refused: %v", err)
+			}
+			if ids := s.UploadIDs(); len(ids) != 1 {
+				t.Fatalf("uploads %v, want the one started", ids)
+			}
+			sp.CloseWithError(errors.New("line 7: bad quoting"))
+			if abortFails {
+				s.Inject(memstore.Fault{Method: memstore.AbortUpload})
+			}
+			err := sp.Discard(t.Context(), s)
+			s.ClearFaults()
+			if !abortFails {
+				if err != nil {
+					t.Fatalf("Discard: %v", err)
+				}
+				if ids := s.UploadIDs(); len(ids) != 0 {
+					t.Errorf("uploads left: %v", ids)
+				}
+				for _, p := range []string{path, path + ".journal"} {
+					if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("%s left: %v", filepath.Base(p), err)
+					}
+				}
+				return
+			}
+			if !transfer.IsTransient(err) {
+				t.Fatalf("Discard with the abort failing: %v, want the store's error", err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+				t.Errorf("spool not emptied: %v", err)
+			}
+			sp.Release()
+			if _, err := transfer.OpenSpool(path, fp); !errors.Is(err, transfer.ErrNoSpool) {
+				t.Errorf("OpenSpool of a discarded spool: %v, want ErrNoSpool", err)
+			}
+			data := randData(100)
+			sp = sealedSpool(t, path, data)
+			if _, _, err := upload(t, s, sp, "k"); err != nil {
+				t.Fatal(err)
+			}
+			checkDone(t, s, path, "k", data)
+		})
+	}
 }
