@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -154,14 +155,10 @@ func TestUploadEmptyAndSmall(t *testing.T) {
 
 // TestUploadGrowingSpool sends parts while the spool is still written.
 func TestUploadGrowingSpool(t *testing.T) {
-	s := memstore.New(memstore.Options{})
+	s := newPartSignal()
 	path := filepath.Join(t.TempDir(), "spool")
 	data := randData(3*transfer.MinPartSize + 777)
-	sp, err := transfer.CreateSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Release()
+	sp := newSpool(t, path)
 	var partsBeforeClose atomic.Int64
 	go func() {
 		for off := 0; off < len(data); off += 256 << 10 {
@@ -173,11 +170,11 @@ func TestUploadGrowingSpool(t *testing.T) {
 			if off == 10<<20 {
 				// The first part (8 MiB) is in the spool: the upload should
 				// store it now, without waiting for the rest. Wait for that
-				// (not for a fixed time: a loaded machine is slow), and
-				// give up after a while so a failure shows as one.
-				deadline := time.Now().Add(10 * time.Second)
-				for !partStored(s, "k") && time.Now().Before(deadline) {
-					time.Sleep(5 * time.Millisecond)
+				// (not for a fixed time: a loaded machine is slow); the
+				// deadline only turns a hang into a failure.
+				select {
+				case <-s.stored:
+				case <-time.After(time.Minute):
 				}
 			}
 		}
@@ -188,7 +185,7 @@ func TestUploadGrowingSpool(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Upload: %v", err)
 	}
-	checkDone(t, s, path, "k", data)
+	checkDone(t, s.Store, path, "k", data)
 	if res.PartSize != 8*mib {
 		t.Errorf("part size %d, want 8 MiB", res.PartSize)
 	}
@@ -197,14 +194,24 @@ func TestUploadGrowingSpool(t *testing.T) {
 	}
 }
 
-// partStored says whether an upload of key holds a part yet.
-func partStored(s *memstore.Store, key string) bool {
-	for _, id := range s.UploadIDs() {
-		if parts, err := s.ListParts(context.Background(), key, id); err == nil && len(parts) > 0 {
-			return true
-		}
+// partSignal is a memstore that closes stored once it has stored a part:
+// the event tests of a spool still growing wait for.
+type partSignal struct {
+	*memstore.Store
+	once   sync.Once
+	stored chan struct{}
+}
+
+func newPartSignal() *partSignal {
+	return &partSignal{Store: memstore.New(memstore.Options{}), stored: make(chan struct{})}
+}
+
+func (s *partSignal) UploadPart(ctx context.Context, key, id string, n int, body io.ReadSeeker, size int64, sum string) (transfer.Part, error) {
+	p, err := s.Store.UploadPart(ctx, key, id, n, body, size, sum)
+	if err == nil {
+		s.once.Do(func() { close(s.stored) })
 	}
-	return false
+	return p, err
 }
 
 func TestChoosePartSize(t *testing.T) {
@@ -555,20 +562,19 @@ func TestUploadCancelled(t *testing.T) {
 // TestSealingFails: the sealer gives up; the upload is aborted and the
 // spool removed.
 func TestSealingFails(t *testing.T) {
-	s := memstore.New(memstore.Options{})
+	s := newPartSignal()
 	path := filepath.Join(t.TempDir(), "spool")
-	sp, err := transfer.CreateSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Release()
+	sp := newSpool(t, path)
 	bad := errors.New("line 7: bad quoting")
 	go func() {
 		sp.Write(randData(transfer.MinPartSize + 10))
-		time.Sleep(20 * time.Millisecond)
+		select { // the upload under way, a part stored (the deadline only ends a hang)
+		case <-s.stored:
+		case <-time.After(time.Minute):
+		}
 		sp.CloseWithError(bad)
 	}()
-	_, _, err = upload(t, s, sp, "k", func(o *transfer.UploadOptions) { o.SizeHint = 20 * mib })
+	_, _, err := upload(t, s, sp, "k", func(o *transfer.UploadOptions) { o.SizeHint = 20 * mib })
 	if !errors.Is(err, bad) || errors.Is(err, transfer.ErrInterrupted) {
 		t.Fatalf("Upload with failed sealing: %v", err)
 	}
@@ -590,11 +596,15 @@ func TestInterruptedWhileSealing(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := randData(3*transfer.MinPartSize + 1)
-	s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1})
+	// The first part fails, once the sealer has written it, and only then
+	// does the sealer write the rest.
+	failed := make(chan struct{})
+	s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1, Hook: func() { close(failed) }})
 	go func() {
-		for off := 0; off < len(data); off += mib {
+		sp.Write(data[:transfer.MinPartSize])
+		<-failed
+		for off := transfer.MinPartSize; off < len(data); off += mib {
 			sp.Write(data[off:min(off+mib, len(data))])
-			time.Sleep(5 * time.Millisecond)
 		}
 		sp.Close()
 	}()
