@@ -57,7 +57,7 @@ func CreateSpool(path, fingerprint string) (*Spool, error) {
 	}
 	j := &journal{Version: journalVersion, Fingerprint: fingerprint}
 	if old, err := loadJournal(s.journalPath); err == nil {
-		j.Stale, j.Pending = old.Stale, old.Pending
+		j.Stale, j.Pending, j.Recheck = old.Stale, old.Pending, old.Recheck
 		if u, ok := old.upload(); ok {
 			j.Stale = append(j.Stale, u)
 		}

@@ -243,7 +243,7 @@ func (u *uploader) sealingFailed() bool {
 func (u *uploader) abandon(err error) bool {
 	u.sp.mu.Lock()
 	j := u.sp.j
-	if u.uploadID != "" || j.UploadID != "" || j.Pending != nil || len(j.Stale) > 0 {
+	if u.uploadID != "" || j.UploadID != "" || j.Pending != nil || j.Recheck != nil || len(j.Stale) > 0 {
 		u.sp.mu.Unlock()
 		return false
 	}
@@ -398,7 +398,8 @@ func (u *uploader) create(ctx context.Context) error {
 const pendingWindow = 15 * time.Minute
 
 // abortPending aborts the upload a lost CreateUpload reply may have left
-// (see abortCreated) and clears the journal's record of it.
+// (see abortCreated), and moves the journal's record of it to Recheck:
+// the request may not have reached the server yet.
 func (u *uploader) abortPending(ctx context.Context) error {
 	u.sp.mu.Lock()
 	p := u.sp.j.Pending
@@ -409,7 +410,24 @@ func (u *uploader) abortPending(ctx context.Context) error {
 	if err := abortCreated(ctx, u.store, p); err != nil {
 		return err
 	}
-	return u.sp.saveJournal(func(j *journal) { j.Pending = nil })
+	return u.sp.saveJournal(func(j *journal) {
+		if j.Recheck == nil || p.At.Before(j.Recheck.At) {
+			j.Recheck = p
+		}
+		j.Pending = nil
+	})
+}
+
+// recheck aborts, once the object is complete, the uploads that a create
+// whose reply never came may have started since abortPending looked
+// (Recheck). The object is there whatever this finds: it is best effort.
+func (u *uploader) recheck(ctx context.Context) {
+	u.sp.mu.Lock()
+	r := u.sp.j.Recheck
+	u.sp.mu.Unlock()
+	if r != nil {
+		_ = abortCreated(ctx, u.store, r)
+	}
 }
 
 // abortCreated aborts the uploads a CreateUpload whose reply never came
@@ -454,7 +472,7 @@ func (s *Spool) Discard(ctx context.Context, store Store) error {
 	// it failed: it names every upload started.
 	s.j.forgetUpload()
 	s.j.Sealed, s.j.SpoolSize = false, 0
-	stale, pending := slices.Clone(s.j.Stale), s.j.Pending
+	stale, creates := slices.Clone(s.j.Stale), []*pendingCreate{s.j.Pending, s.j.Recheck}
 	s.mu.Unlock()
 	var errs []error
 	var keep []uploadRef
@@ -467,16 +485,21 @@ func (s *Spool) Discard(ctx context.Context, store Store) error {
 			keep = append(keep, r)
 		}
 	}
-	if pending != nil {
-		if err := abortCreated(ctx, store, pending); err != nil {
+	var pending *pendingCreate // the earliest create whose uploads could not be looked for
+	for _, p := range creates {
+		if p == nil {
+			continue
+		}
+		if err := abortCreated(ctx, store, p); err != nil {
 			errs = append(errs, err)
-		} else {
-			pending = nil
+			if pending == nil || p.At.Before(pending.At) {
+				pending = p
+			}
 		}
 	}
 	if len(errs) == 0 {
 		s.mu.Lock()
-		s.j.Stale, s.j.Pending = nil, nil // a second Discard has nothing to do
+		s.j.Stale, s.j.Pending, s.j.Recheck = nil, nil, nil // a second Discard has nothing to do
 		s.mu.Unlock()
 		return s.remove()
 	}
@@ -684,6 +707,7 @@ func (u *uploader) complete(ctx context.Context) (UploadResult, error) {
 		return res, err
 	}
 	res.ETag, res.VersionID = info.ETag, info.VersionID
+	u.recheck(ctx)
 	u.report()
 	return res, u.sp.remove()
 }

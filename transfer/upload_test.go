@@ -42,6 +42,19 @@ func newSpool(t *testing.T, path string) *transfer.Spool {
 	return sp
 }
 
+// reopen releases sp and opens its spool again, as the next run does; it
+// is released when the test ends.
+func reopen(t *testing.T, sp *transfer.Spool, path string) *transfer.Spool {
+	t.Helper()
+	sp.Release()
+	sp, err := transfer.OpenSpool(path, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Release() })
+	return sp
+}
+
 // sealedSpool writes data to a new spool at dir/name and seals it.
 func sealedSpool(t *testing.T, path string, data []byte) *transfer.Spool {
 	t.Helper()
@@ -665,12 +678,7 @@ func TestResumeElsewhere(t *testing.T) {
 	if _, _, err := upload(t, s, sp, "k1", func(o *transfer.UploadOptions) { o.Concurrency = 1 }); !errors.Is(err, transfer.ErrInterrupted) {
 		t.Fatal(err)
 	}
-	sp.Release()
-	sp, err := transfer.OpenSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Release()
+	sp = reopen(t, sp, path)
 	if _, _, err := upload(t, s, sp, "k2"); err != nil {
 		t.Fatal(err)
 	}
@@ -783,4 +791,53 @@ func TestDiscardAfterUploadFailed(t *testing.T) {
 			checkDone(t, s, path, "k", data)
 		})
 	}
+}
+
+// lateCreate is a memstore whose first CreateUpload fails at once, as if
+// the connection broke, and reaches the server only when the first part
+// of a later upload is sent: the request of a run killed while it was in
+// flight, still on its way when the next run looks for its upload.
+type lateCreate struct {
+	*memstore.Store
+	calls  atomic.Int32
+	once   sync.Once
+	landed chan struct{}
+	land   func()
+}
+
+func (s *lateCreate) CreateUpload(ctx context.Context, key string, o transfer.CreateOptions) (string, error) {
+	if s.calls.Add(1) == 1 {
+		s.land = func() {
+			s.Store.CreateUpload(context.Background(), key, o)
+			close(s.landed)
+		}
+		return "", &transfer.StoreError{Op: "CreateUpload", Bucket: s.Bucket(), Key: key, Temporary: true, Err: errors.New("connection reset")}
+	}
+	return s.Store.CreateUpload(ctx, key, o)
+}
+
+func (s *lateCreate) UploadPart(ctx context.Context, key, id string, n int, body io.ReadSeeker, size int64, sum string) (transfer.Part, error) {
+	s.once.Do(func() { go s.land() })
+	<-s.landed
+	return s.Store.UploadPart(ctx, key, id, n, body, size, sum)
+}
+
+// TestCreateLandingLate: the upload a lost CreateUpload starts after the
+// next run looked for it is aborted by that run once it completes.
+func TestCreateLandingLate(t *testing.T) {
+	s := &lateCreate{Store: memstore.New(memstore.Options{}), landed: make(chan struct{})}
+	path := filepath.Join(t.TempDir(), "spool")
+	data := randData(100)
+	sp := sealedSpool(t, path, data)
+	if _, _, err := upload(t, s, sp, "k"); !errors.Is(err, transfer.ErrInterrupted) {
+		t.Fatalf("first run, its CreateUpload lost: %v, want ErrInterrupted", err)
+	}
+	sp = reopen(t, sp, path)
+	if _, _, err := upload(t, s, sp, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Calls(memstore.CreateUpload); n != 2 {
+		t.Fatalf("%d uploads created, want the lost one and the next run's", n)
+	}
+	checkDone(t, s.Store, path, "k", data)
 }
