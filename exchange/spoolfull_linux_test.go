@@ -30,7 +30,7 @@ func (s *createHook) CreateUpload(ctx context.Context, key string, o transfer.Cr
 }
 
 // heldCSV is a CSV of random rows (which do not compress): n bytes of it,
-// then, once go is closed, as many more as the sealer takes.
+// then, once resume is closed, as many more as the sealer takes.
 type heldCSV struct {
 	stallingCSV
 	resume <-chan struct{}
