@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -79,7 +78,7 @@ func (a *app) runSweep(c *cobra.Command, o sweepOptions) error {
 		return err
 	}
 	ctx := c.Context()
-	plan, err := x.PlanSweep(ctx, time.Now(), r, a.reporter())
+	plan, err := x.PlanSweep(ctx, a.now(), r, a.reporter())
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 	"github.com/xfer-dev/xfer/internal/testkit/s3test"
-	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/internal/testkit/testutil"
 )
 

@@ -15,9 +15,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/xfer-dev/xfer/crypt"
+	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 	"github.com/xfer-dev/xfer/internal/testkit/s3test"
-	"github.com/xfer-dev/xfer/internal/safefile"
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 )

@@ -445,14 +445,7 @@ func TestShredConfirms(t *testing.T) {
 	if _, err := store.Put(t.Context(), prefix+"a.csv.zip.age", strings.NewReader("sealed"), 6, transfer.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{}
-	for _, kv := range sendEnv(dir, srv.Endpoint, srv) {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-		if strings.HasPrefix(k, "AWS_") {
-			t.Setenv(k, v) // the SDK reads credentials from the process
-		}
-	}
+	getenv := inProcessEnv(t, sendEnv(dir, srv.Endpoint, srv))
 	run := func(answer string) (int, string, string) {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -464,7 +457,7 @@ func TestShredConfirms(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := Run(t.Context(), []string{"shred", "a.csv.zip.age"}, &Env{
 			Stdin: r, Stdout: &stdout, Stderr: &stderr,
-			Getenv:     func(k string) string { return vars[k] },
+			Getenv:     getenv,
 			IsTerminal: func(f *os.File) bool { return f == r }, // stdin plays the terminal
 		})
 		return code, stdout.String(), stderr.String()

@@ -235,6 +235,22 @@ func sendEnv(dir, endpoint string, srv *s3test.Server) []string {
 	}
 }
 
+// inProcessEnv is the Getenv of a run in this process with env, as
+// sendEnv gives it. The AWS_ variables go into the process's environment
+// too, for the rest of the test: the SDK reads credentials from there.
+func inProcessEnv(t *testing.T, env []string) func(string) string {
+	t.Helper()
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		}
+	}
+	return func(k string) string { return vars[k] }
+}
+
 // TestSendInterruptedBySignal: SIGINT ends the send with exit 130 and the
 // state kept, and the same command then completes the upload.
 func TestSendInterruptedBySignal(t *testing.T) {

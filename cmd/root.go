@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -56,6 +57,17 @@ type Env struct {
 	// OpenStore opens the exchange bucket; nil means s3store.New. Tests
 	// give an in-memory store here.
 	OpenStore func(ctx context.Context, o s3store.Options) (transfer.Store, error)
+	// Now is the clock sweep judges expiry by; nil means time.Now. Tests
+	// give a later time here instead of waiting for it.
+	Now func() time.Time
+}
+
+// now is the time by the run's clock (Env.Now).
+func (a *app) now() time.Time {
+	if a.env.Now != nil {
+		return a.env.Now()
+	}
+	return time.Now()
 }
 
 // app holds one run's global options and lazily built dependencies, so

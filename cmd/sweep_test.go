@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,12 +63,27 @@ func TestSweepRemovesExactlyTheExpired(t *testing.T) {
 	if v := versions(); v["old2.csv.zip.age"] != 2 {
 		t.Fatalf("versions before the sweep: %v", v)
 	}
-	time.Sleep(2 * time.Second)
 
-	b, err := xferCmd(env, "sweep", "--dry-run").CombinedOutput()
-	if err != nil || !strings.Contains(string(b), "would shred old1.csv.zip.age") || !strings.Contains(string(b), "would shred old2.csv.zip.age") ||
-		strings.Contains(string(b), "would shred new") {
-		t.Fatalf("sweep --dry-run: %v\n%s", err, b)
+	// Sweep runs in this process, on a clock an hour on: the files sent
+	// to expire in a second have expired, those for 30 days not yet.
+	// (XDG_CONFIG_HOME names the config only to a process of its own.)
+	getenv := inProcessEnv(t, append(env, "XFER_CONFIG="+filepath.Join(dir, "xfer", "config.toml")))
+	later := time.Now().Add(time.Hour)
+	sweep := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		code := Run(t.Context(), append([]string{"sweep"}, args...), &Env{
+			Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: getenv,
+			Now: func() time.Time { return later },
+		})
+		if code != 0 {
+			t.Fatalf("sweep %s: exit %d\n%s", strings.Join(args, " "), code, out.String())
+		}
+		return out.String()
+	}
+	if b := sweep("--dry-run"); !strings.Contains(b, "would shred old1.csv.zip.age") || !strings.Contains(b, "would shred old2.csv.zip.age") ||
+		strings.Contains(b, "would shred new") {
+		t.Fatalf("sweep --dry-run:\n%s", b)
 	}
 	if v := versions(); v["old1.csv.zip.age"] != 1 || v["old2.csv.zip.age"] != 2 {
 		t.Fatalf("--dry-run removed something: %v", v)
@@ -77,7 +93,17 @@ func TestSweepRemovesExactlyTheExpired(t *testing.T) {
 		Expired, Shredded, Unexpired int
 		NoExpiry                     int `json:"no_expiry"`
 	}
-	runForEvent(t, env, []string{"sweep", "--json"}, "swept", &swept)
+	sweptEvent := func() {
+		t.Helper()
+		for line := range strings.Lines(sweep("--json")) {
+			if strings.Contains(line, `"event":"swept"`) {
+				if err := json.Unmarshal([]byte(line), &swept); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	sweptEvent()
 	if swept.Expired != 2 || swept.Shredded != 2 || swept.Unexpired != 1 || swept.NoExpiry != 1 {
 		t.Errorf("swept event %+v, want 2 expired and shredded, 1 unexpired, 1 without expiry", swept)
 	}
@@ -94,7 +120,8 @@ func TestSweepRemovesExactlyTheExpired(t *testing.T) {
 	}
 
 	// Nothing left to sweep: a second run removes nothing.
-	runForEvent(t, env, []string{"sweep", "--json"}, "swept", &swept)
+	swept.Expired, swept.Shredded = -1, -1
+	sweptEvent()
 	if swept.Expired != 0 || swept.Shredded != 0 {
 		t.Errorf("second sweep: %+v", swept)
 	}

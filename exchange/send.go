@@ -298,10 +298,13 @@ func (x *Exchange) Send(ctx context.Context, src Source, o SendOptions, rep Repo
 	// first (Spool.Write returns it): that one is reported below.
 	if sealErr != nil && (err == nil || !errors.Is(sealErr, err)) {
 		if ctx.Err() == nil {
-			// The file failed its checks and Upload aborted the upload:
-			// nothing of it may stay behind.
-			sp.Release()
-			transfer.RemoveSpool(spoolPath)
+			// The file failed its checks, or its spool's disk filled:
+			// nothing of it may stay behind. Upload discarded the upload
+			// when sealing failed first; when the upload failed first (a
+			// journal write on the full disk, say), it is done here. A
+			// failed abort leaves the journal, for the next run to abort
+			// the upload as stale; the sealing's error is the one to report.
+			_ = sp.Discard(ctx, x.Store)
 		}
 		// Interrupted while sealing: the journal stays, so the next run
 		// aborts the upload this one started.

@@ -46,6 +46,11 @@ type journal struct {
 	// Pending records a CreateUpload whose reply never came: the server
 	// may have started an upload that no journal names.
 	Pending *pendingCreate `json:"pending,omitempty"`
+	// Recheck is the earliest such create whose uploads were aborted
+	// already: a request still on its way then (a run killed while its
+	// CreateUpload was in flight) may start an upload after that, so the
+	// run that completes looks again.
+	Recheck *pendingCreate `json:"recheck,omitempty"`
 }
 
 type pendingCreate struct {

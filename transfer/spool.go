@@ -57,7 +57,7 @@ func CreateSpool(path, fingerprint string) (*Spool, error) {
 	}
 	j := &journal{Version: journalVersion, Fingerprint: fingerprint}
 	if old, err := loadJournal(s.journalPath); err == nil {
-		j.Stale, j.Pending = old.Stale, old.Pending
+		j.Stale, j.Pending, j.Recheck = old.Stale, old.Pending, old.Recheck
 		if u, ok := old.upload(); ok {
 			j.Stale = append(j.Stale, u)
 		}
@@ -219,12 +219,20 @@ func (s *Spool) Close() error {
 	s.final = true
 	s.j.Sealed, s.j.SpoolSize = true, s.size
 	err := s.j.save(s.journalPath)
+	if err != nil {
+		// Not recorded as sealed, the spool is never resumed from: as
+		// good as a failed sealing, which Upload does not complete.
+		s.j.Sealed, s.j.SpoolSize = false, 0
+		s.err = fmt.Errorf("writing journal: %w", err)
+		err = s.err
+	}
 	s.notify()
 	return err
 }
 
 // CloseWithError ends the spool unfinished: sealing failed. Upload stops
-// with err and aborts the upload; the spool is never resumed from.
+// with err and discards spool and upload (see Discard); the spool is never
+// resumed from.
 func (s *Spool) CloseWithError(err error) {
 	if err == nil {
 		err = errors.New("spool closed with a nil error")

@@ -118,8 +118,10 @@ const journalInterval = time.Second
 // recorded by CreateSpool are aborted first.
 //
 // On success the object is complete, the spool and journal are removed and
-// no unfinished upload is left. On failure both stay for the next run, and
-// the error wraps ErrInterrupted when trying again may succeed (network or
+// no unfinished upload is left. When sealing failed (CloseWithError, or
+// Close could not record the spool as sealed) and ctx is not cancelled,
+// the upload is aborted and spool and journal removed (see Discard). On
+// other failures both stay for the next run, and the error wraps ErrInterrupted when trying again may succeed (network or
 // server trouble, cancellation, the upload vanished) or the Store's category (ErrAccessDenied,
 // ErrPreconditionFailed, ...) when it will not. When the network fails
 // while the spool is still being sealed, Upload waits for sealing to finish
@@ -147,6 +149,14 @@ func Upload(ctx context.Context, store Store, sp *Spool, opts UploadOptions) (Up
 	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+	}
+	if u.sealingFailed() {
+		// The spool is worthless, and so is any upload of it, whichever
+		// of the two failed first: a journal write the full disk refused
+		// after CreateUpload, say, with the sealer's next write refused
+		// too. (A cancelled ctx keeps both instead: see run.)
+		_ = u.sp.Discard(ctx, u.store)
+		return res, err
 	}
 	if errors.Is(err, ErrUnreachable) && u.abandon(err) {
 		// Nothing of this spool ever reached the server: most likely a
@@ -213,20 +223,20 @@ func (u *uploader) run(ctx context.Context) (UploadResult, error) {
 		}
 	}
 	if err := u.sendParts(ctx); err != nil {
-		u.sp.mu.Lock()
-		sealErr := u.sp.err
-		u.sp.mu.Unlock()
-		if sealErr != nil && ctx.Err() == nil {
-			// Sealing failed: the spool is worthless, and so is the upload.
-			// (Cancelled while sealing, both stay: an abort with the
-			// cancelled ctx would fail and orphan the upload, while the
-			// journal lets the next run abort it as stale.)
-			_ = u.store.AbortUpload(ctx, u.opts.Key, u.uploadID)
-			_ = u.sp.remove()
-		}
+		// Sealing failed: Upload discards spool and upload. (Cancelled
+		// while sealing, both stay: an abort with the cancelled ctx would
+		// fail and orphan the upload, while the journal lets the next run
+		// abort it as stale.)
 		return UploadResult{}, err
 	}
 	return u.complete(ctx)
+}
+
+// sealingFailed reports whether the spool was closed with an error.
+func (u *uploader) sealingFailed() bool {
+	u.sp.mu.Lock()
+	defer u.sp.mu.Unlock()
+	return u.sp.err != nil
 }
 
 // abandon gives up a spool the server holds nothing of: no upload of it
@@ -237,7 +247,7 @@ func (u *uploader) run(ctx context.Context) (UploadResult, error) {
 func (u *uploader) abandon(err error) bool {
 	u.sp.mu.Lock()
 	j := u.sp.j
-	if u.uploadID != "" || j.UploadID != "" || j.Pending != nil || len(j.Stale) > 0 {
+	if u.uploadID != "" || j.UploadID != "" || j.Pending != nil || j.Recheck != nil || len(j.Stale) > 0 {
 		u.sp.mu.Unlock()
 		return false
 	}
@@ -391,9 +401,9 @@ func (u *uploader) create(ctx context.Context) error {
 // be when matching an upload to a create whose reply was lost.
 const pendingWindow = 15 * time.Minute
 
-// abortPending aborts the upload a lost CreateUpload reply may have left:
-// the uploads of that key started around the time of the attempt. Keys are
-// per sender and file, so these are that attempt's.
+// abortPending aborts the upload a lost CreateUpload reply may have left
+// (see abortCreated), and moves the journal's record of it to Recheck:
+// the request may not have reached the server yet.
 func (u *uploader) abortPending(ctx context.Context) error {
 	u.sp.mu.Lock()
 	p := u.sp.j.Pending
@@ -401,24 +411,105 @@ func (u *uploader) abortPending(ctx context.Context) error {
 	if p == nil {
 		return nil
 	}
-	if p.Bucket == u.store.Bucket() {
-		var ids []string
-		err := u.store.ListUploads(ctx, p.Key, func(up UploadInfo) error {
-			if up.Key == p.Key && up.Initiated.After(p.At.Add(-pendingWindow)) && up.Initiated.Before(p.At.Add(pendingWindow)) {
-				ids = append(ids, up.UploadID)
-			}
-			return nil
-		})
-		if err != nil {
+	if err := abortCreated(ctx, u.store, p); err != nil {
+		return err
+	}
+	return u.sp.saveJournal(func(j *journal) {
+		if j.Recheck == nil || p.At.Before(j.Recheck.At) {
+			j.Recheck = p
+		}
+		j.Pending = nil
+	})
+}
+
+// recheck aborts, once the object is complete, the uploads that a create
+// whose reply never came may have started since abortPending looked
+// (Recheck). The object is there whatever this finds: it is best effort.
+func (u *uploader) recheck(ctx context.Context) {
+	u.sp.mu.Lock()
+	r := u.sp.j.Recheck
+	u.sp.mu.Unlock()
+	if r != nil {
+		_ = abortCreated(ctx, u.store, r)
+	}
+}
+
+// abortCreated aborts the uploads a CreateUpload whose reply never came
+// may have started: those of its key started around the time of the
+// attempt. Keys are per sender and file, so these are that attempt's. A
+// create in another bucket is not ours to reach (the bucket's lifecycle
+// rule for unfinished uploads removes what it left).
+func abortCreated(ctx context.Context, store Store, p *pendingCreate) error {
+	if p.Bucket != store.Bucket() {
+		return nil
+	}
+	var ids []string
+	err := store.ListUploads(ctx, p.Key, func(up UploadInfo) error {
+		if up.Key == p.Key && up.Initiated.After(p.At.Add(-pendingWindow)) && up.Initiated.Before(p.At.Add(pendingWindow)) {
+			ids = append(ids, up.UploadID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := store.AbortUpload(ctx, p.Key, id); err != nil {
 			return err
 		}
-		for _, id := range ids {
-			if err := u.store.AbortUpload(ctx, p.Key, id); err != nil {
-				return err
+	}
+	return nil
+}
+
+// Discard gives the spool up for good, once its sealing failed: it aborts
+// every upload its journal knows of (this run's, even one the journal
+// could not record on disk, stale ones of earlier runs, and one whose
+// creation went unanswered) and removes spool and journal. When an abort
+// fails (the network is down, say), the spool is emptied but the journal
+// stays, naming what is left for the next run's CreateSpool and Upload to
+// abort, and the error is returned. Upload discards the spool itself when
+// sealing failed before it returned; the sealer's caller calls Discard
+// again after a failure that came later. It does not release the spool.
+func (s *Spool) Discard(ctx context.Context, store Store) error {
+	s.mu.Lock()
+	// The journal in memory is ahead of the one on disk when a write of
+	// it failed: it names every upload started.
+	s.j.forgetUpload()
+	s.j.Sealed, s.j.SpoolSize = false, 0
+	stale, creates := slices.Clone(s.j.Stale), []*pendingCreate{s.j.Pending, s.j.Recheck}
+	s.mu.Unlock()
+	var errs []error
+	var keep []uploadRef
+	for _, r := range stale {
+		if r.Bucket != store.Bucket() {
+			continue // not ours to reach: see abortStale
+		}
+		if err := store.AbortUpload(ctx, r.Key, r.UploadID); err != nil {
+			errs = append(errs, err)
+			keep = append(keep, r)
+		}
+	}
+	var pending *pendingCreate // the earliest create whose uploads could not be looked for
+	for _, p := range creates {
+		if p == nil {
+			continue
+		}
+		if err := abortCreated(ctx, store, p); err != nil {
+			errs = append(errs, err)
+			if pending == nil || p.At.Before(pending.At) {
+				pending = p
 			}
 		}
 	}
-	return u.sp.saveJournal(func(j *journal) { j.Pending = nil })
+	if len(errs) == 0 {
+		s.mu.Lock()
+		s.j.Stale, s.j.Pending, s.j.Recheck = nil, nil, nil // a second Discard has nothing to do
+		s.mu.Unlock()
+		return s.remove()
+	}
+	// Emptied first: on a full disk, that makes room for the journal.
+	_ = s.f.Truncate(0)
+	return errors.Join(append(errs, s.saveJournal(func(j *journal) { j.Stale, j.Pending = keep, pending }))...)
 }
 
 // sendParts sends every part of the spool the server does not have yet,
@@ -626,6 +717,7 @@ func (u *uploader) complete(ctx context.Context) (UploadResult, error) {
 		return res, err
 	}
 	res.ETag, res.VersionID = info.ETag, info.VersionID
+	u.recheck(ctx)
 	u.report()
 	return res, u.sp.remove()
 }

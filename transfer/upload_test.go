@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,6 +30,30 @@ func randData(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
+}
+
+// newSpool creates a spool at path, released when the test ends.
+func newSpool(t *testing.T, path string) *transfer.Spool {
+	t.Helper()
+	sp, err := transfer.CreateSpool(path, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Release() })
+	return sp
+}
+
+// reopen releases sp and opens its spool again, as the next run does; it
+// is released when the test ends.
+func reopen(t *testing.T, sp *transfer.Spool, path string) *transfer.Spool {
+	t.Helper()
+	sp.Release()
+	sp, err := transfer.OpenSpool(path, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Release() })
+	return sp
 }
 
 // sealedSpool writes data to a new spool at dir/name and seals it.
@@ -137,14 +162,10 @@ func TestUploadEmptyAndSmall(t *testing.T) {
 
 // TestUploadGrowingSpool sends parts while the spool is still written.
 func TestUploadGrowingSpool(t *testing.T) {
-	s := memstore.New(memstore.Options{})
+	s := newPartSignal()
 	path := filepath.Join(t.TempDir(), "spool")
 	data := randData(3*transfer.MinPartSize + 777)
-	sp, err := transfer.CreateSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Release()
+	sp := newSpool(t, path)
 	var partsBeforeClose atomic.Int64
 	go func() {
 		for off := 0; off < len(data); off += 256 << 10 {
@@ -156,11 +177,11 @@ func TestUploadGrowingSpool(t *testing.T) {
 			if off == 10<<20 {
 				// The first part (8 MiB) is in the spool: the upload should
 				// store it now, without waiting for the rest. Wait for that
-				// (not for a fixed time: a loaded machine is slow), and
-				// give up after a while so a failure shows as one.
-				deadline := time.Now().Add(10 * time.Second)
-				for !partStored(s, "k") && time.Now().Before(deadline) {
-					time.Sleep(5 * time.Millisecond)
+				// (not for a fixed time: a loaded machine is slow); the
+				// deadline only turns a hang into a failure.
+				select {
+				case <-s.stored:
+				case <-time.After(time.Minute):
 				}
 			}
 		}
@@ -171,7 +192,7 @@ func TestUploadGrowingSpool(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Upload: %v", err)
 	}
-	checkDone(t, s, path, "k", data)
+	checkDone(t, s.Store, path, "k", data)
 	if res.PartSize != 8*mib {
 		t.Errorf("part size %d, want 8 MiB", res.PartSize)
 	}
@@ -180,14 +201,24 @@ func TestUploadGrowingSpool(t *testing.T) {
 	}
 }
 
-// partStored says whether an upload of key holds a part yet.
-func partStored(s *memstore.Store, key string) bool {
-	for _, id := range s.UploadIDs() {
-		if parts, err := s.ListParts(context.Background(), key, id); err == nil && len(parts) > 0 {
-			return true
-		}
+// partSignal is a memstore that closes stored once it has stored a part:
+// the event tests of a spool still growing wait for.
+type partSignal struct {
+	*memstore.Store
+	once   sync.Once
+	stored chan struct{}
+}
+
+func newPartSignal() *partSignal {
+	return &partSignal{Store: memstore.New(memstore.Options{}), stored: make(chan struct{})}
+}
+
+func (s *partSignal) UploadPart(ctx context.Context, key, id string, n int, body io.ReadSeeker, size int64, sum string) (transfer.Part, error) {
+	p, err := s.Store.UploadPart(ctx, key, id, n, body, size, sum)
+	if err == nil {
+		s.once.Do(func() { close(s.stored) })
 	}
-	return false
+	return p, err
 }
 
 func TestChoosePartSize(t *testing.T) {
@@ -538,20 +569,19 @@ func TestUploadCancelled(t *testing.T) {
 // TestSealingFails: the sealer gives up; the upload is aborted and the
 // spool removed.
 func TestSealingFails(t *testing.T) {
-	s := memstore.New(memstore.Options{})
+	s := newPartSignal()
 	path := filepath.Join(t.TempDir(), "spool")
-	sp, err := transfer.CreateSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Release()
+	sp := newSpool(t, path)
 	bad := errors.New("line 7: bad quoting")
 	go func() {
 		sp.Write(randData(transfer.MinPartSize + 10))
-		time.Sleep(20 * time.Millisecond)
+		select { // the upload under way, a part stored (the deadline only ends a hang)
+		case <-s.stored:
+		case <-time.After(time.Minute):
+		}
 		sp.CloseWithError(bad)
 	}()
-	_, _, err = upload(t, s, sp, "k", func(o *transfer.UploadOptions) { o.SizeHint = 20 * mib })
+	_, _, err := upload(t, s, sp, "k", func(o *transfer.UploadOptions) { o.SizeHint = 20 * mib })
 	if !errors.Is(err, bad) || errors.Is(err, transfer.ErrInterrupted) {
 		t.Fatalf("Upload with failed sealing: %v", err)
 	}
@@ -573,11 +603,15 @@ func TestInterruptedWhileSealing(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := randData(3*transfer.MinPartSize + 1)
-	s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1})
+	// The first part fails, once the sealer has written it, and only then
+	// does the sealer write the rest.
+	failed := make(chan struct{})
+	s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1, Hook: func() { close(failed) }})
 	go func() {
-		for off := 0; off < len(data); off += mib {
+		sp.Write(data[:transfer.MinPartSize])
+		<-failed
+		for off := transfer.MinPartSize; off < len(data); off += mib {
 			sp.Write(data[off:min(off+mib, len(data))])
-			time.Sleep(5 * time.Millisecond)
 		}
 		sp.Close()
 	}()
@@ -638,12 +672,7 @@ func TestResumeElsewhere(t *testing.T) {
 	if _, _, err := upload(t, s, sp, "k1", func(o *transfer.UploadOptions) { o.Concurrency = 1 }); !errors.Is(err, transfer.ErrInterrupted) {
 		t.Fatal(err)
 	}
-	sp.Release()
-	sp, err := transfer.OpenSpool(path, fp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Release()
+	sp = reopen(t, sp, path)
 	if _, _, err := upload(t, s, sp, "k2"); err != nil {
 		t.Fatal(err)
 	}
@@ -696,4 +725,113 @@ func TestUploadUnreachable(t *testing.T) {
 			t.Fatalf("the state of an upload the server holds is gone: %v", err)
 		}
 	})
+}
+
+// TestDiscardAfterUploadFailed: the upload fails first (a part refused)
+// and sealing after it. Discard aborts the upload Upload left and removes
+// spool and journal; when the abort fails too, the journal stays and names
+// the upload, which the next run aborts.
+func TestDiscardAfterUploadFailed(t *testing.T) {
+	for _, abortFails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("abort-fails=%v", abortFails), func(t *testing.T) {
+			s := memstore.New(memstore.Options{})
+			path := filepath.Join(t.TempDir(), "spool")
+			sp := newSpool(t, path)
+			if _, err := sp.Write(randData(transfer.MinPartSize + 10)); err != nil {
+				t.Fatal(err)
+			}
+			s.Inject(memstore.Fault{Method: memstore.UploadPart, Call: 1, Err: transfer.ErrAccessDenied})
+			if _, _, err := upload(t, s, sp, "k"); !errors.Is(err, transfer.ErrAccessDenied) {
+				t.Fatalf("Upload with its part refused: %v", err)
+			}
+			if ids := s.UploadIDs(); len(ids) != 1 {
+				t.Fatalf("uploads %v, want the one started", ids)
+			}
+			sp.CloseWithError(errors.New("line 7: bad quoting"))
+			if abortFails {
+				s.Inject(memstore.Fault{Method: memstore.AbortUpload})
+			}
+			err := sp.Discard(t.Context(), s)
+			s.ClearFaults()
+			if !abortFails {
+				if err != nil {
+					t.Fatalf("Discard: %v", err)
+				}
+				if ids := s.UploadIDs(); len(ids) != 0 {
+					t.Errorf("uploads left: %v", ids)
+				}
+				for _, p := range []string{path, path + ".journal"} {
+					if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("%s left: %v", filepath.Base(p), err)
+					}
+				}
+				return
+			}
+			if !transfer.IsTransient(err) {
+				t.Fatalf("Discard with the abort failing: %v, want the store's error", err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+				t.Errorf("spool not emptied: %v", err)
+			}
+			sp.Release()
+			if _, err := transfer.OpenSpool(path, fp); !errors.Is(err, transfer.ErrNoSpool) {
+				t.Errorf("OpenSpool of a discarded spool: %v, want ErrNoSpool", err)
+			}
+			data := randData(100)
+			sp = sealedSpool(t, path, data)
+			if _, _, err := upload(t, s, sp, "k"); err != nil {
+				t.Fatal(err)
+			}
+			checkDone(t, s, path, "k", data)
+		})
+	}
+}
+
+// lateCreate is a memstore whose first CreateUpload fails at once, as if
+// the connection broke, and reaches the server only when the first part
+// of a later upload is sent: the request of a run killed while it was in
+// flight, still on its way when the next run looks for its upload.
+type lateCreate struct {
+	*memstore.Store
+	calls  atomic.Int32
+	once   sync.Once
+	landed chan struct{}
+	land   func()
+}
+
+func (s *lateCreate) CreateUpload(ctx context.Context, key string, o transfer.CreateOptions) (string, error) {
+	if s.calls.Add(1) == 1 {
+		s.land = func() {
+			s.Store.CreateUpload(context.Background(), key, o)
+			close(s.landed)
+		}
+		return "", &transfer.StoreError{Op: "CreateUpload", Bucket: s.Bucket(), Key: key, Temporary: true, Err: errors.New("connection reset")}
+	}
+	return s.Store.CreateUpload(ctx, key, o)
+}
+
+func (s *lateCreate) UploadPart(ctx context.Context, key, id string, n int, body io.ReadSeeker, size int64, sum string) (transfer.Part, error) {
+	s.once.Do(func() { go s.land() })
+	<-s.landed
+	return s.Store.UploadPart(ctx, key, id, n, body, size, sum)
+}
+
+// TestCreateLandingLate: the upload a lost CreateUpload starts after the
+// next run looked for it is aborted by that run once it completes.
+func TestCreateLandingLate(t *testing.T) {
+	s := &lateCreate{Store: memstore.New(memstore.Options{}), landed: make(chan struct{})}
+	path := filepath.Join(t.TempDir(), "spool")
+	data := randData(100)
+	sp := sealedSpool(t, path, data)
+	if _, _, err := upload(t, s, sp, "k"); !errors.Is(err, transfer.ErrInterrupted) {
+		t.Fatalf("first run, its CreateUpload lost: %v, want ErrInterrupted", err)
+	}
+	sp = reopen(t, sp, path)
+	if _, _, err := upload(t, s, sp, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Calls(memstore.CreateUpload); n != 2 {
+		t.Fatalf("%d uploads created, want the lost one and the next run's", n)
+	}
+	checkDone(t, s.Store, path, "k", data)
 }

@@ -2,11 +2,11 @@ package safefile
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // A child of TestKilledWriterLeavesNothing: writes part of a file, says so,
@@ -22,7 +22,9 @@ func init() {
 	}
 	f.Write(make([]byte, 1<<20))
 	os.Stdout.WriteString("writing\n")
-	time.Sleep(time.Minute)
+	// Killed before stdin ends; should the test die first, its end of
+	// the pipe closes and this ends too.
+	io.Copy(io.Discard, os.Stdin)
 	os.Exit(3)
 }
 
@@ -36,6 +38,11 @@ func TestKilledWriterLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	in, err := cmd.StdinPipe() // held open: the child waits on it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
