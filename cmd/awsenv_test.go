@@ -49,10 +49,8 @@ func TestAWSEndpointVariables(t *testing.T) {
 			var out strings.Builder
 			x.Stdout, x.Stderr = &out, &out
 			err := x.Run()
-			code := 0
-			if ee, ok := err.(interface{ ExitCode() int }); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
+			code := exitCodeOf(err)
+			if code < 0 {
 				t.Fatal(err)
 			}
 			if code != c.code || !strings.Contains(out.String(), c.want) {

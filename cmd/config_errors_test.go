@@ -66,10 +66,8 @@ func TestExchangeConfigErrors(t *testing.T) {
 				var stderr strings.Builder
 				x.Stderr = &stderr
 				err := x.Run()
-				code := 0
-				if ee, ok := err.(interface{ ExitCode() int }); ok {
-					code = ee.ExitCode()
-				} else if err != nil {
+				code := exitCodeOf(err)
+				if code < 0 {
 					t.Fatal(err)
 				}
 				msg := stderr.String()
