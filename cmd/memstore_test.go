@@ -22,31 +22,11 @@ import (
 func TestCommandsOnMemstore(t *testing.T) {
 	st := memstore.New(memstore.Options{Bucket: "exchange", Versioned: true})
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{
-		"XFER_CONFIG": cfg, "XDG_CACHE_HOME": filepath.Join(dir, "cache"), "XFER_AUDIT_LOG": filepath.Join(dir, "audit.jsonl"),
-		"XFER_BUCKET": "exchange", "XFER_PREFIX": "clients/acme", "XFER_ENDPOINT": "http://127.0.0.1:1",
-		"XFER_ZIP_PASSWORD": "Corr3ct-Horse-Battery",
-	}
+	vars := memVars(t, dir)
 	var opened []s3store.Options
 	run := func(args ...string) (int, string, string) {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		code := Run(context.Background(), args, &Env{
-			Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
-			Getenv: func(k string) string { return vars[k] },
-			OpenStore: func(_ context.Context, o s3store.Options) (transfer.Store, error) {
-				opened = append(opened, o)
-				return st, nil
-			},
-		})
-		if jsonArgs(args) {
-			checkEvents(t, stdout.String())
-		}
-		return code, stdout.String(), stderr.String()
+		return runOnStore(t, st, vars, &opened, args...)
 	}
 	must := func(want string, args ...string) string {
 		t.Helper()
@@ -86,4 +66,43 @@ func TestCommandsOnMemstore(t *testing.T) {
 	if strings.Contains(list, `"event":"object"`) {
 		t.Errorf("list after shred:\n%s", list)
 	}
+}
+
+// memVars are the settings of an xfer run in process (runOnStore) with
+// its files in dir: an empty config file, cache and audit log there, and
+// the exchange clients/acme/ of bucket "exchange".
+func memVars(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"XFER_CONFIG": cfg, "XDG_CACHE_HOME": filepath.Join(dir, "cache"), "XFER_AUDIT_LOG": filepath.Join(dir, "audit.jsonl"),
+		"XFER_BUCKET": "exchange", "XFER_PREFIX": "clients/acme", "XFER_ENDPOINT": "http://127.0.0.1:1",
+		"XFER_ZIP_PASSWORD": "Corr3ct-Horse-Battery",
+	}
+}
+
+// runOnStore runs xfer in process with the settings in vars and st as the
+// exchange's store, and returns its exit code, stdout and stderr; the
+// options the store was opened with are appended to opened (if not nil).
+// Every --json line is checked against the event format.
+func runOnStore(t *testing.T, st transfer.Store, vars map[string]string, opened *[]s3store.Options, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), args, &Env{
+		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Getenv: func(k string) string { return vars[k] },
+		OpenStore: func(_ context.Context, o s3store.Options) (transfer.Store, error) {
+			if opened != nil {
+				*opened = append(*opened, o)
+			}
+			return st, nil
+		},
+	})
+	if jsonArgs(args) {
+		checkEvents(t, stdout.String())
+	}
+	return code, stdout.String(), stderr.String()
 }

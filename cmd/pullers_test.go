@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"github.com/xfer-dev/xfer/seal"
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/memstore"
-	"github.com/xfer-dev/xfer/transfer/s3store"
 )
 
 // pullerFiles is how many files the four pullers share: the 200.
@@ -287,25 +285,12 @@ func TestPullerKilledMidFile(t *testing.T) {
 func TestGroupRefusedWithoutConditionalWrites(t *testing.T) {
 	st := memstore.New(memstore.Options{Bucket: "exchange", IgnoreConditional: true})
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{
-		"XFER_CONFIG": cfg, "XDG_CACHE_HOME": filepath.Join(dir, "cache"), "XFER_AUDIT_LOG": filepath.Join(dir, "audit.jsonl"),
-		"XFER_BUCKET": "exchange", "XFER_PREFIX": "clients/acme", "XFER_ENDPOINT": "http://127.0.0.1:1",
-		"XFER_ZIP_PASSWORD": "Corr3ct-Horse-Battery", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1",
-	}
+	vars := memVars(t, dir)
+	vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], vars["AWS_REGION"] = "k", "s", "us-east-1"
 	run := func(args ...string) (int, string) {
-		var out bytes.Buffer
-		code := Run(context.Background(), args, &Env{
-			Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out,
-			Getenv: func(k string) string { return vars[k] },
-			OpenStore: func(context.Context, s3store.Options) (transfer.Store, error) {
-				return st, nil
-			},
-		})
-		return code, out.String()
+		t.Helper()
+		code, stdout, stderr := runOnStore(t, st, vars, nil, args...)
+		return code, stdout + stderr
 	}
 	key := filepath.Join(dir, "house.key")
 	if code, out := run("keygen", "-o", key); code != 0 {
