@@ -3,7 +3,9 @@
 STATICCHECK_VERSION=v0.7.0
 TOOLBIN=${TOOLBIN:-$PWD/.cache/bin}
 
-step() { printf '\n== %s\n' "$*"; }
+# step NAME: a heading, with the seconds since the script began, so that a
+# CI log says where its time went.
+step() { printf '\n== %s (at %ds)\n' "$*" "$SECONDS"; }
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
