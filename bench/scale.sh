@@ -5,8 +5,7 @@
 # s5cmd ls on the same bucket, ROUNDS times (3), xfer and s5cmd taking
 # turns to go first:
 #
-#   xfer list, first      a new machine: no list cache (a HEAD per object)
-#   xfer list --fresh     the same, with the cache's split keys (ranges)
+#   xfer list --fresh     cold: a HEAD per object, as a new machine's list
 #   xfer list             warm: metadata from the list cache
 #   xfer pull --all --dry-run [--group g]
 #                         what is new, and the plan of every pull
@@ -69,25 +68,30 @@ n=$(s5 ls "s3://$bucket/clients/*" | wc -l)
 echo "   s5cmd ls counts $n objects"
 [ "$n" = "$SCALE_N" ] || { echo "   want $SCALE_N"; exit 1; }
 
-declare -A T
-timed() { # NAME CMD...: runs CMD, adds its wall seconds to T[NAME]
-	local name=$1 t
+# The CPU seconds MinIO spends on a command tell, on a shared machine,
+# what its wall time hides: how much of it is the server's work.
+minio_pid=$(pgrep -P "$S3SERVE_PID" | head -n 1)
+server_cpu() { awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$minio_pid/stat"; }
+declare -A T C S
+timed() { # NAME CMD...: runs CMD, adds its wall, CPU and MinIO CPU seconds to T, C and S[NAME]
+	local name=$1 e u s m0 m1
 	shift
-	/usr/bin/time -f '%e' -o "$work/t.txt" "$@" >"$work/out.txt" 2>"$work/err.txt" || {
+	m0=$(server_cpu)
+	/usr/bin/time -f '%e %U %S' -o "$work/t.txt" "$@" >"$work/out.txt" 2>"$work/err.txt" || {
 		echo "   failed: $*"
 		cat "$work/err.txt"
 		return 1
 	}
-	t=$(tail -n 1 "$work/t.txt")
-	T[$name]+="$t "
-	printf '   %-22s %7.2f s\n' "$name" "$t"
+	m1=$(server_cpu)
+	read -r e u s < <(tail -n 1 "$work/t.txt")
+	T[$name]+="$e " C[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') " S[$name]+="$(awk -v a="$m0" -v b="$m1" 'BEGIN { print b - a }') "
+	printf '   %-16s %7.2f s (CPU: client %s s, MinIO %s s)\n' "$name" "$e" "${C[$name]##* }" "${S[$name]##* }"
 }
-cache=$XDG_CACHE_HOME/xfer
 xfer_round() {
-	rm -rf "$cache"
-	timed list-first xfer list --prefix clients/
-	[ "$(wc -l <"$work/out.txt")" = "$SCALE_N" ] || { echo "   xfer list printed $(wc -l <"$work/out.txt") lines"; return 1; }
+	# Cold: a HEAD per object (as on a new machine, or after a change of
+	# every file), with the split keys of the last listing.
 	timed list-fresh xfer list --fresh --prefix clients/
+	[ "$(wc -l <"$work/out.txt")" = "$SCALE_N" ] || { echo "   xfer list printed $(wc -l <"$work/out.txt") lines"; return 1; }
 	timed list-warm xfer list --prefix clients/
 	timed pull-dry xfer pull --all --dry-run --prefix clients/ -d "$work/out" -i k.txt
 	timed pull-dry-group xfer pull --all --dry-run --group g --prefix clients/ -d "$work/out" -i k.txt
@@ -113,26 +117,27 @@ fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 step "results"
-# shellcheck disable=SC2086 # T holds space-separated numbers
+# shellcheck disable=SC2086 # T, C and S hold space-separated numbers
 med() { median ${T[$1]}; }
+# shellcheck disable=SC2086
+cpu() { echo "$(secs "$(median ${C[$1]})") | $(secs "$(median ${S[$1]})")"; }
 secs() { awk -v s="$1" 'BEGIN { printf "%.2f s", s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "×%.2f", a / b }'; }
 peer=$(med s5cmd-ls)
-row() { echo "| $1 | $(secs "$(med "$2")") | $(ratio "$peer" "$(med "$2")") |"; }
+row() { echo "| $1 | $(secs "$(med "$2")") | $(cpu "$2") | $(ratio "$peer" "$(med "$2")") |"; }
 machine="$(nproc) cores ($cpu_model), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Go $(go env GOVERSION), MinIO $minio_version, s5cmd $S5CMD_VERSION; xfer $xfer_version"
 report=$(
 	echo "<!-- scale:begin -->"
 	echo "<!-- Written by bench/scale.sh; edits between the markers are overwritten. -->"
 	echo "\`SCALE_N=$SCALE_N SCALE_PREFIXES=$SCALE_PREFIXES ROUNDS=$ROUNDS ./bench/scale.sh\`, $date_start: $SCALE_N objects over $SCALE_PREFIXES client prefixes under \`clients/\`, MinIO on loopback. Machine: $machine. Load average (1, 5, 15 min) at the start $load_start, at the end $load_end."
 	echo
-	echo "| command | median of $ROUNDS | s5cmd / xfer |"
-	echo "|---|---|---|"
-	row "\`xfer list --prefix clients/\`, first on this machine (a HEAD per object)" list-first
-	row "\`xfer list --fresh --prefix clients/\` (a HEAD per object)" list-fresh
+	echo "| command | median wall time of $ROUNDS | CPU of the command | CPU of MinIO | s5cmd / xfer (wall) |"
+	echo "|---|---|---|---|---|"
+	row "\`xfer list --fresh --prefix clients/\` (cold: a HEAD per object)" list-fresh
 	row "\`xfer list --prefix clients/\` (warm: the list cache)" list-warm
 	row "\`xfer pull --all --dry-run --prefix clients/\` (all $SCALE_N new)" pull-dry
 	row "\`xfer pull --all --dry-run --group g --prefix clients/\`" pull-dry-group
-	echo "| \`s5cmd ls 's3://BUCKET/clients/*'\` | $(secs "$peer") | |"
+	echo "| \`s5cmd ls 's3://BUCKET/clients/*'\` | $(secs "$peer") | $(cpu s5cmd-ls) | |"
 	echo "<!-- scale:end -->"
 )
 echo "$report"
