@@ -123,6 +123,14 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	if err != nil {
 		return &PullResult{Name: name, Key: x.Key(name)}, fmt.Errorf("claiming %s: %w", name, err)
 	}
+	if old := hold.TookOver; old != nil {
+		// Said here: the done claim keeps no names (see doneClaim).
+		holder := "an unreadable claim"
+		if old.By != "" || old.Host != "" {
+			holder = "the claim of " + old.Holder()
+		}
+		rep.Warn("%s: took over %s, whose lease had run out (that puller died or lost the exchange)", name, holder)
+	}
 	res, err := x.pull(wctx, name, o, hold, rep)
 	if errors.Is(context.Cause(wctx), ErrClaimLost) {
 		res.Skipped, err = ErrClaimLost, nil
