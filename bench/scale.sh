@@ -64,7 +64,7 @@ echo "xfer $xfer_version, MinIO $minio_version at $XFER_ENDPOINT, s5cmd $S5CMD_V
 
 step "seeding $SCALE_N objects over $SCALE_PREFIXES client prefixes"
 s3tool seed clients/ "$SCALE_N" "$SCALE_PREFIXES"
-n=$(s5 ls "s3://$bucket/clients/*" | wc -l)
+n=$("$S5CMD" --endpoint-url "$XFER_ENDPOINT" ls "s3://$bucket/clients/*" | wc -l) # listings print at log level info
 echo "   s5cmd ls counts $n objects"
 [ "$n" = "$SCALE_N" ] || { echo "   want $SCALE_N"; exit 1; }
 
@@ -84,8 +84,10 @@ timed() { # NAME CMD...: runs CMD, adds its wall, CPU and MinIO CPU seconds to T
 	}
 	m1=$(server_cpu)
 	read -r e u s < <(tail -n 1 "$work/t.txt")
-	T[$name]+="$e " C[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') " S[$name]+="$(awk -v a="$m0" -v b="$m1" 'BEGIN { print b - a }') "
-	printf '   %-16s %7.2f s (CPU: client %s s, MinIO %s s)\n' "$name" "$e" "${C[$name]##* }" "${S[$name]##* }"
+	u=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
+	s=$(awk -v a="$m0" -v b="$m1" 'BEGIN { print b - a }')
+	T[$name]+="$e " C[$name]+="$u " S[$name]+="$s "
+	printf '   %-16s %7.2f s (CPU: client %s s, MinIO %s s)\n' "$name" "$e" "$u" "$s"
 }
 xfer_round() {
 	# Cold: a HEAD per object (as on a new machine, or after a change of
