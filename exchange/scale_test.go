@@ -120,6 +120,7 @@ func TestListScale(t *testing.T) {
 		if c[memstore.Head] != 0 || c[memstore.Get] != 0 || c[memstore.Put] != 0 || c[memstore.List] > maxListPages(keys) {
 			t.Errorf("warm list: %v; want no HEAD, GET or PUT and %d pages at most", c, maxListPages(keys))
 		}
+		t.Logf("warm list of %d objects (%d keys): requests %v", scaleN, keys, c)
 		sameListing(t, warm, cold)
 	}
 	// A changed object is asked again, and only it.
@@ -252,6 +253,7 @@ func TestPendingScale(t *testing.T) {
 	if c[memstore.Head] != 0 || c[memstore.Get] != 0 || c[memstore.List] > maxListPages(scaleN+scaleN/10) {
 		t.Errorf("Pending: %v; want no HEAD or GET and %d pages at most", c, maxListPages(scaleN+scaleN/10))
 	}
+	t.Logf("Pending alone over %d objects: requests %v", scaleN, c)
 	// The dry run's plans come from the listing.
 	for _, p := range l.New[:100] {
 		plan := x.PlanListed(p, PullOptions{Dir: t.TempDir()})
@@ -316,6 +318,7 @@ func TestPendingGroupScale(t *testing.T) {
 		if c[memstore.Head] != 0 || c[memstore.Get] != 2 || c[memstore.List] > maxListPages(keys) {
 			t.Errorf("Pending %d: %v; want no HEAD, 2 GET (the claims held) and %d pages at most", round, c, maxListPages(keys))
 		}
+		t.Logf("Pending %d of a group over %d objects (%d keys): requests %v", round, scaleN, keys, c)
 	}
 }
 
