@@ -123,13 +123,11 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	if err != nil {
 		return &PullResult{Name: name, Key: x.Key(name)}, fmt.Errorf("claiming %s: %w", name, err)
 	}
-	if old := hold.TookOver; old != nil {
-		// Said here: the done claim keeps no names (see doneClaim).
-		holder := "an unreadable claim"
-		if old.By != "" || old.Host != "" {
-			holder = "the claim of " + old.Holder()
-		}
-		rep.Warn("%s: took over %s, whose lease had run out (that puller died or lost the exchange)", name, holder)
+	if old := hold.TookOver; old != nil && old.ETag == hold.Claim.ETag {
+		// An expired claim on this very version (not one on a version
+		// since replaced): said here, as the done claim keeps no names
+		// (see doneClaim).
+		rep.Warn("%s: took over the claim of %s, whose lease had run out (that puller died or lost the exchange)", name, old.Holder())
 	}
 	res, err := x.pull(wctx, name, o, hold, rep)
 	if errors.Is(context.Cause(wctx), ErrClaimLost) {
