@@ -461,7 +461,16 @@ report=$(
 )
 echo "$report"
 if [ -n "$DOC" ]; then
-	printf '%s\n' "$report" >"$work/report.md"
-	write_report "$repo/$DOC" compare "$work/report.md"
+	doc=$repo/$DOC
+	if grep -q '^<!-- compare:begin -->$' "$doc"; then
+		printf '%s\n' "$report" >"$work/report.md"
+		awk -v f="$work/report.md" '
+			/^<!-- compare:begin -->$/ { while ((getline l < f) > 0) print l; skip = 1; next }
+			/^<!-- compare:end -->$/ { skip = 0; next }
+			!skip' "$doc" >"$work/doc.md"
+		cat "$work/doc.md" >"$doc"
+	else
+		printf '\n%s\n' "$report" >>"$doc"
+	fi
 	echo "written into $DOC"
 fi

@@ -145,6 +145,7 @@ report=$(
 echo "$report"
 if [ -n "$DOC" ]; then
 	printf '%s\n' "$report" >"$work/report.md"
-	write_report "$repo/$DOC" scale "$work/report.md"
+	case $DOC in /*) doc=$DOC ;; *) doc=$repo/$DOC ;; esac
+	write_report "$doc" scale "$work/report.md"
 	echo "written into $DOC"
 fi
