@@ -246,7 +246,7 @@ func (a *app) planPull(ctx context.Context, x *exchange.Exchange, p exchange.Pul
 		return nil
 	}
 	for _, it := range items {
-		plan, err := x.PlanPull(ctx, it.Name, p)
+		plan, err := planOne(ctx, x, p, it)
 		if err != nil {
 			if err := fail(it.Name, err); err != nil {
 				return err
@@ -277,6 +277,15 @@ func (a *app) planPull(ctx context.Context, x *exchange.Exchange, p exchange.Pul
 		return reported{worst}
 	}
 	return nil
+}
+
+// planOne plans the pull of it: a file pull --all listed is planned from
+// the listing, a name given on the command line is looked up.
+func planOne(ctx context.Context, x *exchange.Exchange, p exchange.PullOptions, it exchange.Pulled) (*exchange.PullPlan, error) {
+	if it.ETag != "" {
+		return x.PlanListed(it, p), nil
+	}
+	return x.PlanPull(ctx, it.Name, p)
 }
 
 // pullGroup sets up the pulling group of 'pull --all', if one is

@@ -259,11 +259,14 @@ func TestPullerKilledMidFile(t *testing.T) {
 	if err != nil || !strings.Contains(string(res), `"event":"pulled"`) {
 		t.Fatalf("puller B after A's lease: %v\n%s", err, res)
 	}
+	if !strings.Contains(string(res), "a.csv.zip.age: took over the claim of ") {
+		t.Errorf("puller B does not say it took A's claim over\n%s", res)
+	}
 	if got := fileSum(t, filepath.Join(outB, "a.csv")); got != want {
 		t.Fatal("the CSV B pulled differs from the file sent")
 	}
 	claim, err := exchange.ReadClaim(t.Context(), ft.store, exchange.ClaimKey(ft.prefix+"a.csv.zip.age", "house"))
-	if err != nil || !claim.Done || claim.TookOver == "" {
+	if err != nil || !claim.Done || claim.ETag == "" {
 		t.Fatalf("claim after the takeover: %+v, %v", claim, err)
 	}
 	// Done: neither B again nor a new machine pulls it.

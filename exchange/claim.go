@@ -3,6 +3,7 @@ package exchange
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -80,7 +81,8 @@ type Claim struct {
 	// Expires is when the claim stops holding unless renewed (RenewedAt
 	// plus the lease), by the claiming machine's clock.
 	Expires time.Time `json:"expires"`
-	// Done: the CSV was written; DoneAt says when.
+	// Done: the CSV was written. The claim in the exchange then holds
+	// only that (doneClaim); DoneAt, this run's, says when.
 	Done   bool       `json:"done,omitempty"`
 	DoneAt *time.Time `json:"done_at,omitempty"`
 	// TookOver names the puller whose expired claim this one replaced.
@@ -164,8 +166,37 @@ func ReadClaim(ctx context.Context, s transfer.Store, key string) (*Claim, error
 	return &c, nil
 }
 
+// doneClaim is what a claim becomes once its pull is done: only what says
+// so, the same bytes whoever pulled and whenever, so that a puller
+// listing the claims knows a done claim by its ETag (the MD5 of these
+// bytes, on servers whose ETag is that) without reading it. Who pulled and
+// when, the receipt says. It reads as a Claim with Done set.
+type doneClaim struct {
+	Key   string `json:"key"` // of the object
+	ETag  string `json:"etag"`
+	Group string `json:"group"`
+	Done  bool   `json:"done"`
+}
+
+func doneClaimBody(key, etag, group string) []byte {
+	b, _ := json.Marshal(doneClaim{Key: key, ETag: strings.Trim(etag, `"`), Group: group, Done: true})
+	return b
+}
+
+// isDoneClaim reports a claim object, as listed with claimETag, that is
+// the done claim of version etag of the object at key: its ETag is that
+// of the done claim's bytes. (Where a server's ETags are no MD5, say with
+// SSE-KMS, it never is: the claim is then read.)
+func isDoneClaim(claimETag, key, etag, group string) bool {
+	sum := md5.Sum(doneClaimBody(key, etag, group))
+	return strings.Trim(claimETag, `"`) == hex.EncodeToString(sum[:])
+}
+
 func (x *Exchange) putClaim(ctx context.Context, key string, c *Claim, ifMatch string) (transfer.ObjectInfo, error) {
 	b, err := json.Marshal(c)
+	if c.Done {
+		b = doneClaimBody(x.Key(c.Name), c.ETag, c.Group)
+	}
 	if err != nil {
 		return transfer.ObjectInfo{}, err
 	}

@@ -1,10 +1,12 @@
 package exchange
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -374,9 +376,14 @@ func TestClaimRenewalReplyLost(t *testing.T) {
 	if err := h.Complete(ctx); err != nil {
 		t.Fatalf("Complete after a renewal whose reply was lost: %v", err)
 	}
+	// Done, as the listing tells by the ETag (the done claim holds no
+	// puller's name: whoever completed it, its bytes are the same).
 	c, err := ReadClaim(ctx, st, h.Key)
-	if err != nil || !c.Done || c.Run != h.Claim.Run {
-		t.Fatalf("claim %+v, %v; want done, this puller's", c, err)
+	if err != nil || !c.Done || c.ETag != "aa" {
+		t.Fatalf("claim %+v, %v; want done, of version aa", c, err)
+	}
+	if head, err := st.Head(ctx, h.Key); err != nil || !isDoneClaim(head.ETag, x.Key("f.csv.zip.age"), `"aa"`, "g") {
+		t.Errorf("the done claim's ETag %q does not tell it done (%v)", head.ETag, err)
 	}
 }
 
@@ -410,4 +417,68 @@ func TestFailedPullGivesClaimUp(t *testing.T) {
 	if err != nil || res.Skipped != nil {
 		t.Fatalf("b's pull after a's failure: %+v, %v", res, err)
 	}
+}
+
+// TestTakeoverWarned: a puller that takes over an expired claim on the
+// version it pulls says whose; one that replaces the done claim of a
+// version since replaced by the sender says nothing.
+func TestTakeoverWarned(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	ctx := t.Context()
+	k := newKeys(t)
+	sender := side(t, st, "client@test")
+	src := t.TempDir()
+	file := csvFile(t, src, "a.csv", 20)
+	mustSend(t, sender, file, k.send)
+	clk := &clock{now: time.Now()}
+	a := puller(t, st, "a@site", "g", clk)
+	b := puller(t, st, "b@site", "g", clk)
+	pull := func() string {
+		t.Helper()
+		l, err := b.Pending(ctx, false)
+		if err != nil || len(l.New) != 1 {
+			t.Fatalf("Pending: %+v, %v", l, err)
+		}
+		var warnings bytes.Buffer
+		o := k.pull
+		o.All, o.Dir, o.ETag = true, t.TempDir(), l.New[0].ETag
+		res, err := b.Pull(ctx, l.New[0].Name, o, bufReporter{&warnings})
+		if err != nil || res.Skipped != nil {
+			t.Fatalf("pull: %+v, %v", res, err)
+		}
+		return warnings.String()
+	}
+	l, err := a.Pending(ctx, false)
+	if err != nil || len(l.New) != 1 {
+		t.Fatalf("Pending: %+v, %v", l, err)
+	}
+	h, _, err := a.Claim(ctx, l.New[0].Name, l.New[0].ETag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.halt() // a dies holding it
+	clk.advance(2 * time.Hour)
+	if w := pull(); !strings.Contains(w, "a.csv.zip.age: took over the claim of a@site on ") {
+		t.Errorf("warnings of the takeover: %q", w)
+	}
+	// The sender sends a new version: its claim replaces the done one
+	// silently.
+	if err := os.WriteFile(file, append(readFile(t, file), "x,y,z\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := k.send
+	o.Overwrite = true
+	mustSend(t, sender, file, o)
+	if w := pull(); w != "" {
+		t.Errorf("warnings of the pull of a new version: %q", w)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -79,7 +79,7 @@ func (x *Exchange) List(ctx context.Context, o ListOptions, rep Reporter) ([]*Li
 	go func() { loaded <- x.openListCache(o.Fresh, rep) }()
 	var objs []*Listed
 	receipts := map[string]transfer.ObjectInfo{} // the receipts under the prefix, as listed
-	if err := x.Store.List(ctx, x.Prefix, func(o transfer.ObjectInfo) error {
+	if err := x.listObjects(ctx, func(o transfer.ObjectInfo) error {
 		switch {
 		case !x.IsInternal(o.Key):
 			objs = append(objs, &Listed{Info: o, rkey: ReceiptKey(o.Key)})

@@ -3,9 +3,7 @@ package exchange
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/gob"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -96,8 +94,7 @@ func (x *Exchange) openListCache(fresh bool, rep Reporter) *listCache {
 	if x.CacheDir == "" {
 		return nil
 	}
-	h := sha256.Sum256([]byte(x.Ident))
-	c := newListCache(filepath.Join(x.CacheDir, hex.EncodeToString(h[:16])+".gob"), fresh)
+	c := newListCache(x.cachePath(".gob"), fresh)
 	if err := c.load(); err != nil {
 		c.replace = true
 		rep.Warn("list cache %s ignored: %v", c.path, err)

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,6 +123,12 @@ func (x *Exchange) Pull(ctx context.Context, name string, o PullOptions, rep Rep
 	if err != nil {
 		return &PullResult{Name: name, Key: x.Key(name)}, fmt.Errorf("claiming %s: %w", name, err)
 	}
+	if old := hold.TookOver; old != nil && old.ETag == hold.Claim.ETag {
+		// An expired claim on this very version (not one on a version
+		// since replaced): said here, as the done claim keeps no names
+		// (see doneClaim).
+		rep.Warn("%s: took over the claim of %s, whose lease had run out (that puller died or lost the exchange)", name, old.Holder())
+	}
 	res, err := x.pull(wctx, name, o, hold, rep)
 	if errors.Is(context.Cause(wctx), ErrClaimLost) {
 		res.Skipped, err = ErrClaimLost, nil
@@ -202,7 +209,7 @@ func (x *Exchange) pull(ctx context.Context, name string, o PullOptions, hold *H
 	state := x.pullState()
 	if o.All && hold == nil {
 		// A group's claims say what was pulled; alone, the local state.
-		if pulled, _, err := state.load(); err == nil && pulled[stateKey(x.Ident, key, etag)] {
+		if pulled, err := state.has(key, etag); err == nil && pulled {
 			keep = false
 			res.Skipped = ErrPulledMeanwhile
 			return res, nil
@@ -254,17 +261,23 @@ type PullPlan struct {
 // PlanPull is Pull's dry run: it looks the object up and names the CSV it
 // would write, and downloads, writes and records nothing.
 func (x *Exchange) PlanPull(ctx context.Context, name string, o PullOptions) (*PullPlan, error) {
-	key := x.Key(name)
-	info, err := x.Store.Head(ctx, key)
+	info, err := x.Store.Head(ctx, x.Key(name))
 	if err != nil {
 		return nil, err
 	}
-	csv := safefile.PortableName(path.Base(strings.TrimSuffix(strings.TrimSuffix(name, ".zip.age"), ".zip.aes")), "unnamed.csv")
-	p := &PullPlan{Name: name, Key: key, ETag: info.ETag, Size: info.Size, Output: filepath.Join(o.Dir, csv)}
+	return x.PlanListed(Pulled{Name: name, ETag: info.ETag, Size: info.Size}, o), nil
+}
+
+// PlanListed is PlanPull of a file as Pending listed it, which asks the
+// server nothing: a dry run of pull --all over 100,000 files makes no
+// request per file.
+func (x *Exchange) PlanListed(f Pulled, o PullOptions) *PullPlan {
+	csv := safefile.PortableName(path.Base(strings.TrimSuffix(strings.TrimSuffix(f.Name, ".zip.age"), ".zip.aes")), "unnamed.csv")
+	p := &PullPlan{Name: f.Name, Key: x.Key(f.Name), ETag: f.ETag, Size: f.Size, Output: filepath.Join(o.Dir, csv)}
 	if _, err := os.Lstat(p.Output); err == nil {
 		p.OutputExists = true
 	}
-	return p, nil
+	return p
 }
 
 // opening is a sealed file opened into a CSV that is not committed yet.
@@ -346,8 +359,12 @@ func (c ContextWriter) Write(p []byte) (int, error) {
 	return c.W.Write(p)
 }
 
-// Pulled is a sealed file in the exchange, by name and ETag.
-type Pulled struct{ Name, ETag string }
+// Pulled is a sealed file in the exchange, by name and ETag, with its
+// size as listed.
+type Pulled struct {
+	Name, ETag string
+	Size       int64
+}
 
 // PendingList is what a pull of everything has to do.
 type PendingList struct {
@@ -370,8 +387,10 @@ type PendingList struct {
 // alone, by the local pull state; with a group (Exchange.Group), by the
 // group's claims in the exchange, listed with the files, so that any
 // puller of the group, a new machine too, knows what the group pulled. A
-// claim is read only when the local cache (ClaimsFile) does not know it
-// done already.
+// done claim is known by its ETag as listed (see doneClaim); a claim is
+// read only when that does not tell and the local cache (ClaimsFile) does
+// not know it done already: the claims held, in practice. So the requests
+// are the listing's pages, whatever the number of files.
 func (x *Exchange) Pending(ctx context.Context, shredAfter bool) (*PendingList, error) {
 	state := x.pullState()
 	pulled, pending, err := state.load()
@@ -384,7 +403,7 @@ func (x *Exchange) Pending(ctx context.Context, shredAfter bool) (*PendingList, 
 		claims = map[string]transfer.ObjectInfo{}
 		inDir  = InternalDir + claimsDir + x.Group + "/"
 	)
-	if err := x.Store.List(ctx, x.Prefix, func(obj transfer.ObjectInfo) error {
+	if err := x.listObjects(ctx, func(obj transfer.ObjectInfo) error {
 		switch {
 		case x.IsInternal(obj.Key):
 			if x.Pulling() && strings.Contains(obj.Key, inDir) {
@@ -411,11 +430,11 @@ func (x *Exchange) Pending(ctx context.Context, shredAfter bool) (*PendingList, 
 			if shredAfter && pending[k] {
 				// Pulled with --shred-after, but still here: that
 				// shred was interrupted or failed. Finish it.
-				l.Unshredded = append(l.Unshredded, Pulled{x.Name(obj.Key), obj.ETag})
+				l.Unshredded = append(l.Unshredded, Pulled{x.Name(obj.Key), obj.ETag, obj.Size})
 			}
 		case done != nil && done[i] == claimHeld:
 		default:
-			l.New = append(l.New, Pulled{x.Name(obj.Key), obj.ETag})
+			l.New = append(l.New, Pulled{x.Name(obj.Key), obj.ETag, obj.Size})
 		}
 	}
 	return &l, nil
@@ -452,7 +471,7 @@ func (x *Exchange) groupDone(ctx context.Context, sealed []transfer.ObjectInfo, 
 			continue
 		}
 		etag := strings.Trim(obj.ETag, `"`)
-		if known[claimCacheKey(ck, ci.ETag)] == etag {
+		if known[claimCacheKey(ck, ci.ETag)] == etag || isDoneClaim(ci.ETag, obj.Key, etag, x.Group) {
 			out[i] = claimDone
 			continue
 		}
@@ -611,6 +630,28 @@ func (s *pullState) read() (*pulledSet, error) {
 }
 
 func (s *pullState) add(e pulledEntry) error { return appendLine(s.path, e) }
+
+// has reports whether the state records a pull of version etag of key,
+// as load's pulled set would. It parses only the lines that hold the key
+// (a substring search first), so that a pull --all checking each file
+// before it commits the CSV costs little with 100,000 lines.
+func (s *pullState) has(key, etag string) (bool, error) {
+	quoted, err := json.Marshal(key) // as appendLine wrote it
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = readLines(s.path, func(b []byte) {
+		if !bytes.Contains(b, quoted) {
+			return
+		}
+		var e pulledEntry
+		if json.Unmarshal(b, &e) == nil && e.Ident == s.ident && e.Key == key && e.ETag == etag && !e.Shredded {
+			found = true
+		}
+	})
+	return found, err
+}
 
 // readLines calls fn with each line of the file at path; a missing file
 // has none.

@@ -606,3 +606,22 @@ toxi_settled() {
 	done
 	echo "$a"
 }
+
+# write_report DOC NAME REPORTFILE: puts the report (which begins with
+# <!-- NAME:begin --> and ends with <!-- NAME:end -->) into the Markdown
+# file DOC in place of what is between those markers, or at its end when
+# they are missing.
+write_report() {
+	local doc=$1 name=$2 report=$3 tmp
+	if grep -q "^<!-- $name:begin -->\$" "$doc"; then
+		tmp=$(mktemp)
+		awk -v f="$report" -v b="<!-- $name:begin -->" -v e="<!-- $name:end -->" '
+			$0 == b { while ((getline l < f) > 0) print l; skip = 1; next }
+			$0 == e { skip = 0; next }
+			!skip' "$doc" >"$tmp"
+		cat "$tmp" >"$doc"
+		rm -f "$tmp"
+	else
+		{ echo; cat "$report"; } >>"$doc"
+	fi
+}

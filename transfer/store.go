@@ -103,6 +103,11 @@ type Store interface {
 	// returns. Metadata is not filled in (use Head).
 	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
 
+	// ListAfter is List of the keys after startAfter only (S3's
+	// StartAfter), so that the ranges of a large listing can be listed at
+	// once; "" lists from the first key.
+	ListAfter(ctx context.Context, prefix, startAfter string, fn func(ObjectInfo) error) error
+
 	// ListVersions calls fn for every version and delete marker of the keys
 	// starting with prefix, newest first within a key, stopping at fn's
 	// first error, which it returns. On an unversioned bucket every object

@@ -568,7 +568,13 @@ func (s *Store) HeadPart(ctx context.Context, key string, n int) (transfer.PartI
 
 // List implements transfer.Store.
 func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.ObjectInfo) error) error {
-	marker := ""
+	return s.ListAfter(ctx, prefix, "", fn)
+}
+
+// ListAfter implements transfer.Store. Its calls count as List's (a
+// request a page).
+func (s *Store) ListAfter(ctx context.Context, prefix, startAfter string, fn func(transfer.ObjectInfo) error) error {
+	marker := startAfter
 	for {
 		s.mu.Lock()
 		f, err := s.begin(ctx, List, "")
@@ -578,9 +584,13 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.Object
 		var page []transfer.ObjectInfo
 		if err == nil {
 			keys := slices.Sorted(maps.Keys(s.objects))
-			for _, k := range keys {
-				if k <= marker || !strings.HasPrefix(k, prefix) {
+			i, _ := slices.BinarySearch(keys, max(marker, prefix))
+			for _, k := range keys[i:] {
+				if k <= marker {
 					continue
+				}
+				if !strings.HasPrefix(k, prefix) {
+					break // the keys under prefix are together, in order
 				}
 				if v := s.latest(k); v != nil {
 					page = append(page, transfer.ObjectInfo{Key: k, Size: int64(len(v.data)), ETag: v.etag, LastModified: v.modified})

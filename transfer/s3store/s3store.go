@@ -703,9 +703,17 @@ func (s *Store) headBucket(ctx context.Context) error {
 
 // List implements transfer.Store.
 func (s *Store) List(ctx context.Context, prefix string, fn func(transfer.ObjectInfo) error) error {
+	return s.ListAfter(ctx, prefix, "", fn)
+}
+
+// ListAfter implements transfer.Store.
+func (s *Store) ListAfter(ctx context.Context, prefix, startAfter string, fn func(transfer.ObjectInfo) error) error {
 	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, EncodingType: types.EncodingTypeUrl}
 	if prefix != "" {
 		in.Prefix = &prefix
+	}
+	if startAfter != "" {
+		in.StartAfter = &startAfter
 	}
 	p := s3.NewListObjectsV2Paginator(s.client, in)
 	for p.HasMorePages() {

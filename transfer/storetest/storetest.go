@@ -85,6 +85,7 @@ func Run(t *testing.T, h Harness) {
 		{"NotFound", testNotFound},
 		{"ListPaginates", testListPaginates},
 		{"ListStopsOnError", testListStops},
+		{"ListAfter", testListAfter},
 		{"ListHostileKeys", testListHostileKeys},
 		{"UnversionedListVersions", testUnversionedVersions},
 		{"Versions", testVersions},
@@ -794,6 +795,38 @@ func testListStops(t *testing.T, h Harness) {
 	})
 	if !errors.Is(err, stop) || n != 3 {
 		t.Errorf("List did not stop at fn's error: n=%d err=%v", n, err)
+	}
+}
+
+// testListAfter: a listing that starts after a key, whether or not that
+// key exists, lists exactly the keys after it under the prefix.
+func testListAfter(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	pre := prefix(t)
+	putMany(t, ctx, s, pre, 5)
+	for _, tc := range []struct {
+		after string
+		want  []int
+	}{
+		{"", []int{0, 1, 2, 3, 4}},
+		{pre + "00001", []int{2, 3, 4}},  // an existing key: not itself
+		{pre + "00001x", []int{2, 3, 4}}, // between two keys
+		{pre + "00004", nil},
+		{strings.TrimSuffix(pre, "/"), []int{0, 1, 2, 3, 4}}, // before the prefix
+		{pre + "~", nil},                                     // after it
+	} {
+		var got []string
+		if err := s.ListAfter(ctx, pre, tc.after, func(o transfer.ObjectInfo) error { got = append(got, o.Key); return nil }); err != nil {
+			t.Fatalf("ListAfter %q: %v", tc.after, err)
+		}
+		var want []string
+		for _, i := range tc.want {
+			want = append(want, fmt.Sprintf("%s%05d", pre, i))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("ListAfter %q = %q, want %q", tc.after, got, want)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@
 //	s3tool rm KEY             # a plain DELETE of KEY: a delete marker on a versioned bucket
 //	s3tool start KEY          # starts a multipart upload of KEY and leaves it unfinished; prints its ID
 //	s3tool config BUCKET SUB  # GET /BUCKET?SUB (versioning, encryption, lifecycle, policy, publicAccessBlock): status line, then the body
+//	s3tool seed PREFIX N CLIENTS  # N small objects PREFIXcNNNN/fNNNNNN.csv.zip.age over CLIENTS client prefixes, with send's metadata
 //
 // The server comes from the environment, as xfer's: XFER_ENDPOINT,
 // XFER_BUCKET, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
@@ -25,6 +26,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,16 +40,18 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 
 	"github.com/xfer-dev/xfer/transfer"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
 
-const usageText = "usage: s3tool uploads|head|versions|rm|start KEY\n       s3tool flip KEY OFFSET\n       s3tool put KEY FILE\n       s3tool config BUCKET versioning|encryption|lifecycle|policy|publicAccessBlock"
+const usageText = "usage: s3tool uploads|head|versions|rm|start KEY\n       s3tool flip KEY OFFSET\n       s3tool put KEY FILE\n       s3tool config BUCKET versioning|encryption|lifecycle|policy|publicAccessBlock\n       s3tool seed PREFIX N CLIENTS"
 
 // nargs is how many arguments each subcommand takes after its name.
-var nargs = map[string]int{"uploads": 1, "head": 1, "versions": 1, "rm": 1, "start": 1, "flip": 2, "put": 2, "config": 2}
+var nargs = map[string]int{"uploads": 1, "head": 1, "versions": 1, "rm": 1, "start": 1, "flip": 2, "put": 2, "config": 2, "seed": 3}
 
 func main() {
 	log.SetFlags(0)
@@ -73,6 +78,13 @@ func main() {
 	}
 	key := os.Args[2]
 	switch os.Args[1] {
+	case "seed":
+		n, err1 := strconv.Atoi(os.Args[3])
+		clients, err2 := strconv.Atoi(os.Args[4])
+		if err1 != nil || err2 != nil || n < 1 || clients < 1 {
+			log.Fatalf("seed %s %s: give two positive counts", os.Args[3], os.Args[4])
+		}
+		seed(store, key, n, clients)
 	case "uploads":
 		var ids []string
 		err := store.ListUploads(ctx, key, func(u transfer.UploadInfo) error {
@@ -248,4 +260,39 @@ func flip(ctx context.Context, store *s3store.Store, key string, off int64) {
 		log.Fatal(errors.New("the server kept the ETag: the object did not change"))
 	}
 	fmt.Printf("flipped byte %d of %s (%d bytes): 0x%02x -> 0x%02x; ETag %s -> %s\n", off, key, n, old, b[0], info.ETag, put.ETag)
+}
+
+// seed puts n small objects under prefix, spread over the given number of
+// client prefixes (PREFIXc0000/ …), named and with the metadata as xfer
+// send leaves them (format, cipher, sender, created, expires, source):
+// what list and pull --all see of an exchange, without sealing n files.
+// Their content is a few hundred random bytes, not a sealed file. 64
+// requests at a time, as long as it takes.
+func seed(store *s3store.Store, prefix string, n, clients int) {
+	ctx := context.Background()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(64)
+	now := time.Now().UTC()
+	start := time.Now()
+	for i := range n {
+		g.Go(func() error {
+			body := make([]byte, 256)
+			rand.Read(body)
+			src := make([]byte, 16)
+			rand.Read(src)
+			key := fmt.Sprintf("%sc%04d/f%06d.csv.zip.age", prefix, i%clients, i)
+			_, err := store.Put(gctx, key, bytes.NewReader(body), int64(len(body)), transfer.PutOptions{
+				CreateOptions: transfer.CreateOptions{ContentType: "application/octet-stream", Metadata: map[string]string{
+					"xfer-format": "1", "xfer-cipher": "age", "xfer-sender": fmt.Sprintf("client%04d@example.com", i%clients),
+					"xfer-created": now.Format(time.RFC3339), "xfer-expires": now.Add(30 * 24 * time.Hour).Format(time.RFC3339),
+					"xfer-source": hex.EncodeToString(src)}},
+				Overwrite: true,
+			})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("seeded %d objects under %s over %d client prefixes in %s\n", n, prefix, clients, time.Since(start).Round(time.Second))
 }

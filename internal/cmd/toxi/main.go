@@ -3,6 +3,7 @@
 // proxy's byte counters, for scripts such as scripts/acceptance-send.sh.
 //
 //	toxi serve -upstream 127.0.0.1:9000 -rate 20000 -env toxi.env &
+//	toxi serve -upstream 127.0.0.1:9000 -rate 0 -latency 30 -env toxi.env &
 //	toxi bytes -api http://127.0.0.1:PORT
 //
 // serve starts the proxy on a free 127.0.0.1 port with toxiproxy's
@@ -72,6 +73,7 @@ func serve(args []string) {
 	upstream := fs.String("upstream", "", "server address, host:port")
 	rate := fs.Int64("rate", 20000, "bandwidth of each connection in KB/s (1 KB = 1000 bytes); 0 for no toxic")
 	stream := fs.String("stream", "upstream", "direction the toxic slows: upstream (client to server) or downstream")
+	latency := fs.Int64("latency", 0, "milliseconds added to the data of each request's answer (downstream), as a distant server's round trip; 0 for none")
 	envFile := fs.String("env", "", "write LISTEN= and API= lines here instead of stdout")
 	fs.Parse(args)
 	if *upstream == "" {
@@ -91,6 +93,12 @@ func serve(args []string) {
 	defer p.Stop()
 	if *rate > 0 {
 		toxic := fmt.Sprintf(`{"type":"bandwidth","stream":%q,"attributes":{"rate":%d}}`, *stream, *rate)
+		if _, err := p.Toxics.AddToxicJson(strings.NewReader(toxic)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *latency > 0 {
+		toxic := fmt.Sprintf(`{"type":"latency","stream":"downstream","attributes":{"latency":%d}}`, *latency)
 		if _, err := p.Toxics.AddToxicJson(strings.NewReader(toxic)); err != nil {
 			log.Fatal(err)
 		}
