@@ -397,3 +397,38 @@ func TestSendManyOneRejected(t *testing.T) {
 		t.Errorf("send --jobs 4: want 9 lines sent and an error for %s\nstdout:\n%s\nstderr:\n%s", files[3], out4, err4)
 	}
 }
+
+// TestSendSameNameTwice: two files of the same name in one send --jobs 4
+// go to the same object one after the other, as with --jobs 1: the first
+// is sent, the second refused as already there (exit 2), never "busy".
+func TestSendSameNameTwice(t *testing.T) {
+	st := memstore.New(memstore.Options{Bucket: "exchange", Versioned: true})
+	dir := t.TempDir()
+	vars := memVars(t, dir)
+	_, recipient := memKeygen(t, st, vars, dir)
+	var files []string
+	for i, sub := range []string{"x", "y", "z"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"a.csv", fmt.Sprintf("b%d.csv", i)} {
+			path := filepath.Join(dir, sub, name)
+			genCSV(t, path, 4<<10, uint64(10*i+len(files)))
+			files = append(files, path)
+		}
+	}
+	var outs, errs []string
+	for _, jobs := range []int{1, 4} {
+		v := maps(vars)
+		v["XFER_PREFIX"] = fmt.Sprintf("jobs%d", jobs)
+		code, out, errOut := runOnStore(t, st, v, nil, append([]string{"send", "--jobs", fmt.Sprint(jobs), "-r", recipient}, files...)...)
+		if code != exitUsage || strings.Count(errOut, "is already in the exchange") != 2 || strings.Contains(errOut, "right now") {
+			t.Fatalf("send --jobs %d of a.csv three times: exit %d, want %d and two refusals\n%s", jobs, code, exitUsage, errOut)
+		}
+		// The messages name the object's key, prefix and all.
+		outs, errs = append(outs, out), append(errs, strings.ReplaceAll(errOut, v["XFER_PREFIX"]+"/", "PREFIX/"))
+	}
+	if outs[0] != outs[1] || errs[0] != errs[1] {
+		t.Errorf("--jobs 4 wrote otherwise than --jobs 1\nstdout:\n%s\n%s\nstderr:\n%s\n%s", outs[0], outs[1], errs[0], errs[1])
+	}
+}
