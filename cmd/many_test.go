@@ -65,7 +65,7 @@ func TestManyFilesAtOnce(t *testing.T) {
 				files = append(files, path)
 			}
 
-			code, out, errOut := run(vars, append([]string{"send", "--jobs", "4", "-r", recipient}, files...)...)
+			code, out, errOut := run(vars, append([]string{"send", "--no-progress", "--jobs", "4", "-r", recipient}, files...)...)
 			if code != 0 {
 				t.Fatalf("send --jobs 4: exit %d\n%s", code, errOut)
 			}
@@ -89,7 +89,7 @@ func TestManyFilesAtOnce(t *testing.T) {
 				v := maps(vars)
 				v["XDG_CACHE_HOME"] = filepath.Join(dir, cache)
 				v["XFER_AUDIT_LOG"] = filepath.Join(dir, cache+".audit.jsonl")
-				args := append([]string{"pull", "--all", "--jobs", fmt.Sprint(jobs), "-i", key, "-d", filepath.Join(dir, outDir)}, more...)
+				args := append([]string{"pull", "--all", "--no-progress", "--jobs", fmt.Sprint(jobs), "-i", key, "-d", filepath.Join(dir, outDir)}, more...)
 				return run(v, args...)
 			}
 			code1, out1, err1 := pull("c1", "out", 1)
@@ -97,7 +97,8 @@ func TestManyFilesAtOnce(t *testing.T) {
 				t.Fatalf("pull --all --jobs 1 with one damaged file: exit %d, want %d\n%s", code1, exitIntegrity, err1)
 			}
 			// Into the same directory name, from a fresh cache: the text
-			// must be the same as --jobs 1 wrote.
+			// must be the same as --jobs 1 wrote (but for the progress,
+			// which goes by the clock: --no-progress).
 			if err := os.Rename(filepath.Join(dir, "out"), filepath.Join(dir, "out.1")); err != nil {
 				t.Fatal(err)
 			}
@@ -376,7 +377,7 @@ func TestSendManyOneRejected(t *testing.T) {
 		t.Helper()
 		v := maps(vars)
 		v["XFER_PREFIX"] = prefix
-		code, out, errOut := runOnStore(t, st, v, nil, append([]string{"send", "--jobs", fmt.Sprint(jobs), "-r", recipient}, files...)...)
+		code, out, errOut := runOnStore(t, st, v, nil, append([]string{"send", "--no-progress", "--jobs", fmt.Sprint(jobs), "-r", recipient}, files...)...)
 		if code != exitInput {
 			t.Fatalf("send --jobs %d with one bad CSV: exit %d, want %d\n%s", jobs, code, exitInput, errOut)
 		}
@@ -421,7 +422,7 @@ func TestSendSameNameTwice(t *testing.T) {
 	for _, jobs := range []int{1, 4} {
 		v := maps(vars)
 		v["XFER_PREFIX"] = fmt.Sprintf("jobs%d", jobs)
-		code, out, errOut := runOnStore(t, st, v, nil, append([]string{"send", "--jobs", fmt.Sprint(jobs), "-r", recipient}, files...)...)
+		code, out, errOut := runOnStore(t, st, v, nil, append([]string{"send", "--no-progress", "--jobs", fmt.Sprint(jobs), "-r", recipient}, files...)...)
 		if code != exitUsage || strings.Count(errOut, "is already in the exchange") != 2 || strings.Contains(errOut, "right now") {
 			t.Fatalf("send --jobs %d of a.csv three times: exit %d, want %d and two refusals\n%s", jobs, code, exitUsage, errOut)
 		}
