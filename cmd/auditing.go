@@ -60,7 +60,10 @@ func (a *app) recordAudits(ctx context.Context, x *exchange.Exchange, evs []audi
 	if len(evs) > 1 {
 		what = fmt.Sprintf("%s of %d objects", evs[0].Action, len(evs))
 	}
-	if err := l.AppendAll(ctx, evs); err != nil {
+	a.auditMu.Lock()
+	err = l.AppendAll(ctx, evs)
+	a.auditMu.Unlock()
+	if err != nil {
 		if errors.Is(err, audit.ErrMirror) {
 			a.warn("%s: recorded in %s, but not in the exchange: %v", what, path, err)
 			return

@@ -55,6 +55,13 @@ again. Each pull also leaves a receipt in the exchange, beside the file under
 .xfer/receipts/, with the time and who pulled (never anything from the file),
 that 'xfer list' shows the sender.
 
+--jobs N (or jobs in the configuration; default 4) pulls N files at once,
+each with its own --concurrency ranges: a run of many small files does not
+wait for each file's round trips in turn. The output comes whole and in the
+order of the files (the names given, or the listing), as --jobs 1 writes it,
+with one progress display for all files; a failure of one file stops none of
+the others; Ctrl-C stops them all, and a re-run carries on.
+
 --group NAME makes --all share the work with the other pullers of the pulling
 group NAME (on other machines, or other runs on this one): before pulling a
 file, xfer claims it in the exchange (under .xfer/claims/NAME/, with a lease
@@ -109,6 +116,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_PULL_GROUP, XFER_PULL_LEASE, XFER_CONFI
 	f.BoolVar(&o.shredAfter, "shred-after", false, "shred each file from the exchange once its CSV is written")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("ranges downloaded at once (default %d)", transfer.DefaultConcurrency))
 	addBWLimitFlag(c, "downloads")
+	addJobsFlag(c, "files downloaded and opened")
 	f.StringVar(&o.maxSize, "max-size", "", maxSizeUsage)
 	f.BoolVar(&o.dryRun, "dry-run", false, "say what would be pulled where (and shredded, with --shred-after), and download, write, record and remove nothing")
 	f.StringVar(&o.group, "group", "", "with --all: share the files with the other pullers of this pulling group (env XFER_PULL_GROUP)")
@@ -139,6 +147,10 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 		return err
 	}
 	if p.Limit, err = a.bwlimitSetting(c); err != nil {
+		return err
+	}
+	jobs, err := a.jobsSetting(c)
+	if err != nil {
 		return err
 	}
 	if p.Limits, err = a.outputLimits(c, cfg); err != nil {
@@ -203,18 +215,19 @@ func (a *app) runPull(c *cobra.Command, o pullOptions, names []string) error {
 	if o.dryRun {
 		return a.planPull(ctx, x, p, items, unshredded)
 	}
-	var worst error
-	for _, it := range items {
-		p.ETag = it.ETag
-		err := a.audited(ctx, audit.ActionPull, x, it.Name, func(ev *audit.Event) error { return a.pullOne(ctx, x, p, it.Name, ev) })
-		if err == nil {
-			continue
-		}
-		if len(items)+len(unshredded) == 1 {
-			return err
-		}
-		worst = a.reportFailure(ctx, "name", it.Name, err, worst)
+	pullIt := func(a *app, i int) error {
+		p := p
+		p.ETag = items[i].ETag
+		return a.audited(ctx, audit.ActionPull, x, items[i].Name, func(ev *audit.Event) error { return a.pullOne(ctx, x, p, items[i].Name, ev) })
 	}
+	if len(items)+len(unshredded) == 1 && len(items) == 1 {
+		return pullIt(a, 0)
+	}
+	many := make([]manyItem, len(items))
+	for i, it := range items {
+		many[i] = manyItem{name: it.Name, key: it.Name}
+	}
+	worst := a.forEach(ctx, "name", jobs, many, "pull", pullIt)
 	for _, it := range unshredded {
 		a.result(map[string]any{"event": "shred_pending", "name": it.Name},
 			"%s was pulled before but is still in the exchange: shredding it now", shown(it.Name))

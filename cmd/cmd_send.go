@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -52,6 +53,11 @@ byte-order mark), UTF-16 with a byte-order mark, or --encoding windows-1252 and
 the like; delimiter , ; TAB or |, found from the header (or Excel's sep= line,
 or --delimiter). It is sealed as UTF-8, comma-separated, CRLF (docs/excel.md).
 
+Several files are sealed and uploaded --jobs at once (or jobs in the
+configuration; default 4), sharing the cores; the output comes whole and in
+the order of the files, as --jobs 1 writes it. A file that fails stops none
+of the others, and the exit code of the run is the worst of its files.
+
 FILE - reads standard input, streaming, with --as NAME. There is no file to
 recognise again, so an interrupted send from standard input does not resume:
 running it again seals the input afresh and starts a new upload (the old one
@@ -83,6 +89,7 @@ XFER_ZIP_PASSWORD, XFER_PASSPHRASE, XFER_CIPHER, XFER_KEY_FILE, XFER_CONFIG.`,
 	f.StringVar(&o.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default: chosen from the file size)")
 	f.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("parts uploaded at once (default %d)", transfer.DefaultConcurrency))
 	addBWLimitFlag(c, "uploads")
+	addJobsFlag(c, "files sealed and uploaded")
 	f.StringVar(&o.expires, "expires", "", "expiry recorded with the file, shown by list; xfer sweep shreds the file after it, e.g. 30d (default from config, else 30d)")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace an existing object of the same name")
 	f.BoolVar(&o.restart, "restart", false, "seal again and start a new upload instead of resuming an interrupted one")
@@ -114,6 +121,20 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 	}
 	if p.Limit, err = a.bwlimitSetting(c); err != nil {
 		return err
+	}
+	jobs, err := a.jobsSetting(c)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		jobs = 1 // a dry run seals into nothing, one file after another
+	}
+	if jobs > 1 && len(files) > 1 {
+		// Several files at once share the cores rather than each taking
+		// all of them: the compression buffers (two per core and three
+		// per file, see zipenc) stay near those of one file on every
+		// core, not jobs times them.
+		p.Workers = max(1, runtime.GOMAXPROCS(0)/min(jobs, len(files)))
 	}
 	if s := a.setting(c, "part-size", "", cfg.PartSize, ""); s != "" {
 		if p.PartSize, err = config.ParseSize(s); err != nil {
@@ -150,31 +171,32 @@ func (a *app) runSend(c *cobra.Command, o sendOptions, files []string) error {
 		}
 		x.StateDir = a.stateDir(x.SpoolDir)
 	}
-	var worst error
-	for _, file := range files {
-		p.Name = o.as
-		if p.Name == "" && file != "-" {
-			p.Name = filepath.Base(file)
+	ctx := c.Context()
+	items := make([]manyItem, len(files))
+	names := make([]string, len(files))
+	for i, file := range files {
+		names[i] = o.as
+		if names[i] == "" && file != "-" {
+			names[i] = filepath.Base(file)
 		}
-		var err error
-		if o.dryRun {
-			err = a.planSendOne(c.Context(), x, p, file, o.keyFlags.recipientTexts)
-		} else {
-			err = a.audited(c.Context(), audit.ActionSend, x, exchange.ObjectName(p.Name, p.Outer), func(ev *audit.Event) error {
-				return a.sendOne(c.Context(), x, p, file, ev)
-			})
-		}
-		if err == nil {
-			continue
-		}
-		if len(files) == 1 {
-			return err
-		}
-		// Report each failure now and go on with the other files; the
-		// exit code is the worst of them.
-		worst = a.reportFailure(c.Context(), "file", file, err, worst)
+		items[i] = manyItem{name: file, key: exchange.ObjectName(names[i], p.Outer)}
 	}
-	if worst != nil {
+	one := func(a *app, i int) error {
+		p := p
+		p.Name = names[i]
+		if o.dryRun {
+			return a.planSendOne(ctx, x, p, files[i], o.keyFlags.recipientTexts)
+		}
+		return a.audited(ctx, audit.ActionSend, x, exchange.ObjectName(p.Name, p.Outer), func(ev *audit.Event) error {
+			return a.sendOne(ctx, x, p, files[i], ev)
+		})
+	}
+	if len(files) == 1 {
+		return one(a, 0)
+	}
+	// Each failure is reported as it comes (in the order of the files),
+	// and the others go on; the exit code is the worst of them.
+	if worst := a.forEach(ctx, "file", jobs, items, "send", one); worst != nil {
 		return reported{worst}
 	}
 	return nil

@@ -18,12 +18,12 @@ import (
 //
 // The tree is for reading; executing it runs none of Run's error handling.
 func NewRootCommand() *cobra.Command {
-	a := &app{env: &Env{
+	a := newApp(&Env{
 		Stdin:  strings.NewReader(""),
 		Stdout: io.Discard, Stderr: io.Discard,
 		Getenv:     func(string) string { return "" },
 		IsTerminal: func(*os.File) bool { return false },
-	}}
+	})
 	root := a.newRootCommand()
 	root.InitDefaultCompletionCmd()
 	return root

@@ -114,7 +114,7 @@ var eventSpecs = []eventSpec{
 		req("error", tString, "what went wrong"),
 		req("exit_code", tInt, "the exit code this failure alone would end with"),
 	}},
-	{name: "progress", commands: "send, fetch, pull", doc: "Once a second during a transfer, unless --no-progress or --quiet.", fields: []eventField{
+	{name: "progress", commands: "send, fetch, pull", doc: "Once a second during a transfer, unless --no-progress or --quiet. With --jobs above 1, the progress events of the files in flight interleave (each names its file in label) and come as they happen; every other event of a file comes with its file's, in the order of the files.", fields: []eventField{
 		req("label", tString, "what is being transferred"),
 		req("bytes", tInt, "bytes done"),
 		req("total", tInt, "bytes in all, -1 while unknown"),

@@ -20,8 +20,7 @@ type meter struct {
 	total  atomic.Int64
 	done   atomic.Int64
 	bar    *progressbar.ProgressBar
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	tick   ticker
 	start  time.Time
 	finish sync.Once
 }
@@ -39,8 +38,9 @@ func (a *app) startMeter(label string, total, already int64) *meter {
 	switch {
 	case a.quiet || a.noProgress:
 	case a.json:
-		m.ticker(time.Second, func() {
-			a.emit(map[string]any{"event": "progress", "label": label, "bytes": m.done.Load(), "total": m.total.Load()})
+		m.tick.start(time.Second, func() {
+			// Of an item of several at once (forEach): out at once.
+			a.live().emit(map[string]any{"event": "progress", "label": label, "bytes": m.done.Load(), "total": m.total.Load()})
 		})
 	case a.isTerminal(a.env.Stderr):
 		m.bar = progressbar.NewOptions64(total,
@@ -53,7 +53,7 @@ func (a *app) startMeter(label string, total, already int64) *meter {
 		)
 		m.bar.Set64(already)
 	default:
-		m.ticker(lineInterval, func() {
+		m.tick.start(lineInterval, func() {
 			d, t := m.done.Load(), m.total.Load()
 			if t < 0 {
 				fmt.Fprintf(a.env.Stderr, "xfer: %s: %s\n", label, humanBytes(d))
@@ -65,22 +65,39 @@ func (a *app) startMeter(label string, total, already int64) *meter {
 	return m
 }
 
-func (m *meter) ticker(every time.Duration, f func()) {
-	m.stop = make(chan struct{})
-	m.wg.Add(1)
+// ticker calls a function at an interval in a goroutine of its own until
+// stopped.
+type ticker struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// start calls f every interval until stop.
+func (t *ticker) start(every time.Duration, f func()) {
+	t.done = make(chan struct{})
+	t.wg.Add(1)
 	go func() {
-		defer m.wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
+		defer t.wg.Done()
+		tk := time.NewTicker(every)
+		defer tk.Stop()
 		for {
 			select {
-			case <-t.C:
+			case <-tk.C:
 				f()
-			case <-m.stop:
+			case <-t.done:
 				return
 			}
 		}
 	}()
+}
+
+// stop ends the calls, if started, and waits for one under way.
+func (t *ticker) stop() {
+	if t.done != nil {
+		close(t.done)
+		t.wg.Wait()
+		t.done = nil
+	}
 }
 
 // Add records n more bytes done. It is safe for concurrent use.
@@ -109,10 +126,7 @@ func (m *meter) Progress(done, resumed, total int64) {
 // Finish stops the display. It is safe to call more than once.
 func (m *meter) Finish() {
 	m.finish.Do(func() {
-		if m.stop != nil {
-			close(m.stop)
-			m.wg.Wait()
-		}
+		m.tick.stop()
 		if m.bar != nil {
 			m.bar.Finish()
 		}

@@ -83,20 +83,36 @@ type app struct {
 	logPath    string
 	logFile    *logFile // --log-file, once opened
 
+	// cmd is the command running, for settings read outside its RunE
+	// (the audit log's path).
+	cmd *cobra.Command
+
+	*shared
+	// parent is the app an item's app was made from (see itemApp); nil
+	// for the run's own.
+	parent *app
+}
+
+// shared is what every app of one run shares, the items' apps of a run
+// over several files too (see itemApp).
+type shared struct {
 	cfgOnce sync.Once
 	cfg     *config.File
 	cfgErr  error
 
+	// outMu keeps lines written from several goroutines whole.
 	outMu sync.Mutex
-
-	// cmd is the command running, for settings read outside its RunE
-	// (the audit log's path).
-	cmd *cobra.Command
+	// auditMu makes the audit log's appends of one process take turns
+	// (the file lock orders processes, by polling).
+	auditMu sync.Mutex
 }
+
+// newApp is a run's app, on env.
+func newApp(env *Env) *app { return &app{env: env, shared: &shared{}} }
 
 // Run executes one xfer command line and returns its exit code.
 func Run(ctx context.Context, args []string, env *Env) int {
-	a := &app{env: env}
+	a := newApp(env)
 	root := a.newRootCommand()
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)

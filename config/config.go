@@ -74,8 +74,10 @@ type File struct {
 
 	PartSize    string `toml:"part_size"`
 	Concurrency int    `toml:"concurrency"`
-	Expires     string `toml:"expires"`
-	SpoolDir    string `toml:"spool_dir"`
+	// Jobs is how many files send and pull work on at once.
+	Jobs     int    `toml:"jobs"`
+	Expires  string `toml:"expires"`
+	SpoolDir string `toml:"spool_dir"`
 	// StallTimeout is how long a connection to the exchange may move no
 	// byte before the request on it is retried ("2m", "30s").
 	StallTimeout string `toml:"stall_timeout"`

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -673,12 +674,15 @@ func readLines(path string, fn func([]byte)) error {
 }
 
 // appendLine appends v as one JSON line to the 0600 file at path, with
-// O_APPEND and one write, so overlapping runs never interleave lines.
+// O_APPEND and one write, so overlapping runs never interleave lines; the
+// pulls of one run working on several files at once take turns.
 func appendLine(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
+	appendMu.Lock()
+	defer appendMu.Unlock()
 	f, err := fileperm.OpenPrivate(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return err
@@ -693,6 +697,10 @@ func appendLine(path string, v any) error {
 	}
 	return f.Close()
 }
+
+// appendMu makes the appends of one process (several pulls at once) take
+// turns.
+var appendMu sync.Mutex
 
 // matchesManifest reports whether the file at path is the CSV the opened
 // file's manifest describes, checked as an extracted CSV is (size, SHA-256,

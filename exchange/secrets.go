@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/crypto/scrypt"
 
@@ -61,10 +63,36 @@ func (x *Exchange) secretsVerifier(zipPassword, passphrase []byte) ([]byte, erro
 	in = append(in, zipPassword...)
 	in = binary.BigEndian.AppendUint32(in, uint32(len(passphrase)))
 	in = append(in, passphrase...)
+	defer clear(in)
+	// A send of many files pays the scrypt once, not once a file (nor
+	// once a file at once: its 16 MiB each would add up).
+	verifiers.Lock()
+	defer verifiers.Unlock()
+	memo := sha256.Sum256(append(append([]byte(nil), salt...), in...))
+	if v, ok := verifiers.m[memo]; ok {
+		return v, nil
+	}
 	v, err := scrypt.Key(in, salt, 1<<verifierLogN, verifierR, verifierP, 32)
-	clear(in)
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	if verifiers.m == nil || len(verifiers.m) >= maxVerifiers {
+		verifiers.m = map[[sha256.Size]byte][]byte{}
+	}
+	verifiers.m[memo] = v
+	return v, nil
 }
+
+// verifiers are the verifiers this process computed, by a hash of their
+// salt and input (the secrets, hashed: never kept themselves).
+var verifiers struct {
+	sync.Mutex
+	m map[[sha256.Size]byte][]byte
+}
+
+// maxVerifiers bounds the verifiers kept (a process sees one set of
+// secrets, a test many).
+const maxVerifiers = 16
 
 // loadSalt reads the salt at path, creating it on first use. Two runs
 // creating it at once agree: the file is linked into place whole, and the

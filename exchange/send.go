@@ -56,6 +56,9 @@ type SendOptions struct {
 	Outer       crypt.EncryptOptions
 	ZipPassword []byte
 	Level       int
+	// Workers is how many cores compress the file (see
+	// seal.Options.Concurrency); 0 means all.
+	Workers     int
 	PartSize    int64
 	Concurrency int
 	Expires     time.Duration
@@ -141,6 +144,7 @@ func (x *Exchange) sealOptions(src Source, o SendOptions, now time.Time) seal.Op
 	return seal.Options{
 		ZipPassword: o.ZipPassword,
 		Level:       o.Level,
+		Concurrency: o.Workers,
 		Outer:       o.Outer,
 		Name:        o.Name,
 		Modified:    src.ModTime,
