@@ -144,6 +144,16 @@ func (g *gate) wait(r *http.Request) error {
 	return nil
 }
 
+// hasTripped reports whether the gate has tripped.
+func (g *gate) hasTripped() bool {
+	select {
+	case <-g.Tripped:
+		return true
+	default:
+		return false
+	}
+}
+
 // shut closes the gate, the first time only.
 func (g *gate) shut() {
 	g.mu.Lock()

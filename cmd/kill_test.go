@@ -15,8 +15,9 @@ import (
 )
 
 // A killPoint is where a kill test kills xfer with SIGKILL: the moment a
-// gate in front of the server trips (see gate), or, with ready, the moment
-// ready reports true while the gate holds the run at its next request.
+// gate in front of the server trips (see gate), or, with share, the moment
+// the spool holds that much while the gate holds the run at its next
+// request.
 // Either way the run is still going when it is killed, at the point the
 // test names, however fast or slow the machine: no kill depends on how
 // long an earlier run took.
@@ -42,16 +43,20 @@ type killRecord struct {
 }
 
 // killAt runs xfer with args through g, kills it with SIGKILL once g has
-// tripped or ready (polled, when not nil) reports true, and drops what g
-// holds, leaving it open for the re-run (which must go the same way: the
-// spool's name depends on the endpoint). phase names what the run is doing just before the kill. A run
-// that ends before its kill fails the test: every point holds the run at
-// the gate, so none may.
-func killAt(t *testing.T, env, args []string, g *gate, ready func() bool, phase func(pid int) string) string {
+// tripped or, when until is not nil, once until (polled) reports true, and
+// drops what g holds, leaving it open for the re-run (which must go the
+// same way: the spool's name depends on the endpoint). phase names what
+// the run is doing just before the kill. A run that ends before its kill
+// fails the test: every point holds the run at the gate, so none may.
+func killAt(t *testing.T, env, args []string, g *gate, until func() bool, phase func(pid int) string) string {
 	t.Helper()
 	c, out, exited := startXfer(t, env, args)
 	defer g.Drop()
-	poll := time.NewTicker(2 * time.Millisecond) // looking at the spool, which the sealer is writing
+	tripped := g.Tripped
+	if until != nil {
+		tripped = nil // until says
+	}
+	poll := time.NewTicker(2 * time.Millisecond) // looking at the spool and journal, which the run is writing
 	defer poll.Stop()
 	hung := time.NewTimer(2 * time.Minute) // a failure, not a kill moment: no run gets near it
 	defer hung.Stop()
@@ -61,10 +66,10 @@ wait:
 		case err := <-exited:
 			t.Errorf("xfer %s ended (%v) before its kill\n%s", args[0], err, out.String())
 			return "ended"
-		case <-g.Tripped:
+		case <-tripped:
 			break wait
 		case <-poll.C:
-			if ready != nil && ready() {
+			if until != nil && until() {
 				break wait
 			}
 		case <-hung.C:
@@ -189,12 +194,12 @@ func TestSendSurvivesKillAnywhere(t *testing.T) {
 				name := fmt.Sprintf("k%02d.csv", i+1)
 				g := startGate(t, srv, p.gate(whole.Bytes))
 				e, spoolDir := envFor(g.URL, i+1)
-				var ready func() bool
+				var until func() bool
 				if p.share > 0 {
-					ready = func() bool { return spoolBytes(spoolDir) >= int64(p.share*float64(whole.Bytes)) }
+					until = func() bool { return g.hasTripped() || spoolBytes(spoolDir) >= int64(p.share*float64(whole.Bytes)) }
 				}
 				recs[i] = killRecord{point: p.name}
-				recs[i].phase = killAt(t, e, args(name), g, ready, func(int) string { return sendPhase(spoolDir) })
+				recs[i].phase = killAt(t, e, args(name), g, until, func(int) string { return sendPhase(spoolDir) })
 				if p.then != nil {
 					p.then(t, spoolDir)
 				}
