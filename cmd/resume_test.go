@@ -62,9 +62,17 @@ func xferCmd(env []string, args ...string) *exec.Cmd {
 // kill comes part way however fast or slow the machine), runs it again,
 // and checks that the second run uploads none of the parts the server
 // holds, that the object opens to the original bytes, and that no
-// unfinished upload is left.
+// unfinished upload is left; on MinIO and versitygw.
 func TestSendResumesAfterKill(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	for name, start := range servers {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sendResumesAfterKill(t, start(t))
+		})
+	}
+}
+
+func sendResumesAfterKill(t *testing.T, srv *s3test.Server) {
 	const partSize = 5 << 20
 	var stored atomic.Int32
 	g := startGate(t, srv, &gate{trip: func(r *http.Response) bool { return isPartUpload(r) && stored.Add(1) == 2 }})
