@@ -14,21 +14,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/secret"
 	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/memstore"
 )
 
-// TestDryRun: send, pull and shred with --dry-run against MinIO say what
-// they would do, in the event format, and change nothing: the bucket's
-// versions and uploads, and every file under the run's directories
-// (spool, cache, pull state, audit log, output directory), are as before.
+// TestDryRun: send, pull and shred with --dry-run say what they would
+// do, in the event format, and change nothing: the bucket's versions and
+// uploads, and every file under the run's directories (spool, cache, pull
+// state, audit log, output directory), are as before. The commands run on
+// an in-memory store, which also counts every request: a dry run makes
+// none that writes.
 func TestDryRun(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	store := memstore.New(memstore.Options{Bucket: "exchange", Versioned: true})
 	dir := t.TempDir()
-	prefix := filepath.Base(dir) + "/"
-	env := append(sendEnv(dir, srv.Endpoint, srv),
-		"XFER_AUDIT_LOG="+filepath.Join(dir, "audit.jsonl"), "XFER_CONFIG="+filepath.Join(dir, "xfer.toml"))
+	vars := memVars(t, dir)
+	prefix := vars["XFER_PREFIX"] + "/"
 	write := func(name, content string) string {
 		t.Helper()
 		p := filepath.Join(dir, name)
@@ -37,17 +38,23 @@ func TestDryRun(t *testing.T) {
 		}
 		return p
 	}
-	write("xfer.toml", "[suppress]\nkey = [\"surname\", \"postcode\"]\n")
+	vars["XFER_CONFIG"] = write("xfer.toml", "[suppress]\nkey = [\"surname\", \"postcode\"]\n")
 	csv := write("a.csv", "first_name,surname,postcode,date_of_birth\nAda,Lovelace,SW1A 1AA,1815-12-10\nBrian,OBrien,EC1A 1BB,1970-01-01\nDee,Smith,B33 8TH,1990-04-04\n")
 	optouts := write("optouts.csv", "surname,postcode\nOBRIEN,EC1A 1BB\n")
 	bad := write("bad.csv", "name,street\nAda,1 Road\nBob\n")
 	key := filepath.Join(dir, "house.key")
-	out, err := xferCmd(env, "keygen", "-o", key).Output()
-	if err != nil {
-		t.Fatalf("keygen: %v", err)
+	code, out, errOut := runOnStore(t, store, vars, nil, "keygen", "-o", key)
+	if code != 0 {
+		t.Fatalf("keygen: exit %d\n%s", code, errOut)
 	}
-	recipient := strings.TrimSpace(string(out))
-	store := xferTestStore(t, srv)
+	recipient := strings.TrimSpace(out)
+	writes := func() int {
+		n := 0
+		for _, m := range []string{memstore.Put, memstore.CreateUpload, memstore.UploadPart, memstore.CompleteUpload, memstore.AbortUpload, memstore.DeleteVersions} {
+			n += store.Calls(m)
+		}
+		return n
+	}
 
 	// bucket is everything under the prefix: versions and uploads.
 	bucket := func() []string {
@@ -72,21 +79,21 @@ func TestDryRun(t *testing.T) {
 	// requires that it changed nothing; it returns the events by type.
 	unchanged := func(code int, args ...string) map[string][]map[string]any {
 		t.Helper()
-		b0, l0 := bucket(), localTree(t, dir)
-		c := xferCmd(env, append(args, "--json")...)
-		var stdout, stderr bytes.Buffer
-		c.Stdout, c.Stderr = &stdout, &stderr
-		if got := exitCodeOf(c.Run()); got != code {
-			t.Fatalf("xfer %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, stdout.String(), stderr.String())
+		b0, l0, w0 := bucket(), localTree(t, dir), writes()
+		got, stdout, stderr := runOnStore(t, store, vars, nil, append(args, "--json")...)
+		if got != code {
+			t.Fatalf("xfer %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, stdout, stderr)
 		}
 		if b1 := bucket(); !reflect.DeepEqual(b0, b1) {
 			t.Errorf("xfer %s changed the bucket:\nbefore %q\nafter  %q", strings.Join(args, " "), b0, b1)
 		}
+		if w := writes() - w0; w != 0 {
+			t.Errorf("xfer %s sent %d requests that write", strings.Join(args, " "), w)
+		}
 		if l1 := localTree(t, dir); !reflect.DeepEqual(l0, l1) {
 			t.Errorf("xfer %s changed local files:\nbefore %q\nafter  %q", strings.Join(args, " "), l0, l1)
 		}
-		checkEvents(t, stdout.String())
-		return eventsByType(t, stdout.String())
+		return eventsByType(t, stdout)
 	}
 	one := func(evs map[string][]map[string]any, typ string) map[string]any {
 		t.Helper()
@@ -100,7 +107,7 @@ func TestDryRun(t *testing.T) {
 	evs := unchanged(0, "send", "--dry-run", csv, "-r", recipient, "--drop-columns", "date_of_birth", "--suppress", optouts)
 	ev := one(evs, "would_send")
 	want := map[string]any{
-		"name": "a.csv.zip.age", "key": prefix + "a.csv.zip.age", "bucket": srv.Bucket, "exists": false, "cipher": "age",
+		"name": "a.csv.zip.age", "key": prefix + "a.csv.zip.age", "bucket": "exchange", "exists": false, "cipher": "age",
 		"rows": 2.0, "rows_in": 3.0, "suppressed_rows": 1.0, "suppressed": map[string]any{"optouts.csv": 1.0},
 		"dropped_columns": []any{"date_of_birth"}, "columns": 3.0,
 		"recipients":              []any{secret.RecipientCheckCode(recipient)},
@@ -123,8 +130,8 @@ func TestDryRun(t *testing.T) {
 	}
 
 	// The real send, then: the dry run sees the name taken.
-	if out, err := xferCmd(env, "send", csv, "-r", recipient, "--drop-columns", "date_of_birth").CombinedOutput(); err != nil {
-		t.Fatalf("send: %v\n%s", err, out)
+	if code, out, errOut := runOnStore(t, store, vars, nil, "send", csv, "-r", recipient, "--drop-columns", "date_of_birth"); code != 0 {
+		t.Fatalf("send: exit %d\n%s%s", code, out, errOut)
 	}
 	if ev := one(unchanged(0, "send", "--dry-run", csv, "-r", recipient, "--drop-columns", "date_of_birth"), "would_send"); ev["exists"] != true {
 		t.Errorf("would_send after the send: exists %v", ev["exists"])
@@ -208,54 +215,46 @@ func eventsByType(t *testing.T, out string) map[string][]map[string]any {
 
 // TestVerbose: -v prints each file's steps with their timings on stderr
 // (sealed, uploaded, fetched, opened, written), and never the zip
-// password, the identity or anything from inside the file.
+// password, the identity or anything from inside the file. The steps are
+// the command's rendering: it runs on an in-memory store, which keeps a
+// SHA-256 for each object as S3 does.
 func TestVerbose(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	st := memstore.New(memstore.Options{Bucket: "exchange"})
 	dir := t.TempDir()
-	env := sendEnv(dir, srv.Endpoint, srv)
+	vars := memVars(t, dir)
 	csv := filepath.Join(dir, "a.csv")
 	if err := os.WriteFile(csv, []byte("name,street\nLovelace,1 Analytical Road\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	run := func(args ...string) (string, string) { t.Helper(); return mustRunOnStore(t, st, vars, args...) }
 	key := filepath.Join(dir, "house.key")
-	out, err := xferCmd(env, "keygen", "-o", key).Output()
-	if err != nil {
-		t.Fatalf("keygen: %v", err)
-	}
+	out, _ := run("keygen", "-o", key)
+	recipient := strings.TrimSpace(out)
 	identity, err := os.ReadFile(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) string {
-		t.Helper()
-		c := xferCmd(env, args...)
-		var stderr bytes.Buffer
-		c.Stderr = &stderr
-		if err := c.Run(); err != nil {
-			t.Fatalf("xfer %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-		}
-		return stderr.String()
-	}
-	quiet := run("send", csv, "-r", strings.TrimSpace(string(out)), "--no-progress")
+	_, quiet := run("send", csv, "-r", recipient, "--no-progress")
 	if strings.Contains(quiet, "sealed") || strings.Contains(quiet, "uploaded") {
 		t.Errorf("steps without -v:\n%s", quiet)
 	}
 	run("shred", "--yes", "a.csv.zip.age")
-	steps := run("send", "-v", csv, "-r", strings.TrimSpace(string(out)), "--no-progress")
-	steps += run("pull", "--verbose", "a.csv.zip.age", "-d", filepath.Join(dir, "in"), "-i", key, "--no-progress")
+	_, steps := run("send", "-v", csv, "-r", recipient, "--no-progress")
+	_, more := run("pull", "--verbose", "a.csv.zip.age", "-d", filepath.Join(dir, "in"), "-i", key, "--no-progress")
+	steps += more
 	for _, want := range []string{
-		`xfer: a.csv: sealed 1 rows, \d+ bytes of CSV, in [0-9.]+m?s`,
-		`xfer: a.csv.zip.age: uploaded 1 parts, \d+ bytes \(0 resumed from an earlier run\), in [0-9.]+m?s`,
-		`xfer: a.csv.zip.age: fetched \d+ bytes \(0 resumed from an earlier run\) in [0-9.]+m?s, verified against the server's SHA-256`,
+		`xfer: a.csv: sealed 1 rows, \d+ bytes of CSV, in [0-9.]+[mµn]?s`,
+		`xfer: a.csv.zip.age: uploaded 1 parts, \d+ bytes \(0 resumed from an earlier run\), in [0-9.]+[mµn]?s`,
+		`xfer: a.csv.zip.age: fetched \d+ bytes \(0 resumed from an earlier run\) in [0-9.]+[mµn]?s, verified against the server's SHA-256`,
 		`xfer: a.csv.zip.age: opened the outer layer and the zip in [0-9.]+[mµn]?s`,
-		`xfer: a.csv.zip.age: decrypted, checked and wrote .*a.csv, \d+ bytes, in [0-9.]+[mµ]?s`,
+		`xfer: a.csv.zip.age: decrypted, checked and wrote .*a.csv, \d+ bytes, in [0-9.]+[mµn]?s`,
 		`xfer: a.csv.zip.age: recorded the pull and left a receipt in the exchange`,
 	} {
 		if !regexp.MustCompile(want).MatchString(steps) {
 			t.Errorf("no line matching %s in:\n%s", want, steps)
 		}
 	}
-	for _, secret := range []string{"Corr3ct-Horse-Battery", "AGE-SECRET-KEY", "Lovelace", "Analytical", srv.SecretKey} {
+	for _, secret := range []string{"Corr3ct-Horse-Battery", "AGE-SECRET-KEY", "Lovelace", "Analytical"} {
 		if strings.Contains(steps, secret) {
 			t.Errorf("-v printed %q", secret)
 		}

@@ -15,18 +15,27 @@ import (
 // A gate is a reverse proxy in front of a test server that changes state
 // at an event rather than at a time: the moment a response it forwards
 // matches trip (and, with holdAfter, once that many bytes of its body have
-// gone through), it holds or cuts every later request. A test then acts
-// (a signal, an outage) while the transfer is certainly part way, however
-// fast or slow the machine, and opens the gate again for the re-run.
+// gone through), or a request matches hold, it holds or cuts every later
+// request. A test then acts (a signal, an outage, a kill) while the
+// transfer is certainly part way, however fast or slow the machine, and
+// opens the gate again for the re-run.
 type gate struct {
 	URL string
 
 	trip      func(*http.Response) bool
-	holdAfter int64 // bytes of the tripping response's body let through first
+	holdAfter int64 // bytes of the tripping response's (or held request's) body let through first
 	down      bool  // cut requests after the trip instead of holding them
+	// holdAnswer holds the tripping response itself (the server has done
+	// the request; the client waits for its answer).
+	holdAnswer bool
+	// hold trips the gate at a request instead: the first it matches is
+	// held before it reaches the server, or with holdAfter once that many
+	// bytes of its body have.
+	hold func(*http.Request) bool
 
 	mu      sync.Mutex
 	tripped bool
+	dropped chan struct{} // the hold Drop ended: what it held is cut
 	open    chan struct{} // closed while the gate is open
 	// Tripped is closed once the gate has tripped.
 	Tripped chan struct{}
@@ -44,18 +53,14 @@ func startGate(t *testing.T, srv *s3test.Server, g *gate) *gate {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.FlushInterval = -1 // every byte the client is said to have got, it has
 	rp.ModifyResponse = func(r *http.Response) error {
-		if wait := g.state(); wait != nil {
-			// A request in flight when the gate tripped.
-			if g.down {
-				return errGateShut
-			}
-			select {
-			case <-wait:
-			case <-r.Request.Context().Done():
-				return r.Request.Context().Err()
-			}
+		// A request in flight when the gate tripped.
+		if g.state() != nil && g.down {
+			return errGateShut
 		}
-		if !g.trip(r) {
+		if err := g.wait(r.Request); err != nil {
+			return err
+		}
+		if g.trip == nil || !g.trip(r) {
 			return nil
 		}
 		if g.holdAfter > 0 {
@@ -63,19 +68,30 @@ func startGate(t *testing.T, srv *s3test.Server, g *gate) *gate {
 			return nil
 		}
 		g.shut()
+		if g.holdAnswer {
+			return g.wait(r.Request)
+		}
 		return nil
 	}
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { cut(w) }
 	srvr := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait := g.state(); wait != nil {
-			if g.down {
-				cut(w)
-				return
-			}
-			select {
-			case <-wait:
-			case <-r.Context().Done():
-				return
+		if g.state() != nil && g.down {
+			cut(w)
+			return
+		}
+		if g.wait(r) != nil {
+			cut(w)
+			return
+		}
+		if g.hold != nil && g.hold(r) {
+			if g.holdAfter > 0 {
+				r.Body = &gatedBody{ReadCloser: r.Body, g: g, left: g.holdAfter, req: r}
+			} else {
+				g.shut()
+				if g.wait(r) != nil {
+					cut(w)
+					return
+				}
 			}
 		}
 		rp.ServeHTTP(w, r)
@@ -108,6 +124,36 @@ func (g *gate) state() chan struct{} {
 	}
 }
 
+// wait holds r until the gate opens (nil) or r's client goes (its
+// error); after Drop it fails.
+func (g *gate) wait(r *http.Request) error {
+	wait := g.state()
+	if wait == nil {
+		return nil
+	}
+	select {
+	case <-wait:
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dropped == wait {
+		return errGateShut
+	}
+	return nil
+}
+
+// hasTripped reports whether the gate has tripped.
+func (g *gate) hasTripped() bool {
+	select {
+	case <-g.Tripped:
+		return true
+	default:
+		return false
+	}
+}
+
 // shut closes the gate, the first time only.
 func (g *gate) shut() {
 	g.mu.Lock()
@@ -127,6 +173,25 @@ func (g *gate) Open() {
 	select {
 	case <-g.open:
 	default:
+		close(g.open)
+	}
+}
+
+// Drop opens the gate for good, cutting every request and answer it
+// holds: the gate stood before a process that was killed, whose held
+// requests must never reach the server after it. Later requests (the
+// re-run's) pass, and trip nothing.
+func (g *gate) Drop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.tripped {
+		g.tripped = true
+		close(g.Tripped)
+	}
+	select {
+	case <-g.open:
+	default:
+		g.dropped = g.open
 		close(g.open)
 	}
 }
@@ -155,12 +220,8 @@ type gatedBody struct {
 func (b *gatedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
 		b.g.shut()
-		if wait := b.g.state(); wait != nil {
-			select {
-			case <-wait:
-			case <-b.req.Context().Done():
-				return 0, b.req.Context().Err()
-			}
+		if err := b.g.wait(b.req); err != nil {
+			return 0, err
 		}
 		return b.ReadCloser.Read(p)
 	}
@@ -174,7 +235,22 @@ func (b *gatedBody) Read(p []byte) (int, error) {
 
 // isPartUpload matches the answer to an UploadPart request.
 func isPartUpload(r *http.Response) bool {
-	return r.Request.Method == http.MethodPut && r.Request.URL.Query().Has("partNumber") && r.StatusCode == http.StatusOK
+	return isPartRequest(r.Request) && r.StatusCode == http.StatusOK
+}
+
+// isPartRequest matches an UploadPart request.
+func isPartRequest(r *http.Request) bool {
+	return r.Method == http.MethodPut && r.URL.Query().Has("partNumber")
+}
+
+// isCreateRequest matches a CreateMultipartUpload request.
+func isCreateRequest(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Has("uploads")
+}
+
+// isCompleteRequest matches a CompleteMultipartUpload request.
+func isCompleteRequest(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
 }
 
 // isBigGet matches the answer to a GET of more than 1 MiB (a download's
@@ -186,5 +262,10 @@ func isBigGet(r *http.Response) bool {
 
 // isUploadCreated matches the answer to a CreateMultipartUpload request.
 func isUploadCreated(r *http.Response) bool {
-	return r.Request.Method == http.MethodPost && r.Request.URL.Query().Has("uploads") && r.StatusCode == http.StatusOK
+	return isCreateRequest(r.Request) && r.StatusCode == http.StatusOK
+}
+
+// isCompleted matches the answer to a CompleteMultipartUpload request.
+func isCompleted(r *http.Response) bool {
+	return isCompleteRequest(r.Request) && r.StatusCode == http.StatusOK
 }

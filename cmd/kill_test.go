@@ -3,145 +3,163 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xfer-dev/xfer/exchange"
 	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 )
 
-// killPoints is how many times each kill test kills xfer.
-const killPoints = 20
-
-// killSeed is the seed the kill moments are drawn from: $XFER_KILL_SEED
-// when set (to replay a failure), else a new one. It is logged either way.
-func killSeed(t *testing.T) uint64 {
-	t.Helper()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("XFER_KILL_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("XFER_KILL_SEED: %v", err)
-		}
-	}
-	t.Logf("kill seed %d (XFER_KILL_SEED=%d replays these moments)", seed, seed)
-	return seed
-}
-
-// killFractions draws n moments, as fractions of an uninterrupted run, one
-// in each of n equal slices of the run, so that they cover all of it: the
-// first seconds (sealing, creating the upload), the middle and the end.
-func killFractions(seed uint64, n int) []float64 {
-	r := rand.New(rand.NewPCG(seed, seed^0x5deece66d))
-	fs := make([]float64, n)
-	for i := range fs {
-		fs[i] = (float64(i) + r.Float64()) / float64(n)
-	}
-	return fs
+// A killPoint is where a kill test kills xfer with SIGKILL: the moment a
+// gate in front of the server trips (see gate), or, with share, the moment
+// the spool holds that much while the gate holds the run at its next
+// request.
+// Either way the run is still going when it is killed, at the point the
+// test names, however fast or slow the machine: no kill depends on how
+// long an earlier run took.
+type killPoint struct {
+	name string
+	// gate makes the point's gate for an object of size bytes.
+	gate func(size int64) *gate
+	// share, when not 0, kills once the spool (send) holds that share of
+	// the sealed object; the gate holds the run at its first part.
+	share float64
+	// stored: the server holds every byte of the object when the run is
+	// killed, so the re-run uploads none.
+	stored bool
+	// then is done after the kill, before the re-run.
+	then func(t *testing.T, spoolDir string)
 }
 
 // killRecord is what became of one kill point.
 type killRecord struct {
-	fraction float64
-	at       time.Duration
-	phase    string // what the run was doing when killed, or "ended" when it had finished
+	point string
+	phase string // what the run was doing when killed, from its files
+	rerun string // what the re-run did
 }
 
-// killAfter runs xfer with args and kills it with SIGKILL after d, unless
-// it ended before; phase names what it is doing just before the kill. A
-// run that ends by itself must succeed.
-func killAfter(t *testing.T, env, args []string, d time.Duration, phase func(pid int) string) string {
+// killAt runs xfer with args through g, kills it with SIGKILL once g has
+// tripped or, when until is not nil, once until (polled) reports true, and
+// drops what g holds, leaving it open for the re-run (which must go the
+// same way: the spool's name depends on the endpoint). phase names what
+// the run is doing just before the kill. A run that ends before its kill
+// fails the test: every point holds the run at the gate, so none may.
+func killAt(t *testing.T, env, args []string, g *gate, until func() bool, phase func(pid int) string) string {
 	t.Helper()
 	c, out, exited := startXfer(t, env, args)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("xfer %s ended by itself with %v\n%s", args[0], err, out.String())
+	defer g.Drop()
+	tripped := g.Tripped
+	if until != nil {
+		tripped = nil // until says
+	}
+	poll := time.NewTicker(2 * time.Millisecond) // looking at the spool and journal, which the run is writing
+	defer poll.Stop()
+	hung := time.NewTimer(2 * time.Minute) // a failure, not a kill moment: no run gets near it
+	defer hung.Stop()
+wait:
+	for {
+		select {
+		case err := <-exited:
+			t.Errorf("xfer %s ended (%v) before its kill\n%s", args[0], err, out.String())
+			return "ended"
+		case <-tripped:
+			break wait
+		case <-poll.C:
+			if until != nil && until() {
+				break wait
+			}
+		case <-hung.C:
+			c.Process.Kill()
+			<-exited
+			t.Fatalf("xfer %s neither reached its kill point nor ended in two minutes\n%s", args[0], out.String())
 		}
-		return "ended"
-	case <-time.After(d):
 	}
 	p := phase(c.Process.Pid)
 	c.Process.Kill()
 	if err := <-exited; err == nil {
-		return "ended" // it won the race with the kill
+		t.Errorf("xfer %s ended by itself while held at the gate\n%s", args[0], out.String())
+		return "ended"
 	}
 	return p
-}
-
-// timedRun runs xfer with args to success and returns how long it took.
-func timedRun(t *testing.T, env, args []string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	if out, err := xferCmd(env, args...).CombinedOutput(); err != nil {
-		t.Fatalf("xfer %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return time.Since(start)
 }
 
 func logKills(t *testing.T, what string, recs []killRecord) {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s kill points:\n  #  fraction  after    phase\n", what)
-	count := map[string]int{}
+	fmt.Fprintf(&b, "%s kill points:\n  #  %-54s  %-16s  re-run\n", what, "point", "phase")
+	ended := 0
 	for i, r := range recs {
-		fmt.Fprintf(&b, "  %2d  %.3f    %-7s  %s\n", i+1, r.fraction, r.at.Round(time.Millisecond), r.phase)
-		r.phase, _, _ = strings.Cut(r.phase, ",")
-		count[r.phase]++
+		fmt.Fprintf(&b, "  %2d  %-54s  %-16s  %s\n", i+1, r.point, r.phase, r.rerun)
+		if r.phase == "ended" {
+			ended++
+		}
 	}
-	fmt.Fprintf(&b, "  by phase: %v", count)
+	fmt.Fprintf(&b, "  %d of %d runs ended before their kill", ended, len(recs))
 	t.Log(b.String())
-	if count["ended"] > len(recs)/2 {
-		t.Errorf("%d of %d runs ended before their kill: the kill points do not cover the run", count["ended"], len(recs))
+}
+
+// sentEvent is the sent event of a send with --json.
+type sentEvent struct {
+	Bytes        int64
+	ResumedBytes int64 `json:"resumed_bytes"`
+	Parts        int
+	Already      bool
+}
+
+// uploaded is how many bytes the run that printed e uploaded.
+func (e sentEvent) uploaded() int64 {
+	if e.Already {
+		return 0
+	}
+	return e.Bytes - e.ResumedBytes
+}
+
+// sendKillPoints are the points of a send whose sealed object is one part
+// (a part size above its size): sealing, creating the upload, sending the
+// part, completing, and after completing.
+func sendKillPoints() []killPoint {
+	// held holds the first request hold matches, once share of its body
+	// (a share of the object) has reached the server.
+	held := func(hold func(*http.Request) bool, share float64) func(int64) *gate {
+		return func(size int64) *gate { return &gate{hold: hold, holdAfter: int64(share * float64(size))} }
+	}
+	answerHeld := func(trip func(*http.Response) bool) func(int64) *gate {
+		return func(int64) *gate { return &gate{trip: trip, holdAnswer: true} }
+	}
+	first := func(*http.Request) bool { return true }
+	return []killPoint{
+		{name: "starting: its first request held", gate: held(first, 0)},
+		{name: "sealing: a tenth of the spool written", gate: held(isPartRequest, 0), share: 0.1},
+		{name: "sealing: half of the spool written", gate: held(isPartRequest, 0), share: 0.5},
+		{name: "sealing: nine tenths of the spool written", gate: held(isPartRequest, 0), share: 0.9},
+		{name: "creating: the create not yet at the server", gate: held(isCreateRequest, 0)},
+		{name: "creating: the upload started, its answer held", gate: answerHeld(isUploadCreated)},
+		{name: "uploading: the part held before the server", gate: held(isPartRequest, 0)},
+		{name: "uploading: a tenth of the part through", gate: held(isPartRequest, 0.1)},
+		{name: "uploading: nine tenths of the part through", gate: held(isPartRequest, 0.9)},
+		{name: "uploading: the part stored, its answer held", gate: answerHeld(isPartUpload), stored: true},
+		{name: "completing: the completion not yet at the server", gate: held(isCompleteRequest, 0), stored: true},
+		{name: "completing: the object complete, its answer held", gate: answerHeld(isCompleted), stored: true},
+		{name: "cleaning up: the object complete, the spool removed", gate: answerHeld(isCompleted), stored: true,
+			// What a kill after the spool and journal went leaves: the
+			// object's xfer-source tells the re-run it was this file.
+			then: func(t *testing.T, spoolDir string) {
+				if err := os.RemoveAll(spoolDir); err != nil {
+					t.Fatal(err)
+				}
+			}},
 	}
 }
 
-// killEach runs kill point i of fractions as a parallel subtest (two at a
-// time by default: the work is half waiting for a capped link), after
-// measuring an uninterrupted run of the same shape two at a time as well.
-// measure runs one uninterrupted run; point kills after d and re-runs,
-// returning the phase it killed in. The points are logged as a table.
-func killEach(t *testing.T, what string, measure func(t *testing.T, i int), point func(t *testing.T, i int, d time.Duration) string) {
-	var full [2]time.Duration
-	t.Run("measure", func(t *testing.T) {
-		for i := range full {
-			t.Run(strconv.Itoa(i), func(t *testing.T) {
-				t.Parallel()
-				start := time.Now()
-				measure(t, i)
-				full[i] = time.Since(start)
-			})
-		}
-	})
-	if t.Failed() {
-		t.FailNow()
-	}
-	run := (full[0] + full[1]) / 2
-	t.Logf("an uninterrupted %s takes %v", what, run.Round(time.Millisecond))
-	fractions := killFractions(killSeed(t), killPoints)
-	recs := make([]killRecord, len(fractions))
-	t.Run("kill", func(t *testing.T) {
-		for i, f := range fractions {
-			t.Run(fmt.Sprintf("%02d", i+1), func(t *testing.T) {
-				t.Parallel()
-				d := time.Duration(f * float64(run))
-				recs[i] = killRecord{f, d, point(t, i+1, d)}
-			})
-		}
-	})
-	logKills(t, what, recs)
-}
-
-// TestSendSurvivesKillAnywhere kills `xfer send` with SIGKILL at
-// killPoints moments spread over a whole run (sealing, creating the
-// upload, sending, completing, cleaning up), each time runs the same
-// command again, and checks that it completes with an object that opens
-// to the original CSV, no unfinished upload, and nothing left in the
-// spool directory or beside the CSV.
+// TestSendSurvivesKillAnywhere kills `xfer send` with SIGKILL at each of
+// sendKillPoints, each time runs the same command again, and checks that
+// it completes uploading only what the server did not have, with an
+// object that opens to the original CSV, no unfinished upload, and
+// nothing left in the spool directory or beside the CSV.
 func TestSendSurvivesKillAnywhere(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
 	ft := newFaultTarget(t, srv)
@@ -149,36 +167,79 @@ func TestSendSurvivesKillAnywhere(t *testing.T) {
 	// one part of about 800 KiB; TestSendResumesAfterKill covers resuming
 	// several parts.
 	csvPath, want := ft.newCSV(t, "a.csv", 3<<20, 7)
-	env := sendEnv(ft.dir, startProxy(t, srv, 768), srv)
 	// Each run has its own cache, so that two run at once.
-	envFor := func(i int) ([]string, string) {
+	envFor := func(endpoint string, i int) ([]string, string) {
 		cache := filepath.Join(ft.dir, fmt.Sprintf("cache%02d", i))
-		return append(env[:len(env):len(env)], "XDG_CACHE_HOME="+cache), filepath.Join(cache, "xfer", "spool")
+		return append(sendEnv(ft.dir, endpoint, srv), "XDG_CACHE_HOME="+cache), filepath.Join(cache, "xfer", "spool")
 	}
-	args := func(name string) []string { return ft.sendArgs(csvPath, "--as", name) }
-	killEach(t, "send", func(t *testing.T, i int) {
-		name := fmt.Sprintf("whole%d.csv", i)
-		e, _ := envFor(100 + i)
-		timedRun(t, e, args(name))
-		ft.checkObject(t, name+".zip.age", want)
-	}, func(t *testing.T, i int, d time.Duration) string {
-		name := fmt.Sprintf("k%02d.csv", i)
-		e, spoolDir := envFor(i)
-		p := killAfter(t, e, args(name), d, func(int) string { return sendPhase(spoolDir) })
-		out, err := xferCmd(e, args(name)...).CombinedOutput()
-		switch {
-		case err != nil:
-			t.Fatalf("killed while %s after %v; re-run: %v\n%s", p, d, err, out)
-		case strings.Contains(string(out), "sent from this same file by an earlier run"):
-			// Killed after the upload completed and its journal was
-			// removed: the object's xfer-source tells the re-run.
-			p += ", re-run: already sent"
+	args := func(name string) []string {
+		return ft.sendArgs(csvPath, "--as", name, "--json", "--part-size", "5MiB")
+	}
+	// An uninterrupted run: the size of the sealed object, which the
+	// sealing points are shares of.
+	var whole sentEvent
+	e, _ := envFor(srv.Endpoint, 0)
+	runForEvent(t, e, args("whole.csv"), "sent", &whole)
+	ft.checkObject(t, "whole.csv.zip.age", want)
+	if whole.Parts != 1 || whole.uploaded() != whole.Bytes {
+		t.Fatalf("the uninterrupted send: %+v, want one part, all of it uploaded", whole)
+	}
+
+	points := sendKillPoints()
+	recs := make([]killRecord, len(points))
+	t.Run("kill", func(t *testing.T) {
+		for i, p := range points {
+			t.Run(fmt.Sprintf("%02d", i+1), func(t *testing.T) {
+				t.Parallel()
+				name := fmt.Sprintf("k%02d.csv", i+1)
+				g := startGate(t, srv, p.gate(whole.Bytes))
+				e, spoolDir := envFor(g.URL, i+1)
+				var until func() bool
+				if p.share > 0 {
+					until = func() bool { return g.hasTripped() || spoolBytes(spoolDir) >= int64(p.share*float64(whole.Bytes)) }
+				}
+				recs[i] = killRecord{point: p.name}
+				recs[i].phase = killAt(t, e, args(name), g, until, func(int) string { return sendPhase(spoolDir) })
+				if p.then != nil {
+					p.then(t, spoolDir)
+				}
+				var sent sentEvent
+				out := runForEvent(t, e, args(name), "sent", &sent)
+				recs[i].rerun = fmt.Sprintf("uploaded %d of %d bytes", sent.uploaded(), sent.Bytes)
+				if sent.Already {
+					recs[i].rerun += ", already sent"
+				}
+				wantUp := sent.Bytes
+				if p.stored {
+					wantUp = 0
+				}
+				// (The sealed size differs by a few bytes from run to run:
+				// the manifest's times compress differently.)
+				if sent.Bytes == 0 || sent.uploaded() != wantUp {
+					t.Errorf("killed at %q (%s); the re-run uploaded %d of %d bytes, want %d\n%s",
+						p.name, recs[i].phase, sent.uploaded(), sent.Bytes, wantUp, out)
+				}
+				ft.checkObject(t, name+".zip.age", want)
+				checkNoLeftovers(t, spoolDir)
+				checkNoLeftovers(t, ft.dir)
+			})
 		}
-		ft.checkObject(t, name+".zip.age", want)
-		checkNoLeftovers(t, spoolDir)
-		checkNoLeftovers(t, ft.dir)
-		return p
 	})
+	logKills(t, "send", recs)
+}
+
+// spoolBytes is the size of the one spool in spoolDir (0 while there is
+// none).
+func spoolBytes(spoolDir string) int64 {
+	spools, _ := filepath.Glob(filepath.Join(spoolDir, "*.spool"))
+	if len(spools) != 1 {
+		return 0
+	}
+	fi, err := os.Stat(spools[0])
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // sendPhase names what a send using spoolDir is doing, from its journal.
@@ -208,11 +269,11 @@ func sendPhase(spoolDir string) string {
 	return "uploading"
 }
 
-// TestPullSurvivesKillAnywhere kills `xfer pull` with SIGKILL at
-// killPoints moments spread over a whole run (fetching, verifying,
-// decrypting and writing the CSV), each time runs the same command again,
-// and checks that the CSV is the original byte for byte, with no
-// temporary file beside it and the download spool gone.
+// TestPullSurvivesKillAnywhere kills `xfer pull` with SIGKILL while it
+// fetches (decrypting and writing the CSV as the bytes come) and once the
+// CSV is in place, each time runs the same command again, and checks
+// that the CSV is the original byte for byte, with no temporary file
+// beside it and the download spool gone.
 func TestPullSurvivesKillAnywhere(t *testing.T) {
 	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
 	ft := newFaultTarget(t, srv)
@@ -220,45 +281,68 @@ func TestPullSurvivesKillAnywhere(t *testing.T) {
 	if out, err := xferCmd(sendEnv(ft.dir, srv.Endpoint, srv), ft.sendArgs(csvPath)...).CombinedOutput(); err != nil {
 		t.Fatalf("send: %v\n%s", err, out)
 	}
+	info, err := ft.store.Head(t.Context(), ft.prefix+"a.csv.zip.age")
+	if err != nil {
+		t.Fatal(err)
+	}
 	idPath := filepath.Join(ft.dir, "id.txt")
 	if err := os.WriteFile(idPath, []byte(ft.id.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// About a second of fetching, then opening and writing.
-	env := sendEnv(ft.dir, startCappedProxy(t, srv, "downstream", 1<<10), srv)
-	pull := func(t *testing.T, i int) (args []string, e []string, out, spoolDir string) {
+	isObjectGet := func(r *http.Response) bool {
+		return r.Request.Method == http.MethodGet && strings.HasSuffix(r.Request.URL.Path, "/a.csv.zip.age") &&
+			(r.StatusCode == http.StatusOK || r.StatusCode == http.StatusPartialContent)
+	}
+	receipt := exchange.ReceiptKey(ft.prefix + "a.csv.zip.age")
+	isReceiptPut := func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/"+receipt)
+	}
+	fetched := func(share float64) func(int64) *gate {
+		return func(size int64) *gate { return &gate{trip: isObjectGet, holdAfter: int64(share * float64(size))} }
+	}
+	points := []killPoint{
+		{name: "fetching: the object's answer held", gate: func(int64) *gate { return &gate{trip: isObjectGet, holdAnswer: true} }},
+		{name: "fetching: a tenth of the object through", gate: fetched(0.1)},
+		{name: "fetching: half of the object through", gate: fetched(0.5)},
+		{name: "fetching: nine tenths of the object through", gate: fetched(0.9)},
+		{name: "recording: the CSV in place, the receipt held", gate: func(int64) *gate { return &gate{hold: isReceiptPut} }},
+	}
+	pull := func(endpoint string, i int) (args []string, e []string, out, spoolDir string) {
 		dir := filepath.Join(ft.dir, fmt.Sprintf("run%02d", i))
 		out, cache := filepath.Join(dir, "out"), filepath.Join(dir, "cache")
-		e = append(env[:len(env):len(env)], "XDG_CACHE_HOME="+cache)
+		e = append(sendEnv(ft.dir, endpoint, srv), "XDG_CACHE_HOME="+cache)
 		return []string{"pull", "--no-progress", "a.csv.zip.age", "-i", idPath, "-d", out}, e, out, filepath.Join(cache, "xfer", "spool")
 	}
-	check := func(t *testing.T, out, spoolDir string) {
-		t.Helper()
-		if got := fileSum(t, filepath.Join(out, "a.csv")); got != want {
-			t.Errorf("%s: the pulled CSV differs from the original", out)
+	recs := make([]killRecord, len(points))
+	t.Run("kill", func(t *testing.T) {
+		for i, p := range points {
+			t.Run(fmt.Sprintf("%02d", i+1), func(t *testing.T) {
+				t.Parallel()
+				g := startGate(t, srv, p.gate(info.Size))
+				args, e, out, spoolDir := pull(g.URL, i+1)
+				recs[i] = killRecord{point: p.name}
+				recs[i].phase = killAt(t, e, args, g, nil, func(pid int) string { return pullPhase(out, spoolDir, pid) })
+				res, err := xferCmd(e, args...).CombinedOutput()
+				switch {
+				case err != nil:
+					t.Fatalf("killed at %q (%s); re-run: %v\n%s", p.name, recs[i].phase, err, res)
+				case strings.Contains(string(res), "already holds"):
+					// Killed after the CSV was in place and before the
+					// pull was recorded: the re-run recognises it from the
+					// manifest.
+					recs[i].rerun = "CSV already there"
+				default:
+					recs[i].rerun = "pulled"
+				}
+				if got := fileSum(t, filepath.Join(out, "a.csv")); got != want {
+					t.Errorf("%s: the pulled CSV differs from the original", out)
+				}
+				checkNoLeftovers(t, out)
+				checkNoLeftovers(t, spoolDir)
+			})
 		}
-		checkNoLeftovers(t, out)
-		checkNoLeftovers(t, spoolDir)
-	}
-	killEach(t, "pull", func(t *testing.T, i int) {
-		args, e, out, spoolDir := pull(t, 100+i)
-		timedRun(t, e, args)
-		check(t, out, spoolDir)
-	}, func(t *testing.T, i int, d time.Duration) string {
-		args, e, out, spoolDir := pull(t, i)
-		p := killAfter(t, e, args, d, func(pid int) string { return pullPhase(out, spoolDir, pid) })
-		res, err := xferCmd(e, args...).CombinedOutput()
-		switch {
-		case err != nil:
-			t.Fatalf("killed while %s after %v; re-run: %v\n%s", p, d, err, res)
-		case strings.Contains(string(res), "already holds"):
-			// Killed after the CSV was in place and before the pull was
-			// recorded: the re-run recognises it from the manifest.
-			p += ", re-run: CSV already there"
-		}
-		check(t, out, spoolDir)
-		return p
 	})
+	logKills(t, "pull", recs)
 }
 
 // pullPhase names what a pull (process pid) into out using spoolDir is

@@ -106,3 +106,14 @@ func runOnStore(t *testing.T, st transfer.Store, vars map[string]string, opened 
 	}
 	return code, stdout.String(), stderr.String()
 }
+
+// mustRunOnStore is runOnStore for a run that must succeed: it returns
+// its stdout and stderr.
+func mustRunOnStore(t *testing.T, st transfer.Store, vars map[string]string, args ...string) (string, string) {
+	t.Helper()
+	code, stdout, stderr := runOnStore(t, st, vars, nil, args...)
+	if code != 0 {
+		t.Fatalf("xfer %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	return stdout, stderr
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/xfer-dev/xfer/internal/testkit/addrgen"
 	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/memstore"
 	"github.com/xfer-dev/xfer/transfer/s3store"
 )
 
@@ -436,16 +437,16 @@ func TestShredObjectLock(t *testing.T) {
 }
 
 // TestShredConfirms: on a terminal shred asks first; anything but yes
-// removes nothing.
+// leaves everything as it was. (The prompt is the command's alone: it runs
+// on an in-memory store; TestShredEverything and the shred script shred
+// through the binary on MinIO and versitygw.)
 func TestShredConfirms(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	dir := t.TempDir()
-	prefix := filepath.Base(dir) + "/"
-	store := xferTestStore(t, srv)
-	if _, err := store.Put(t.Context(), prefix+"a.csv.zip.age", strings.NewReader("sealed"), 6, transfer.PutOptions{}); err != nil {
+	st := memstore.New(memstore.Options{Bucket: "exchange", Versioned: true})
+	vars := memVars(t, t.TempDir())
+	key := vars["XFER_PREFIX"] + "/a.csv.zip.age"
+	if _, err := st.Put(t.Context(), key, strings.NewReader("sealed"), 6, transfer.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	getenv := inProcessEnv(t, sendEnv(dir, srv.Endpoint, srv))
 	run := func(answer string) (int, string, string) {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -457,8 +458,9 @@ func TestShredConfirms(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := Run(t.Context(), []string{"shred", "a.csv.zip.age"}, &Env{
 			Stdin: r, Stdout: &stdout, Stderr: &stderr,
-			Getenv:     getenv,
+			Getenv:     func(k string) string { return vars[k] },
 			IsTerminal: func(f *os.File) bool { return f == r }, // stdin plays the terminal
+			OpenStore:  func(context.Context, s3store.Options) (transfer.Store, error) { return st, nil },
 		})
 		return code, stdout.String(), stderr.String()
 	}
@@ -466,14 +468,14 @@ func TestShredConfirms(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "Shred 1 name for good?") || !strings.Contains(stderr, "nothing was removed") || stdout != "" {
 		t.Errorf("answered no: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	if _, err := store.Head(t.Context(), prefix+"a.csv.zip.age"); err != nil {
+	if _, err := st.Head(t.Context(), key); err != nil {
 		t.Fatalf("the object is gone after answering no: %v", err)
 	}
 	code, stdout, stderr = run("yes\n")
 	if code != 0 || !strings.Contains(stdout, "shredded a.csv.zip.age: 1 version") {
 		t.Errorf("answered yes: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	if _, err := store.Head(t.Context(), prefix+"a.csv.zip.age"); !errors.Is(err, transfer.ErrNotFound) {
+	if _, err := st.Head(t.Context(), key); !errors.Is(err, transfer.ErrNotFound) {
 		t.Errorf("the object is still there after answering yes: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xfer-dev/xfer/internal/testkit/s3test"
 	"github.com/xfer-dev/xfer/transfer"
+	"github.com/xfer-dev/xfer/transfer/memstore"
 )
 
 // TestSendResumeWithNewZipPassword: a send cut off by an outage after
@@ -86,19 +87,20 @@ func TestSendResumeWithNewZipPassword(t *testing.T) {
 // gone before the mailing house pulls it), is kept by sweep: younger than
 // the minimum age. A file without any expiry is counted as kept until the
 // maximum retention. (Issue 15, item 4: before, sweep shredded the first
-// at once.)
+// at once.) The rule has its table test in package exchange
+// (TestSweepDistrustsMetadata); this one runs the command on an in-memory
+// store and reads its swept event (TestSweepRemovesExactlyTheExpired
+// sweeps through the binary on MinIO).
 func TestSweepKeepsYoungFiles(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
-	dir := t.TempDir()
-	env := sendEnv(dir, srv.Endpoint, srv)
-	prefix := filepath.Base(dir) + "/"
-	s3 := storeOn(t, srv, srv.Bucket)
+	st := memstore.New(memstore.Options{Bucket: "exchange"})
+	vars := memVars(t, t.TempDir())
+	prefix := vars["XFER_PREFIX"] + "/"
 	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	for key, meta := range map[string]map[string]string{
 		"sudden.csv.zip.age": {"xfer-expires": past},
 		"none.csv.zip.age":   nil,
 	} {
-		if _, err := s3.Put(t.Context(), prefix+key, strings.NewReader("x"), 1,
+		if _, err := st.Put(t.Context(), prefix+key, strings.NewReader("x"), 1,
 			transfer.PutOptions{CreateOptions: transfer.CreateOptions{Metadata: meta}}); err != nil {
 			t.Fatal(err)
 		}
@@ -108,54 +110,72 @@ func TestSweepKeepsYoungFiles(t *testing.T) {
 		NoExpiry          int `json:"no_expiry"`
 		TooYoung          int `json:"too_young"`
 	}
-	out := runForEvent(t, env, []string{"sweep", "--json"}, "swept", &swept)
-	if swept.Expired != 0 || swept.Shredded != 0 || swept.TooYoung != 1 || swept.NoExpiry != 1 {
-		t.Errorf("swept %+v, want nothing shredded, 1 too young, 1 without expiry\n%s", swept, out)
+	code, out, errOut := runOnStore(t, st, vars, nil, "sweep", "--json")
+	lastEvent(t, out, "swept", &swept)
+	if code != 0 || swept.Expired != 0 || swept.Shredded != 0 || swept.TooYoung != 1 || swept.NoExpiry != 1 {
+		t.Errorf("exit %d, swept %+v, want 0, nothing shredded, 1 too young, 1 without expiry\n%s%s", code, swept, out, errOut)
 	}
-	if _, err := s3.Head(t.Context(), prefix+"sudden.csv.zip.age"); err != nil {
+	if _, err := st.Head(t.Context(), prefix+"sudden.csv.zip.age"); err != nil {
 		t.Errorf("the young file is gone: %v", err)
 	}
 }
 
 // TestListShowsExpiryDisagreement: a file whose metadata was rewritten to
 // claim 2099 before the mailing house pulled it is listed with the
-// manifest's expiry beside it, and a warning.
+// manifest's expiry beside it, and a warning. (On an in-memory store: the
+// rule is the list's, not the server's.)
 func TestListShowsExpiryDisagreement(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	st := memstore.New(memstore.Options{Bucket: "exchange"})
 	dir := t.TempDir()
-	env := sendEnv(dir, srv.Endpoint, srv)
-	prefix := filepath.Base(dir) + "/"
+	vars := memVars(t, dir)
+	key := vars["XFER_PREFIX"] + "/a.csv.zip.age"
+	run := func(args ...string) (string, string) { t.Helper(); return mustRunOnStore(t, st, vars, args...) }
 	idPath := filepath.Join(dir, "k.txt")
-	rcpt := keygen(t, env, idPath)
+	rcpt, _ := run("keygen", "-o", idPath)
 	csvPath := filepath.Join(dir, "a.csv")
 	genCSV(t, csvPath, 64<<10, 5)
-	if out, err := xferCmd(env, "send", csvPath, "-r", rcpt, "--expires", "30d").CombinedOutput(); err != nil {
-		t.Fatalf("send: %v\n%s", err, out)
+	run("send", csvPath, "-r", strings.TrimSpace(rcpt), "--expires", "30d", "--no-progress")
+	sealed, ok := st.Object(key)
+	if !ok {
+		t.Fatal("send stored nothing")
 	}
-	sealed := filepath.Join(dir, "sealed")
-	n := xferTestGet(t, srv, prefix+"a.csv.zip.age", sealed)
-	f, err := os.Open(sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := storeOn(t, srv, srv.Bucket).Put(t.Context(), prefix+"a.csv.zip.age", f, n, transfer.PutOptions{Overwrite: true,
+	if _, err := st.Put(t.Context(), key, bytes.NewReader(sealed), int64(len(sealed)), transfer.PutOptions{Overwrite: true,
 		CreateOptions: transfer.CreateOptions{Metadata: map[string]string{"xfer-expires": "2099-01-01T00:00:00Z"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := xferCmd(env, "pull", "a.csv", "-i", idPath, "-d", filepath.Join(dir, "in")).CombinedOutput(); err != nil {
-		t.Fatalf("pull: %v\n%s", err, out)
-	}
+	run("pull", "a.csv", "-i", idPath, "-d", filepath.Join(dir, "in"), "--no-progress")
 	var obj struct {
 		Expires         time.Time
 		ManifestExpires time.Time `json:"manifest_expires"`
 		Disagrees       bool      `json:"expiry_disagrees"`
 	}
-	out := runForEvent(t, env, []string{"list", "--json"}, "object", &obj)
+	out, errOut := run("list", "--json")
+	lastEvent(t, out, "object", &obj)
 	if !obj.Disagrees || obj.Expires.Year() != 2099 || time.Until(obj.ManifestExpires) > 31*24*time.Hour || time.Until(obj.ManifestExpires) < 29*24*time.Hour {
 		t.Errorf("list: %+v, want the 2099 metadata expiry shown disagreeing with the manifest's 30 days\n%s", obj, out)
 	}
-	if !strings.Contains(out, "warning: a.csv.zip.age: its metadata says it expires 2099-01-01T00:00:00Z, but its manifest said") {
-		t.Errorf("no warning:\n%s", out)
+	if !strings.Contains(errOut, "warning: a.csv.zip.age: its metadata says it expires 2099-01-01T00:00:00Z, but its manifest said") {
+		t.Errorf("no warning:\n%s", errOut)
 	}
+}
+
+// lastEvent decodes the last NDJSON event named event in out into v,
+// failing the test when there is none.
+func lastEvent(t *testing.T, out, event string, v any) {
+	t.Helper()
+	if !decodeLastEvent(out, event, v) {
+		t.Fatalf("no %s event in\n%s", event, out)
+	}
+}
+
+// decodeLastEvent decodes the last NDJSON event named event in out into v
+// and reports whether there was one.
+func decodeLastEvent(out, event string, v any) bool {
+	found := false
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, `"event":"`+event+`"`) && json.Unmarshal([]byte(line), v) == nil {
+			found = true
+		}
+	}
+	return found
 }

@@ -17,9 +17,14 @@ import (
 
 // TestSweepRemovesExactlyTheExpired: on a versioned bucket, sweep shreds
 // every version of each expired file, and leaves unexpired files and
-// objects xfer did not send.
+// objects xfer did not send; on MinIO and versitygw.
 func TestSweepRemovesExactlyTheExpired(t *testing.T) {
-	srv := s3test.StartMinIO(t, s3test.MinIOOptions{})
+	for name, start := range servers {
+		t.Run(name, func(t *testing.T) { sweepRemovesExactlyTheExpired(t, start(t)) })
+	}
+}
+
+func sweepRemovesExactlyTheExpired(t *testing.T, srv *s3test.Server) {
 	dir := t.TempDir()
 	env := append(sendEnv(dir, srv.Endpoint, srv), "XFER_BUCKET="+srv.VersionedBucket)
 	prefix := filepath.Base(dir) + "/"
