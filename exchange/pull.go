@@ -222,11 +222,18 @@ func (x *Exchange) pull(ctx context.Context, name string, o PullOptions, hold *H
 	}
 	res.Already, res.Bytes = w.already, w.bytes
 	if !w.already {
-		if err := w.f.Commit(); err != nil {
-			return res, err
-		}
+		err := w.f.Commit() // removes its temporary file when it fails
 		w.f = nil
-		rep.Step("%s: decrypted, checked and wrote %s, %d bytes, in %s (while it downloaded)", name, w.out, res.Bytes, w.took.Round(time.Millisecond))
+		switch {
+		case errors.Is(err, fs.ErrExist) && matchesManifest(w.out, w.opened):
+			// Another pull of this run (--jobs) wrote the same CSV, byte
+			// for byte, since this one began: as if it had been there.
+			res.Already = true
+		case err != nil:
+			return res, err
+		default:
+			rep.Step("%s: decrypted, checked and wrote %s, %d bytes, in %s (while it downloaded)", name, w.out, res.Bytes, w.took.Round(time.Millisecond))
+		}
 	}
 	keep = false
 	entry := pulledEntry{Ident: x.Ident, Key: key, ETag: etag, File: w.out, ShredPending: o.ShredAfter}
