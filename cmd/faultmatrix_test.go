@@ -521,9 +521,14 @@ func startCountingRelay(t *testing.T, target string) *countingRelay {
 				done := make(chan struct{}, 2)
 				var first sync.Once
 				pipe := func(dst, src net.Conn, n *atomic.Int64, fromServer bool) {
-					io.Copy(countWriter{dst, n}, src)
+					w := &countWriter{w: dst, n: n}
+					io.Copy(w, src)
+					// The server's side ended the connection when its
+					// stream ended first, or when writing to it failed
+					// (a client sending fast hits that before it reads
+					// the close).
 					first.Do(func() {
-						if fromServer {
+						if fromServer || w.err != nil {
 							r.cut.Add(1)
 						}
 					})
@@ -552,12 +557,16 @@ func startCountingRelay(t *testing.T, target string) *countingRelay {
 }
 
 type countWriter struct {
-	w io.Writer
-	n *atomic.Int64
+	w   io.Writer
+	n   *atomic.Int64
+	err error // the first write error
 }
 
-func (c countWriter) Write(p []byte) (int, error) {
+func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
