@@ -181,6 +181,48 @@ func TestSegmentsWritten(t *testing.T) {
 	}
 }
 
+// writeSizes is a writer that keeps what it is given and the largest
+// single write.
+type writeSizes struct {
+	bytes.Buffer
+	largest int
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.largest = max(w.largest, len(p))
+	return w.Buffer.Write(p)
+}
+
+// TestSegmentsWrittenInPieces checks that the parallel inflate hands its
+// destination the whole content in writes no larger than the serial
+// path's buffers (large writes cost several times the system time in a
+// file's page cache; see writeChunks), and does not change the content.
+func TestSegmentsWrittenInPieces(t *testing.T) {
+	withParallel(t)
+	data := addrData(t, 2*segmentBlocks*blockSize+12345)
+	archive := build(t, Options{}, entry{"a.csv", time.Now(), data})
+	f, _ := layout(t, archive)
+	if len(f.segments) < 2 {
+		t.Fatalf("%d segments, want a table", len(f.segments))
+	}
+	for _, once := range []bool{false, true} {
+		var w writeSizes
+		extract := f.Extract
+		if once {
+			extract = f.ExtractOnce
+		}
+		if _, err := extract(&w, testPassword); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.Bytes(), data) {
+			t.Fatalf("once=%v: content differs", once)
+		}
+		if w.largest > pipeBufSize {
+			t.Errorf("once=%v: a write of %d bytes, want at most %d", once, w.largest, pipeBufSize)
+		}
+	}
+}
+
 // TestSegmentTableLies feeds the Reader tables that disagree with the
 // stream they describe: each must end in an integrity error or, where the
 // lie happens to be true, in the serial result.
