@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xfer-dev/xfer/internal/safefile"
@@ -150,6 +151,9 @@ type downloader struct {
 	chunks   int
 	resumed  int64
 	restarts int
+	// untagged: a range's reply did not say which version it was of
+	// (see Tagged), so the end of the download asks again.
+	untagged atomic.Bool
 
 	mu      sync.Mutex
 	done    []bool
@@ -322,6 +326,13 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 		}
 		ahead := d.hashAhead(layout)
 		if err := d.fetchAll(ctx); err != nil {
+			if errors.Is(err, errChanged) { // a range of another version
+				if err := d.changed(); err != nil {
+					return nil, err
+				}
+				res.Restarted = true
+				continue
+			}
 			// A range the object no longer has (416) is how a replaced
 			// object often shows: look before giving up.
 			if ctx.Err() == nil && !IsTransient(err) {
@@ -336,17 +347,21 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 			return nil, err
 		}
 		// The object may have been replaced while we read it: the ranges
-		// would then mix two versions.
-		after, err := d.store.Head(ctx, d.opts.Key)
-		if err != nil {
-			return nil, err
-		}
-		if after.ETag != d.info.ETag || after.Size != d.info.Size {
-			if err := d.changed(); err != nil {
+		// would then mix two versions. Every range of this run came with
+		// the ETag it began with (fetchChunk) unless a reply did not say;
+		// ranges from an earlier run were not all checked so.
+		if d.resumed > 0 || d.untagged.Load() {
+			after, err := d.store.Head(ctx, d.opts.Key)
+			if err != nil {
 				return nil, err
 			}
-			res.Restarted = true
-			continue
+			if after.ETag != d.info.ETag || after.Size != d.info.Size {
+				if err := d.changed(); err != nil {
+					return nil, err
+				}
+				res.Restarted = true
+				continue
+			}
 		}
 		sum, err := d.verify(ctx, layout, ahead)
 		if errors.Is(err, ErrChecksumMismatch) && d.resumed > 0 && !retried {
@@ -366,6 +381,9 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 		return res, nil
 	}
 }
+
+// sameETag compares two ETags, quoted or not.
+func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
 
 // errChanged says the object changed between two requests.
 var errChanged = errors.New("the object changed during the download")
@@ -495,6 +513,11 @@ func (d *downloader) layout(ctx context.Context) ([]int64, error) {
 	n, err := strconv.Atoi(count)
 	if err != nil || n < 1 || n > MaxParts {
 		return nil, fmt.Errorf("download %s: cannot read the server's checksum %q", d.opts.Key, sum)
+	}
+	if n == 1 {
+		// One part is the whole object: nothing to ask (a small file's
+		// pull makes one request fewer).
+		return []int64{d.info.Size}, nil
 	}
 	first, err := d.store.HeadPart(ctx, d.opts.Key, 1)
 	if err != nil {
@@ -630,6 +653,14 @@ func (d *downloader) fetchChunk(ctx context.Context, i int, from int64) error {
 		rc, err := d.store.Get(ctx, d.opts.Key, pos, end-pos)
 		if err != nil {
 			return err
+		}
+		if t, ok := rc.(Tagged); ok && t.ETag() != "" {
+			if !sameETag(t.ETag(), d.info.ETag) {
+				rc.Close()
+				return errChanged
+			}
+		} else {
+			d.untagged.Store(true)
 		}
 		n, rerr, werr := d.copyRange(ctx, rc, i, start, pos, end, buf)
 		rc.Close()

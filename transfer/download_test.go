@@ -159,20 +159,38 @@ func TestDownloadInterruptedKeepsState(t *testing.T) {
 	}
 }
 
-// changingStore replaces the object once, during the download.
+// changingStore replaces the object once, during the download: before
+// its Get number at, or right after it (after); with hide, it hides which
+// version each reply is of, as a server might.
 type changingStore struct {
 	*memstore.Store
-	gets atomic.Int32
-	at   int32
-	with []byte
-	key  string
+	gets  atomic.Int32
+	at    int32
+	with  []byte
+	key   string
+	after bool
+	hide  bool
 }
 
+// untagged hides which version a Get's reply is of.
+type untagged struct{ io.ReadCloser }
+
 func (c *changingStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	if c.gets.Add(1) == c.at {
+	replace := c.gets.Add(1) == c.at
+	put := func() {
 		c.Store.Put(ctx, c.key, bytes.NewReader(c.with), int64(len(c.with)), transfer.PutOptions{Overwrite: true})
 	}
-	return c.Store.Get(ctx, key, off, n)
+	if replace && !c.after {
+		put()
+	}
+	rc, err := c.Store.Get(ctx, key, off, n)
+	if replace && c.after {
+		put()
+	}
+	if err == nil && c.hide {
+		rc = untagged{rc}
+	}
+	return rc, err
 }
 
 func TestDownloadObjectChangesMidway(t *testing.T) {
@@ -189,6 +207,65 @@ func TestDownloadObjectChangesMidway(t *testing.T) {
 	defer d.Remove()
 	if !bytes.Equal(fetchAll(t, d), other) || !d.Restarted || !d.Verified {
 		t.Errorf("download of an object replaced midway: got the new one %v, restarted %v", bytes.Equal(fetchAll(t, d), other), d.Restarted)
+	}
+}
+
+// TestDownloadRequests counts what a download asks: a one-part object (a
+// small file, as send uploads it) one HEAD and one GET; an object of
+// several parts also the size of its first part; no HEAD at the end, as
+// every range came with the ETag the download began with.
+func TestDownloadRequests(t *testing.T) {
+	for _, tc := range []struct {
+		size                   int
+		heads, headParts, gets int
+	}{
+		{size: 100 << 10, heads: 1, headParts: 0, gets: 1},
+		{size: 2*transfer.MinPartSize + 7, heads: 1, headParts: 1, gets: 3},
+	} {
+		s := memstore.New(memstore.Options{})
+		data := randData(tc.size)
+		putObject(t, s, "k", data)
+		heads, headParts, gets := s.Calls(memstore.Head), s.Calls(memstore.HeadPart), s.Calls(memstore.Get)
+		d, err := transfer.Download(t.Context(), s, filepath.Join(t.TempDir(), "k.fetch"), transfer.DownloadOptions{Key: "k", ChunkSize: transfer.MinPartSize})
+		if err != nil {
+			t.Fatalf("%d bytes: %v", tc.size, err)
+		}
+		if !bytes.Equal(fetchAll(t, d), data) || !d.Verified {
+			t.Errorf("%d bytes: content differs or not verified (%v)", tc.size, d.Verified)
+		}
+		d.Remove()
+		got := [3]int{s.Calls(memstore.Head) - heads, s.Calls(memstore.HeadPart) - headParts, s.Calls(memstore.Get) - gets}
+		if want := [3]int{tc.heads, tc.headParts, tc.gets}; got != want {
+			t.Errorf("%d bytes: HEAD, HeadPart, GET = %v, want %v", tc.size, got, want)
+		}
+	}
+}
+
+// TestDownloadReplacedAfterLastRange: an object replaced once its last
+// range was asked for. Where every reply named its version, what was
+// fetched is one whole version, the one listed: the download keeps it.
+// Where replies do not say, the HEAD at the end sees the new version and
+// the download starts over for it.
+func TestDownloadReplacedAfterLastRange(t *testing.T) {
+	for _, hide := range []bool{false, true} {
+		m := memstore.New(memstore.Options{})
+		data, other := randData(3<<20), randData(2<<20)
+		putObject(t, m, "k", data)
+		s := &changingStore{Store: m, at: 3, with: other, key: "k", after: true, hide: hide}
+		heads := m.Calls(memstore.Head)
+		d, err := transfer.Download(t.Context(), s, filepath.Join(t.TempDir(), "k.fetch"), transfer.DownloadOptions{Key: "k", ChunkSize: 1 << 20, Concurrency: 1})
+		if err != nil {
+			t.Fatalf("hide=%v: %v", hide, err)
+		}
+		got := fetchAll(t, d)
+		d.Remove()
+		switch {
+		case !hide && (!bytes.Equal(got, data) || d.Restarted || m.Calls(memstore.Head)-heads != 1):
+			t.Errorf("tagged replies: got the listed version %v, restarted %v, %d HEADs (want it, false, 1)",
+				bytes.Equal(got, data), d.Restarted, m.Calls(memstore.Head)-heads)
+		case hide && (!bytes.Equal(got, other) || !d.Restarted):
+			t.Errorf("untagged replies: got the new version %v, restarted %v (want both)", bytes.Equal(got, other), d.Restarted)
+		}
 	}
 }
 

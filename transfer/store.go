@@ -83,7 +83,8 @@ type Store interface {
 	// Get reads length bytes of key starting at offset; length < 0 reads to
 	// the end. The caller must close the reader. ErrNotFound when the key
 	// does not exist. The server's reply is checked against offset and
-	// length: a short body is an io.ErrUnexpectedEOF from Read.
+	// length: a short body is an io.ErrUnexpectedEOF from Read. Where the
+	// reply names the version it comes from, the reader is also a Tagged.
 	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
 	// Head returns the current version's size, ETag, modification time,
@@ -206,6 +207,15 @@ type ObjectInfo struct {
 	// "<base64>-<N>", the SHA-256 of the N parts' SHA-256 digests in order
 	// (see CompositeChecksum). Empty when the server keeps none.
 	Checksum string
+}
+
+// Tagged is what the reader of a Get is too where the server's reply says
+// which version its bytes are of: ETag is that version's ETag, as the
+// server wrote it (possibly quoted). A download that finds every range's
+// ETag equal to the one it began with knows that no range came from
+// another version, without asking again at the end.
+type Tagged interface {
+	ETag() string
 }
 
 // PartInfo describes one part of a stored object (HeadPart).

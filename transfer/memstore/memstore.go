@@ -515,8 +515,18 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	case f != nil:
 		r = io.MultiReader(io.LimitReader(r, f.Cut), errReader{s.failure(f, Get, key)})
 	}
-	return io.NopCloser(r), nil
+	return taggedReader{r, v.etag}, nil
 }
+
+// taggedReader is what Get returns: the bytes, and the ETag of their
+// version (transfer.Tagged).
+type taggedReader struct {
+	io.Reader
+	etag string
+}
+
+func (r taggedReader) Close() error { return nil }
+func (r taggedReader) ETag() string { return r.etag }
 
 type errReader struct{ err error }
 

@@ -605,7 +605,7 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 		return nil, &transfer.StoreError{Op: "GetObject", Bucket: s.bucket, Key: key,
 			Err: fmt.Errorf("asked for %d bytes at %d, server sent %d", length, offset, n)}
 	}
-	return &exactReader{rc: out.Body, left: n}, nil
+	return &exactReader{rc: out.Body, left: n, etag: aws.ToString(out.ETag)}, nil
 }
 
 // exactReader turns a body shorter than its Content-Length into
@@ -613,7 +613,11 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 type exactReader struct {
 	rc   io.ReadCloser
 	left int64
+	etag string // the reply's, "" when it had none
 }
+
+// ETag implements transfer.Tagged where the reply named its version.
+func (r *exactReader) ETag() string { return r.etag }
 
 func (r *exactReader) Read(p []byte) (int, error) {
 	if r.left <= 0 {

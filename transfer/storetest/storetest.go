@@ -80,6 +80,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConditionalComplete", testConditionalComplete},
 		{"Put", testPut},
 		{"PutIfMatch", testPutIfMatch},
+		{"GetTagged", testGetTagged},
 		{"PutRaces", testPutRaces},
 		{"ListUploads", testListUploads},
 		{"NotFound", testNotFound},
@@ -464,6 +465,46 @@ func testPut(t *testing.T, h Harness) {
 	}
 	if got := readAll(t, ctx, s, key, 0, -1); !bytes.Equal(got, other) {
 		t.Fatalf("Get after overwriting Put = %q", got)
+	}
+}
+
+// testGetTagged checks that a Get's reader, whole or ranged, names the
+// version it reads (transfer.Tagged), and that a replaced object's Get
+// names the new one: the downloader relies on it to leave out a HEAD at
+// the end of every download.
+func testGetTagged(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := ctxFor(t)
+	key := prefix(t) + "tagged"
+	etagOf := func(off, n int64) string {
+		t.Helper()
+		rc, err := s.Get(ctx, key, off, n)
+		if err != nil {
+			t.Fatalf("Get [%d,+%d): %v", off, n, err)
+		}
+		defer rc.Close()
+		tagged, ok := rc.(transfer.Tagged)
+		if !ok {
+			t.Fatalf("Get [%d,+%d): the reader, a %T, names no version", off, n, rc)
+		}
+		return strings.Trim(tagged.ETag(), `"`)
+	}
+	var etags []string
+	for _, data := range [][]byte{randBytes(1000), randBytes(1200)} {
+		info, err := s.Put(ctx, key, bytes.NewReader(data), int64(len(data)), transfer.PutOptions{Overwrite: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Trim(info.ETag, `"`)
+		for _, r := range [][2]int64{{0, -1}, {0, 10}, {500, 100}, {990, -1}} {
+			if got := etagOf(r[0], r[1]); got != want {
+				t.Errorf("Get [%d,+%d) names ETag %q, the object's is %q", r[0], r[1], got, want)
+			}
+		}
+		etags = append(etags, want)
+	}
+	if etags[0] == etags[1] {
+		t.Errorf("two different objects have the same ETag %q", etags[0])
 	}
 }
 
