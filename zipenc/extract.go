@@ -67,6 +67,11 @@ const (
 	pipeBufs    = 4
 )
 
+// pipeBufLen is the buffer size for n bytes to pass: pipeBufSize, or less
+// for a small entry (a manifest, a small CSV), whose extraction would
+// otherwise allocate and clear 2 MiB for a few hundred bytes.
+func pipeBufLen(n int64) int { return int(max(1, min(n, pipeBufSize))) }
+
 // extract decrypts, decompresses and writes the entry with the keys k,
 // three stages at once: a goroutine reads the ciphertext, MACs and
 // decrypts it; this goroutine inflates; another writes to dst. macMismatch
@@ -80,7 +85,7 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 		return 0, err
 	}
 	off, n := f.ciphertext()
-	dec := startDecrypt(io.NewSectionReader(f.r, off, n), c)
+	dec := startDecrypt(io.NewSectionReader(f.r, off, n), c, pipeBufLen(n))
 	defer dec.halt() // no goroutine may go on reading the source after we return
 	var (
 		src io.Reader = dec
@@ -96,9 +101,10 @@ func (f *File) extract(k entryKeys, dst io.Writer, macMismatch string) (int64, e
 	if f.AESVersion == vendorVersion1 {
 		crc = crc32.NewIEEE()
 	}
-	w := startWriter(dst, crc)
-
 	limit := int64(f.Size)
+	// Room for the byte that tells an overrun (max: limit+1 may overflow).
+	w := startWriter(dst, crc, pipeBufLen(max(limit, limit+1)))
+
 	var read int64
 	for {
 		buf, ok := w.buffer()
@@ -186,12 +192,12 @@ type decryptStage struct {
 	err   error // read error other than EOF, valid once halt returned
 }
 
-func startDecrypt(r io.Reader, c *entryCipher) *decryptStage {
+func startDecrypt(r io.Reader, c *entryCipher, bufLen int) *decryptStage {
 	d := &decryptStage{full: make(chan []byte, pipeBufs), free: make(chan []byte, pipeBufs),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	stop := d.stop
 	for range pipeBufs {
-		d.free <- make([]byte, pipeBufSize)
+		d.free <- make([]byte, bufLen)
 	}
 	go func() {
 		defer close(d.done)
@@ -268,11 +274,11 @@ type writeStage struct {
 	err     error
 }
 
-func startWriter(dst io.Writer, crc hash.Hash32) *writeStage {
+func startWriter(dst io.Writer, crc hash.Hash32, bufLen int) *writeStage {
 	w := &writeStage{full: make(chan []byte, pipeBufs), free: make(chan []byte, pipeBufs),
 		failed: make(chan struct{}), done: make(chan struct{})}
 	for range pipeBufs {
-		w.free <- make([]byte, pipeBufSize)
+		w.free <- make([]byte, bufLen)
 	}
 	go func() {
 		defer close(w.done)

@@ -290,7 +290,7 @@ func (f *File) extractSegments(k entryKeys, dst io.Writer, macMismatch string) (
 		return 0, err
 	}
 	off, n := f.ciphertext()
-	dec := startDecrypt(io.NewSectionReader(f.r, off, n), c)
+	dec := startDecrypt(io.NewSectionReader(f.r, off, n), c, pipeBufLen(n))
 	defer dec.halt()
 
 	workers := inflateWorkers
