@@ -447,7 +447,11 @@ func (d *downloader) prepare() (fresh bool, err error) {
 		ETag: d.info.ETag, Size: size, ChunkSize: d.opts.ChunkSize, Started: time.Now().UTC().Truncate(time.Second)}
 	d.publish(size)
 	d.mu.Unlock()
-	return true, d.saveJournal(true)
+	// No journal yet: one that records nothing done resumes nothing, as
+	// none does. fetchAll writes the first after journalInterval, and
+	// another when it ends, whatever happened (a small file's pull saves
+	// a file creation and two fsyncs).
+	return true, nil
 }
 
 // loadProgress takes the ranges done from a journal.
