@@ -382,6 +382,31 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 	}
 }
 
+// checkTag checks that a range's reply is of the version the download
+// began with (see Tagged). A reply that names no version, or names one the
+// server's HEAD does not (a server whose GETs name versions otherwise),
+// leaves it to the HEAD at the end (untagged); errChanged if the object
+// was replaced.
+func (d *downloader) checkTag(ctx context.Context, rc io.Reader) error {
+	t, ok := rc.(Tagged)
+	switch {
+	case !ok || t.ETag() == "" || d.untagged.Load():
+		d.untagged.Store(true)
+		return nil
+	case sameETag(t.ETag(), d.info.ETag):
+		return nil
+	}
+	now, err := d.store.Head(ctx, d.opts.Key)
+	if err != nil {
+		return err
+	}
+	if now.ETag != d.info.ETag || now.Size != d.info.Size {
+		return errChanged
+	}
+	d.untagged.Store(true)
+	return nil
+}
+
 // sameETag compares two ETags, quoted or not.
 func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
 
@@ -658,13 +683,9 @@ func (d *downloader) fetchChunk(ctx context.Context, i int, from int64) error {
 		if err != nil {
 			return err
 		}
-		if t, ok := rc.(Tagged); ok && t.ETag() != "" {
-			if !sameETag(t.ETag(), d.info.ETag) {
-				rc.Close()
-				return errChanged
-			}
-		} else {
-			d.untagged.Store(true)
+		if err := d.checkTag(ctx, rc); err != nil {
+			rc.Close()
+			return err
 		}
 		n, rerr, werr := d.copyRange(ctx, rc, i, start, pos, end, buf)
 		rc.Close()

@@ -269,6 +269,41 @@ func TestDownloadReplacedAfterLastRange(t *testing.T) {
 	}
 }
 
+// misnamed names every reply's version otherwise than the server's HEAD.
+type misnamed struct{ io.ReadCloser }
+
+func (misnamed) ETag() string { return `"not-the-head-s"` }
+
+type misnamingStore struct{ *memstore.Store }
+
+func (s misnamingStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	rc, err := s.Store.Get(ctx, key, off, n)
+	if err == nil {
+		rc = misnamed{rc}
+	}
+	return rc, err
+}
+
+// TestDownloadMisnamedVersions: a server whose GETs name versions
+// otherwise than its HEADs does not make every download start over: the
+// first such reply is checked with a HEAD, and the end with another.
+func TestDownloadMisnamedVersions(t *testing.T) {
+	m := memstore.New(memstore.Options{})
+	data := randData(3 << 20)
+	putObject(t, m, "k", data)
+	d, err := transfer.Download(t.Context(), misnamingStore{m}, filepath.Join(t.TempDir(), "k.fetch"), transfer.DownloadOptions{Key: "k", ChunkSize: 1 << 20, Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Remove()
+	if !bytes.Equal(fetchAll(t, d), data) || d.Restarted || !d.Verified {
+		t.Errorf("content %v, restarted %v, verified %v", bytes.Equal(fetchAll(t, d), data), d.Restarted, d.Verified)
+	}
+	if n := m.Calls(memstore.Head); n != 3 {
+		t.Errorf("%d HEADs, want 3 (the start, the first misnamed reply, the end)", n)
+	}
+}
+
 // An upload by another tool may have parts of any size: each is asked.
 func TestDownloadUnevenParts(t *testing.T) {
 	s := memstore.New(memstore.Options{})
