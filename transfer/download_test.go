@@ -160,8 +160,8 @@ func TestDownloadInterruptedKeepsState(t *testing.T) {
 }
 
 // changingStore replaces the object once, during the download: before
-// its Get number at, or right after it (after); with hide, it hides which
-// version each reply is of, as a server might.
+// its Get number at, or right after it (after); wrap, if set, wraps each
+// reply (to hide or misname the version it is of, as a server might).
 type changingStore struct {
 	*memstore.Store
 	gets  atomic.Int32
@@ -169,7 +169,7 @@ type changingStore struct {
 	with  []byte
 	key   string
 	after bool
-	hide  bool
+	wrap  func(io.ReadCloser) io.ReadCloser
 }
 
 // untagged hides which version a Get's reply is of.
@@ -187,8 +187,8 @@ func (c *changingStore) Get(ctx context.Context, key string, off, n int64) (io.R
 	if replace && c.after {
 		put()
 	}
-	if err == nil && c.hide {
-		rc = untagged{rc}
+	if err == nil && c.wrap != nil {
+		rc = c.wrap(rc)
 	}
 	return rc, err
 }
@@ -251,7 +251,10 @@ func TestDownloadReplacedAfterLastRange(t *testing.T) {
 		m := memstore.New(memstore.Options{})
 		data, other := randData(3<<20), randData(2<<20)
 		putObject(t, m, "k", data)
-		s := &changingStore{Store: m, at: 3, with: other, key: "k", after: true, hide: hide}
+		s := &changingStore{Store: m, at: 3, with: other, key: "k", after: true}
+		if hide {
+			s.wrap = func(rc io.ReadCloser) io.ReadCloser { return untagged{rc} }
+		}
 		heads := m.Calls(memstore.Head)
 		d, err := transfer.Download(t.Context(), s, filepath.Join(t.TempDir(), "k.fetch"), transfer.DownloadOptions{Key: "k", ChunkSize: 1 << 20, Concurrency: 1})
 		if err != nil {
@@ -274,16 +277,6 @@ type misnamed struct{ io.ReadCloser }
 
 func (misnamed) ETag() string { return `"not-the-head-s"` }
 
-type misnamingStore struct{ *memstore.Store }
-
-func (s misnamingStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	rc, err := s.Store.Get(ctx, key, off, n)
-	if err == nil {
-		rc = misnamed{rc}
-	}
-	return rc, err
-}
-
 // TestDownloadMisnamedVersions: a server whose GETs name versions
 // otherwise than its HEADs does not make every download start over: the
 // first such reply is checked with a HEAD, and the end with another.
@@ -291,7 +284,7 @@ func TestDownloadMisnamedVersions(t *testing.T) {
 	m := memstore.New(memstore.Options{})
 	data := randData(3 << 20)
 	putObject(t, m, "k", data)
-	d, err := transfer.Download(t.Context(), misnamingStore{m}, filepath.Join(t.TempDir(), "k.fetch"), transfer.DownloadOptions{Key: "k", ChunkSize: 1 << 20, Concurrency: 1})
+	d, err := transfer.Download(t.Context(), &changingStore{Store: m, wrap: func(rc io.ReadCloser) io.ReadCloser { return misnamed{rc} }}, filepath.Join(t.TempDir(), "k.fetch"), transfer.DownloadOptions{Key: "k", ChunkSize: 1 << 20, Concurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
