@@ -284,14 +284,8 @@ func startWriter(dst io.Writer, crc hash.Hash32, bufLen int) *writeStage {
 		defer close(w.done)
 		for buf := range w.full {
 			if w.err == nil {
-				if crc != nil {
-					crc.Write(buf)
-				}
-				n, err := dst.Write(buf)
+				n, err := writeChunks(dst, crc, buf)
 				w.written += int64(n)
-				if err == nil && n < len(buf) {
-					err = io.ErrShortWrite
-				}
 				if err != nil {
 					w.err = err
 					close(w.failed)
@@ -328,6 +322,32 @@ func (w *writeStage) close() (int64, error) {
 	w.once.Do(func() { close(w.full) })
 	<-w.done
 	return w.written, w.err
+}
+
+// writeChunks writes p to dst in pieces of at most pipeBufSize (the serial
+// path's buffers are one piece; a parallel path's segments several), and
+// adds each piece to crc when it is not nil. Whole
+// segments in one write(2) cost several times the system time in a file's
+// page cache on the machine measured (Linux 6.18 in a VM; probably
+// because large writes get large page-cache folios, taken from memory the
+// host has to fault in again).
+func writeChunks(dst io.Writer, crc hash.Hash32, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		chunk := p[n:min(len(p), n+pipeBufSize)]
+		if crc != nil {
+			crc.Write(chunk)
+		}
+		m, err := dst.Write(chunk)
+		n += m
+		if err == nil && m < len(chunk) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // fill reads into p until it is full or r returns an error (io.EOF

@@ -244,12 +244,12 @@ func inflateSegment(dst, src []byte, last bool) error {
 }
 
 // parallelInflate turns the parallel inflate on (a variable for the
-// tests, which compare it with the serial path). Decrypting a 1 GiB CSV sealed at level
-// 5 into a file on two cores (xfer decrypt, 4 runs each, one machine, one
-// run): 3.0-3.4 s in segments against 4.0-4.5 s serially. It was slower
-// until the writer cut each 4 MiB segment into 256 KiB writes (see
-// writeChunks): written whole, the same run took 4.7-5.5 s, with 2.7-3.4 s
-// of system time in write(2) against 0.5 s.
+// tests, which compare it with the serial path). Decrypting a 1 GiB CSV
+// sealed at level 5 into a file on two cores (xfer decrypt, 4 runs each,
+// one machine, one run): 3.0-3.4 s in segments against 4.0-4.5 s
+// serially. It was slower until the writer cut each 4 MiB segment into
+// 256 KiB writes (see writeChunks): written whole, the same run took
+// 4.7-5.5 s, with 2.7-3.4 s of system time in write(2) against 0.5 s.
 var parallelInflate = true
 
 // inflateWorkers is the number of segments inflated at once; 0 means
@@ -420,29 +420,4 @@ func grow(b []byte, n int) []byte {
 		return make([]byte, n)
 	}
 	return b[:n]
-}
-
-// writeChunks writes p to dst in pieces of pipeBufSize, as the serial
-// path does, and adds what was written to crc when it is not nil. Whole
-// segments in one write(2) cost several times the system time in a file's
-// page cache on the machine measured (Linux 6.18 in a VM; probably
-// because large writes get large page-cache folios, taken from memory the
-// host has to fault in again).
-func writeChunks(dst io.Writer, crc hash.Hash32, p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		chunk := p[n:min(len(p), n+pipeBufSize)]
-		if crc != nil {
-			crc.Write(chunk)
-		}
-		m, err := dst.Write(chunk)
-		n += m
-		if err == nil && m < len(chunk) {
-			err = io.ErrShortWrite
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
