@@ -325,43 +325,31 @@ func (d *downloader) run(ctx context.Context) (*Fetched, error) {
 			return nil, err
 		}
 		ahead := d.hashAhead(layout)
-		if err := d.fetchAll(ctx); err != nil {
-			if errors.Is(err, errChanged) { // a range of another version
-				if err := d.changed(); err != nil {
-					return nil, err
-				}
-				res.Restarted = true
-				continue
-			}
+		err = d.fetchAll(ctx) // errChanged: a range of another version
+		switch {
+		case err != nil && !errors.Is(err, errChanged) && ctx.Err() == nil && !IsTransient(err):
 			// A range the object no longer has (416) is how a replaced
 			// object often shows: look before giving up.
-			if ctx.Err() == nil && !IsTransient(err) {
-				if now, herr := d.store.Head(ctx, d.opts.Key); herr == nil && now.ETag != d.info.ETag {
-					if err := d.changed(); err != nil {
-						return nil, err
-					}
-					res.Restarted = true
-					continue
-				}
+			if errors.Is(d.replaced(ctx), errChanged) {
+				err = errChanged
 			}
-			return nil, err
+		case err == nil && (d.resumed > 0 || d.untagged.Load()):
+			// The object may have been replaced while we read it: the
+			// ranges would then mix two versions. Every range of this run
+			// came with the ETag it began with (fetchChunk) unless a reply
+			// did not say; ranges from an earlier run were not all
+			// checked so.
+			err = d.replaced(ctx)
 		}
-		// The object may have been replaced while we read it: the ranges
-		// would then mix two versions. Every range of this run came with
-		// the ETag it began with (fetchChunk) unless a reply did not say;
-		// ranges from an earlier run were not all checked so.
-		if d.resumed > 0 || d.untagged.Load() {
-			after, err := d.store.Head(ctx, d.opts.Key)
-			if err != nil {
+		if errors.Is(err, errChanged) {
+			if err := d.changed(); err != nil {
 				return nil, err
 			}
-			if after.ETag != d.info.ETag || after.Size != d.info.Size {
-				if err := d.changed(); err != nil {
-					return nil, err
-				}
-				res.Restarted = true
-				continue
-			}
+			res.Restarted = true
+			continue
+		}
+		if err != nil {
+			return nil, err
 		}
 		sum, err := d.verify(ctx, layout, ahead)
 		if errors.Is(err, ErrChecksumMismatch) && d.resumed > 0 && !retried {
@@ -396,6 +384,16 @@ func (d *downloader) checkTag(ctx context.Context, rc io.Reader) error {
 	case sameETag(t.ETag(), d.info.ETag):
 		return nil
 	}
+	if err := d.replaced(ctx); err != nil {
+		return err
+	}
+	d.untagged.Store(true)
+	return nil
+}
+
+// replaced asks the server whether the object is still the version the
+// download began with: errChanged if it is not, or the HEAD's error.
+func (d *downloader) replaced(ctx context.Context) error {
 	now, err := d.store.Head(ctx, d.opts.Key)
 	if err != nil {
 		return err
@@ -403,7 +401,6 @@ func (d *downloader) checkTag(ctx context.Context, rc io.Reader) error {
 	if now.ETag != d.info.ETag || now.Size != d.info.Size {
 		return errChanged
 	}
-	d.untagged.Store(true)
 	return nil
 }
 
