@@ -22,8 +22,10 @@
 //     segmented entry (up to four 4 MiB segments at once, proved equal to
 //     the serial result or ErrIntegrity, whatever the table says) makes
 //     opening about a third faster on two cores (see parallelInflate).
-//     Segments are inflated with klauspost/compress/flate, whose end-of-block
-//     callback gives the exact bit position the proof needs.
+//     Segments are inflated by a decoder of xfer's own (inflate.go), which
+//     works on whole buffers at about twice klauspost's speed and is held
+//     to compress/flate's answers by a fuzz test; the serial path, for
+//     zips made by other tools, uses klauspost/compress/flate.
 //   - File.Extract writes nothing to its destination unless the entry's
 //     HMAC-SHA1 verified over the whole ciphertext (it reads the entry
 //     twice: first the HMAC, then the content), and never writes more than
