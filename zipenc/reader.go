@@ -52,7 +52,7 @@ type File struct {
 	headerOffset int64
 	dataOffset   int64
 	unsupported  error     // why Verify and Extract refuse the entry
-	segments     []segment // from the segment table; nil: inflate serially
+	segments     []segment // from the segment table, or wholeSegment; nil: inflate serially
 }
 
 // Files returns the archive's entries in central directory order.
@@ -336,6 +336,8 @@ func readCentral(dir *bufio.Reader, scratch []byte) (*File, error) {
 			if f.segments, err = parseSegments(segTable, f.CompressedSize-overhead, f.Size); err != nil {
 				return nil, integrityf("%q: %v", f.Name, err)
 			}
+		} else if f.Method == methodDeflate {
+			f.segments = wholeSegment(f.CompressedSize-overhead, f.Size)
 		}
 	}
 	return f, nil
