@@ -131,6 +131,7 @@ func (a *app) runDecrypt(c *cobra.Command, o decryptOptions, input string) error
 			return err
 		}
 		defer file.Abort()
+		file.Direct() // a CSV of any size, flushed before it is named
 		dst, write = file, opened.WriteOnceTo
 	}
 	n, err := write(exchange.ContextWriter{Ctx: c.Context(), W: dst})

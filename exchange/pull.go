@@ -331,6 +331,7 @@ func openInto(ctx context.Context, src io.ReaderAt, size int64, o PullOptions) *
 		w.err = err
 	default:
 		w.f = f
+		f.Direct() // a CSV of any size, flushed before it is named
 		if err := CheckOutput(opened, o.Dir, o.Limits); err != nil {
 			w.err = err // the verified download stays for a run with other limits
 			return w

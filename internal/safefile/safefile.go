@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // ErrExists is returned by Commit when the target appeared meanwhile, and
@@ -41,16 +42,88 @@ type File struct {
 	anon    bool // an O_TMPFILE: nameless until Commit links it
 	replace bool // Commit replaces an existing target
 
-	wb Writeback
+	wb     Writeback
+	direct *directBuffer // non-nil: writes bypass the page cache (Direct)
 }
 
 // Write writes p at the end of the file, starting the kernel's writeback
 // as it goes (see Writeback), so that Commit's flush finds little left to
 // do instead of the whole file.
 func (f *File) Write(p []byte) (int, error) {
+	if f.direct != nil {
+		return f.writeDirect(p)
+	}
 	n, err := f.File.Write(p)
 	f.wb.Appended(f.File, n)
 	return n, err
+}
+
+// Direct asks that f's writes bypass the operating system's page cache
+// where it allows that for this file: on Linux, O_DIRECT on a local disk
+// file system (ext4, XFS, btrfs); elsewhere, on a network share or in
+// memory (tmpfs), nothing changes. It is for large outputs, such as a
+// pulled CSV, that Commit flushes to the disk before naming them anyway:
+// the data goes to the disk as it is written, instead of being copied
+// into the cache first and written back later. On the project's VM,
+// copying a 1 GiB CSV into the cache cost 2 to 3.5 s of system time in
+// some runs (the kernel filling new page-cache folios) and 0.5 s written
+// directly. Writes are gathered into aligned pieces of directChunk bytes;
+// Commit writes the last, partial one through the cache. Call it before
+// the first Write; it reports whether it took effect.
+func (f *File) Direct() bool {
+	if f.direct != nil || f.done || !localDisk(f.File) || !setDirect(f.File, true) {
+		return f.direct != nil
+	}
+	f.direct = &directBuffer{buf: alignedBuffer(directChunk, directAlign)}
+	return true
+}
+
+// directChunk is the size of Direct's writes, directAlign the alignment
+// of their memory, offset and length, enough for any disk's sectors.
+const (
+	directChunk = 1 << 20
+	directAlign = 4096
+)
+
+// directBuffer gathers a Direct file's writes into whole chunks.
+type directBuffer struct {
+	buf []byte
+	n   int
+}
+
+func (f *File) writeDirect(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		d := f.direct
+		m := copy(d.buf[d.n:], p[done:])
+		d.n += m
+		done += m
+		if d.n == len(d.buf) {
+			if err := f.flushDirect(); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, nil
+}
+
+// flushDirect writes what the buffer holds. A file system that refuses an
+// aligned direct write (EINVAL, before writing anything) gets it, and
+// everything after it, through the cache; so does the last, partial piece
+// (last: Commit's call), whose length is not aligned.
+func (f *File) flushDirect() error {
+	d := f.direct
+	if d.n < len(d.buf) {
+		setDirect(f.File, false)
+		f.direct = nil
+	}
+	_, err := f.File.Write(d.buf[:d.n])
+	if errors.Is(err, syscall.EINVAL) && f.direct != nil && setDirect(f.File, false) {
+		f.direct = nil
+		_, err = f.File.Write(d.buf[:d.n])
+	}
+	d.n = 0
+	return err
 }
 
 // writebackEvery is how much a Writeback lets accumulate before it asks
@@ -112,7 +185,13 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	tmp := f.Name()
-	err := f.Sync()
+	var err error
+	if f.direct != nil {
+		err = f.flushDirect()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
 	switch {
 	case err != nil:
 	case f.anon && f.replace:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,4 +43,40 @@ func linkAnon(f *os.File, target string) error {
 // which is an fsync's job. Failures are ignored: it is only a head start.
 func StartWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
+// localDisk reports whether f is on a local disk file system whose
+// O_DIRECT is known to work as Direct needs (see Direct).
+func localDisk(f *os.File) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(f.Fd()), &st) != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC:
+		return true
+	}
+	return false
+}
+
+// setDirect turns O_DIRECT on or off for f and reports whether it could.
+func setDirect(f *os.File, on bool) bool {
+	fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		return false
+	}
+	if on {
+		fl |= unix.O_DIRECT
+	} else {
+		fl &^= unix.O_DIRECT
+	}
+	_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, fl)
+	return err == nil
+}
+
+// alignedBuffer returns n bytes whose address is a multiple of align.
+func alignedBuffer(n, align int) []byte {
+	b := make([]byte, n+align)
+	off := (align - int(uintptr(unsafe.Pointer(&b[0]))%uintptr(align))) % align
+	return b[off : off+n : off+n]
 }

@@ -21,3 +21,8 @@ func linkAnon(*os.File, string) error { return errors.ErrUnsupported }
 // StartWriteback does nothing here: the fsync that follows writes
 // everything.
 func StartWriteback(*os.File, int64, int64) {}
+
+// Direct changes nothing here (see File.Direct).
+func localDisk(*os.File) bool       { return false }
+func setDirect(*os.File, bool) bool { return false }
+func alignedBuffer(n, _ int) []byte { return make([]byte, n) }
