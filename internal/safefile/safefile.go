@@ -69,7 +69,9 @@ func (f *File) Write(p []byte) (int, error) {
 // some runs (the kernel filling new page-cache folios) and 0.5 s written
 // directly. Writes are gathered into aligned pieces of directChunk bytes;
 // Commit writes the last, partial one through the cache. Call it before
-// the first Write; it reports whether it took effect.
+// the first Write, and write only with Write (the embedded os.File's
+// WriteString, WriteAt and ReadFrom would go around the buffer); it
+// reports whether it took effect.
 func (f *File) Direct() bool {
 	if f.direct != nil || f.done || !localDisk(f.File) || !setDirect(f.File, true) {
 		return f.direct != nil
