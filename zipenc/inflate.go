@@ -230,12 +230,20 @@ type inflater struct {
 	lens [286 + 30]uint8
 }
 
+// refillWord brings b, holding n bits, to 56 to 63 bits with the eight
+// bytes of src at pos, which must be there, and returns the new b, n and
+// pos: the bytes it ORs in beyond those it counts are the input's next
+// bits, which the next refill ORs in again. A function of values, so that
+// huffman's copies of the state stay in registers when it is inlined.
+func refillWord(src []byte, b uint64, n uint, pos int) (uint64, uint, int) {
+	b |= binary.LittleEndian.Uint64(src[pos:]) << n
+	return b, n | 56, pos + int(63-n)>>3
+}
+
 // refill brings b to at least 56 bits.
 func (d *inflater) refill() {
 	if d.pos+8 <= len(d.src) {
-		d.b |= binary.LittleEndian.Uint64(d.src[d.pos:]) << d.n
-		d.pos += int(63-d.n) >> 3
-		d.n |= 56
+		d.b, d.n, d.pos = refillWord(d.src, d.b, d.n, d.pos)
 		return
 	}
 	for d.n < 56 {
@@ -403,9 +411,7 @@ func (d *inflater) huffman(lt *[litTableLen]uint32, dt *[distTableLen]uint32) (e
 		// A length and its distance take at most 15+5+15+13 = 48 bits.
 		if n < 48 {
 			if pos+8 <= len(src) {
-				b |= binary.LittleEndian.Uint64(src[pos:]) << n
-				pos += int(63-n) >> 3
-				n |= 56
+				b, n, pos = refillWord(src, b, n, pos)
 			} else {
 				d.b, d.n, d.pos = b, n, pos
 				d.refill()

@@ -147,7 +147,7 @@ func TestDirect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if on, want := f.Direct(), localDisk(f.File) && runtime.GOOS == "linux"; on != want {
+		if on, want := f.Direct(), localDisk(f.File); on != want {
 			t.Fatalf("Direct: %v on a file system where it should be %v", on, want)
 		}
 		for p := data[:size]; len(p) > 0; {
